@@ -1,0 +1,349 @@
+import { createReadStream, statSync } from 'node:fs';
+import { createGunzip } from 'node:zlib';
+import { Observable } from 'rxjs';
+
+/** One captured frame as the file stores it, before any protocol decoding. */
+export interface CapturedFrame {
+  /** 1-based position in the file, as Wireshark numbers frames. */
+  frame: number;
+  /** Microseconds since the Unix epoch. */
+  ts: number;
+  /** LINKTYPE_* value of the interface the frame was captured on. */
+  linkType: number;
+  /** Captured bytes (may be shorter than the frame on the wire). A view, valid only during the callback. */
+  data: Buffer;
+  /** Length of the frame on the wire. */
+  origLen: number;
+}
+
+/** A capture file that cannot be read further: says where and why. */
+export class CaptureError extends Error {
+  constructor(
+    message: string,
+    readonly path: string,
+    readonly offset: number,
+  ) {
+    super(`${path}: ${message}${offset >= 0 ? ` (at byte ${offset})` : ''}`);
+    this.name = 'CaptureError';
+  }
+}
+
+export interface ReadCaptureOptions {
+  /** Bytes read per chunk. @default 1 MiB */
+  readonly chunkBytes?: number;
+  /** Called with (bytesRead, totalBytes) after each chunk of the file, for progress bars. */
+  readonly onProgress?: (bytesRead: number, totalBytes: number) => void;
+}
+
+const PCAP_MAGIC_US = 0xa1b2c3d4;
+const PCAP_MAGIC_NS = 0xa1b23c4d;
+const PCAPNG_SHB = 0x0a0d0d0a;
+const PCAPNG_BOM = 0x1a2b3c4d;
+
+interface PcapngInterface {
+  linkType: number;
+  /** Multiply the 64-bit tick count by this to get microseconds, when the resolution is not µs. */
+  ticksPerSecond: bigint;
+  tsOffsetS: bigint;
+}
+
+/**
+ * Incremental parser for classic pcap and pcapng: feed it chunks, it calls back per frame.
+ * Holds at most one partial record between chunks, so memory stays constant on multi-GB files.
+ */
+export class CaptureParser {
+  private buf: Buffer = Buffer.alloc(0);
+  private consumed = 0; // file offset of buf[0]
+  private format: 'unknown' | 'pcap' | 'pcapng' = 'unknown';
+  private le = true;
+  private nanos = false;
+  private pcapLinkType = 0;
+  private interfaces: PcapngInterface[] = [];
+  private frameNo = 0;
+
+  constructor(
+    private readonly path: string,
+    private readonly onFrame: (f: CapturedFrame) => void,
+  ) {}
+
+  get framesRead(): number {
+    return this.frameNo;
+  }
+
+  push(chunk: Buffer): void {
+    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    let pos = 0;
+    if (this.format === 'unknown') {
+      if (this.buf.length < 24) return;
+      pos = this.readFileHeader();
+    }
+    pos = this.format === 'pcap' ? this.parsePcap(pos) : this.parsePcapng(pos);
+    this.consumed += pos;
+    // Copy the remainder so the (large) chunk it came from can be freed.
+    this.buf = pos === this.buf.length ? Buffer.alloc(0) : Buffer.from(this.buf.subarray(pos));
+  }
+
+  /** Call at end of input: a partial record left over means the file was cut short. */
+  end(): void {
+    if (this.format === 'unknown') {
+      throw new CaptureError(
+        this.buf.length === 0 ? 'file is empty' : 'file is too short to be a pcap or pcapng capture',
+        this.path,
+        -1,
+      );
+    }
+    if (this.buf.length > 0) {
+      throw new CaptureError(
+        `file is truncated: the last record is incomplete (${this.buf.length} bytes left after frame ${this.frameNo})`,
+        this.path,
+        this.consumed,
+      );
+    }
+  }
+
+  private fail(message: string, at: number): never {
+    throw new CaptureError(message, this.path, this.consumed + at);
+  }
+
+  private readFileHeader(): number {
+    const b = this.buf;
+    const magicLE = b.readUInt32LE(0);
+    const magicBE = b.readUInt32BE(0);
+    if (magicLE === PCAPNG_SHB) {
+      this.format = 'pcapng';
+      return 0; // the SHB is parsed as a block
+    }
+    for (const [magic, le] of [
+      [magicLE, true],
+      [magicBE, false],
+    ] as const) {
+      if (magic === PCAP_MAGIC_US || magic === PCAP_MAGIC_NS) {
+        this.format = 'pcap';
+        this.le = le;
+        this.nanos = magic === PCAP_MAGIC_NS;
+        this.pcapLinkType = (le ? b.readUInt32LE(20) : b.readUInt32BE(20)) & 0x0fffffff;
+        return 24;
+      }
+    }
+    this.fail(
+      `not a capture file: magic 0x${magicBE.toString(16).padStart(8, '0')} is neither pcap (a1b2c3d4/a1b23c4d) nor pcapng (0a0d0d0a)`,
+      0,
+    );
+  }
+
+  private parsePcap(pos: number): number {
+    const b = this.buf;
+    const le = this.le;
+    while (pos + 16 <= b.length) {
+      const sec = le ? b.readUInt32LE(pos) : b.readUInt32BE(pos);
+      const frac = le ? b.readUInt32LE(pos + 4) : b.readUInt32BE(pos + 4);
+      const incl = le ? b.readUInt32LE(pos + 8) : b.readUInt32BE(pos + 8);
+      const orig = le ? b.readUInt32LE(pos + 12) : b.readUInt32BE(pos + 12);
+      if (incl > 0x4000000) this.fail(`corrupt record header after frame ${this.frameNo}: captured length ${incl}`, pos);
+      if (pos + 16 + incl > b.length) break;
+      this.onFrame({
+        frame: ++this.frameNo,
+        ts: sec * 1_000_000 + (this.nanos ? Math.floor(frac / 1000) : frac),
+        linkType: this.pcapLinkType,
+        data: b.subarray(pos + 16, pos + 16 + incl),
+        origLen: orig,
+      });
+      pos += 16 + incl;
+    }
+    return pos;
+  }
+
+  private parsePcapng(pos: number): number {
+    const b = this.buf;
+    while (pos + 12 <= b.length) {
+      const typeLE = b.readUInt32LE(pos);
+      if (typeLE === PCAPNG_SHB) {
+        // A section header sets the byte order of everything up to the next one.
+        const bom = b.readUInt32LE(pos + 8);
+        if (bom === PCAPNG_BOM) this.le = true;
+        else if (bom === 0x4d3c2b1a) this.le = false;
+        else this.fail('corrupt pcapng section header (byte-order magic)', pos);
+      }
+      const le = this.le;
+      const type = le ? typeLE : b.readUInt32BE(pos);
+      const len = le ? b.readUInt32LE(pos + 4) : b.readUInt32BE(pos + 4);
+      if (len < 12 || len % 4 !== 0 || len > 0x4000000) {
+        this.fail(`corrupt pcapng block of type ${type} with length ${len} after frame ${this.frameNo}`, pos);
+      }
+      if (pos + len > b.length) break;
+      const body = b.subarray(pos + 8, pos + len - 4);
+      this.pcapngBlock(type, body, pos);
+      pos += len;
+    }
+    return pos;
+  }
+
+  private u32(b: Buffer, at: number): number {
+    return this.le ? b.readUInt32LE(at) : b.readUInt32BE(at);
+  }
+
+  private u16(b: Buffer, at: number): number {
+    return this.le ? b.readUInt16LE(at) : b.readUInt16BE(at);
+  }
+
+  private pcapngBlock(type: number, body: Buffer, pos: number): void {
+    switch (type) {
+      case PCAPNG_SHB:
+        this.interfaces = []; // interface ids restart in every section
+        return;
+      case 1: {
+        // Interface Description Block: link type, snaplen, options (if_tsresol=9, if_tsoffset=14).
+        const iface: PcapngInterface = { linkType: this.u16(body, 0), ticksPerSecond: 1_000_000n, tsOffsetS: 0n };
+        let o = 8;
+        while (o + 4 <= body.length) {
+          const code = this.u16(body, o);
+          const olen = this.u16(body, o + 2);
+          if (code === 0) break;
+          if (code === 9 && olen >= 1) {
+            const r = body[o + 4];
+            iface.ticksPerSecond = r & 0x80 ? 1n << BigInt(r & 0x7f) : 10n ** BigInt(r & 0x7f);
+          } else if (code === 14 && olen >= 8) {
+            iface.tsOffsetS = this.le ? body.readBigInt64LE(o + 4) : body.readBigInt64BE(o + 4);
+          }
+          o += 4 + ((olen + 3) & ~3);
+        }
+        this.interfaces.push(iface);
+        return;
+      }
+      case 6:
+      case 2: {
+        // Enhanced Packet Block (6) and the obsolete Packet Block (2, 16-bit interface id).
+        const ifId = type === 6 ? this.u32(body, 0) : this.u16(body, 0);
+        const iface = this.interfaces[ifId];
+        if (!iface) this.fail(`packet block refers to undeclared interface ${ifId}`, pos);
+        const hi = this.u32(body, 4);
+        const lo = this.u32(body, 8);
+        const caplen = this.u32(body, 12);
+        const orig = this.u32(body, 16);
+        if (20 + caplen > body.length) this.fail(`packet block with captured length ${caplen} exceeds its block`, pos);
+        this.onFrame({
+          frame: ++this.frameNo,
+          ts: ticksToMicros(hi, lo, iface),
+          linkType: iface.linkType,
+          data: body.subarray(20, 20 + caplen),
+          origLen: orig,
+        });
+        return;
+      }
+      case 3: {
+        // Simple Packet Block: interface 0, no timestamp.
+        const iface = this.interfaces[0];
+        if (!iface) this.fail('simple packet block before any interface description', pos);
+        const orig = this.u32(body, 0);
+        const caplen = Math.min(orig, body.length - 4);
+        this.onFrame({
+          frame: ++this.frameNo,
+          ts: 0,
+          linkType: iface.linkType,
+          data: body.subarray(4, 4 + caplen),
+          origLen: orig,
+        });
+        return;
+      }
+      default:
+        // Name resolution, statistics, custom blocks: nothing to do with TCP flows.
+        return;
+    }
+  }
+}
+
+function ticksToMicros(hi: number, lo: number, iface: PcapngInterface): number {
+  if (iface.ticksPerSecond === 1_000_000n && iface.tsOffsetS === 0n) return hi * 4294967296 + lo;
+  const ticks = (BigInt(hi) << 32n) | BigInt(lo);
+  return Number((ticks * 1_000_000n) / iface.ticksPerSecond + iface.tsOffsetS * 1_000_000n);
+}
+
+/**
+ * Streams a pcap or pcapng file (gzip-compressed or not) as frames, in file order, in constant
+ * memory. Errors with a CaptureError at the first damage, after emitting every frame before it.
+ * Each frame's `data` is only valid during the subscriber's `next` call: copy what you keep.
+ */
+export function readCapture(path: string, options: ReadCaptureOptions = {}): Observable<CapturedFrame> {
+  return new Observable<CapturedFrame>((subscriber) => {
+    let total = 0;
+    try {
+      total = statSync(path).size;
+    } catch (err) {
+      subscriber.error(new CaptureError(describeFsError(err), path, -1));
+      return;
+    }
+    const file = createReadStream(path, { highWaterMark: options.chunkBytes ?? 1 << 20 });
+    const parser = new CaptureParser(path, (f) => subscriber.next(f));
+    let source: NodeJS.ReadableStream = file;
+    let sniffed = false;
+    let readBytes = 0;
+    let gunzip: ReturnType<typeof createGunzip> | undefined;
+
+    const onData = (chunk: Buffer): void => {
+      try {
+        parser.push(chunk);
+      } catch (err) {
+        stop();
+        subscriber.error(err);
+      }
+    };
+    const onEnd = (): void => {
+      try {
+        parser.end();
+        subscriber.complete();
+      } catch (err) {
+        subscriber.error(err);
+      }
+    };
+    const onError = (err: unknown): void => {
+      stop();
+      const msg = gunzip && source === gunzip ? `gzip data is corrupt or truncated (${(err as Error).message})` : describeFsError(err);
+      // Frames before the damage have been emitted already; this is the one clear error.
+      subscriber.error(new CaptureError(msg, path, -1));
+    };
+    const stop = (): void => {
+      file.destroy();
+      gunzip?.destroy();
+    };
+
+    file.on('data', (chunk: Buffer | string) => {
+      const c = chunk as Buffer;
+      readBytes += c.length;
+      options.onProgress?.(readBytes, total);
+      if (!sniffed) {
+        sniffed = true;
+        if (c.length >= 2 && c[0] === 0x1f && c[1] === 0x8b) {
+          // gzip: re-route the raw bytes through a gunzip stream transparently.
+          gunzip = createGunzip();
+          source = gunzip;
+          gunzip.on('data', onData);
+          gunzip.on('end', onEnd);
+          gunzip.on('error', onError);
+          file.on('end', () => gunzip!.end());
+        }
+      }
+      if (gunzip) {
+        // Respect the gunzip stream's backpressure so memory stays bounded.
+        if (!gunzip.write(c)) {
+          file.pause();
+          gunzip.once('drain', () => file.resume());
+        }
+      } else {
+        onData(c);
+      }
+    });
+    file.on('end', () => {
+      if (!gunzip) onEnd();
+    });
+    file.on('error', onError);
+    return stop;
+  });
+}
+
+function describeFsError(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  if (e?.code === 'ENOENT') return 'no such file';
+  if (e?.code === 'EACCES') return 'permission denied';
+  if (e?.code === 'EISDIR') return 'is a directory, not a capture file';
+  return e?.message ?? String(err);
+}

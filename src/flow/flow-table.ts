@@ -1,0 +1,147 @@
+/**
+ * Column-oriented flow table: one row ("slot") per 4-tuple, fields in typed arrays, so a million
+ * concurrent flows cost a few hundred bytes each and no per-flow objects churn the GC.
+ *
+ * Rows sit on one of several intrusive doubly-linked lists, each ordered by last packet time.
+ * Every list has one timeout, so its head is always the next row to expire: expiry is O(expired),
+ * with no timer per flow (the Suricata/Zeek approach), and the least recently seen row overall is
+ * the oldest of the list heads.
+ */
+export const NIL = -1;
+
+/** The lists a row can be on. */
+export const List = {
+  HALF_OPEN: 0,
+  ESTABLISHED: 1,
+  CLOSED: 2,
+  /** No live flow: the row only remembers Wireshark's stream state for the 4-tuple. */
+  MEMORY: 3,
+} as const;
+export const LIST_COUNT = 4;
+
+export class FlowTable {
+  capacity = 0;
+  readonly index = new Map<string, number>();
+
+  // Row columns (see FlowTracker for what each field means).
+  keys: (string | undefined)[] = [];
+  sensors: (string | undefined)[] = [];
+  flowIds: (string | undefined)[] = [];
+  stream = new Int32Array(0);
+  wsFlags = new Uint8Array(0);
+  wsBase = new Uint32Array(0); // 2 per row
+  state = new Uint32Array(0);
+  isn = new Uint32Array(0); // 2 per row: client, server
+  firstTs = new Float64Array(0);
+  lastTs = new Float64Array(0);
+  openFrame = new Float64Array(0);
+  packets = new Uint32Array(0); // 2 per row: c2s, s2c
+  bytes = new Float64Array(0); // 2 per row: c2s, s2c
+  history = new Float64Array(0);
+  historySeen = new Uint32Array(0);
+  vlan = new Uint16Array(0);
+
+  private prev = new Int32Array(0);
+  private next = new Int32Array(0);
+  list = new Uint8Array(0);
+  private readonly heads = new Int32Array(LIST_COUNT).fill(NIL);
+  private readonly tails = new Int32Array(LIST_COUNT).fill(NIL);
+  readonly listSize = new Int32Array(LIST_COUNT);
+
+  private freeRows: number[] = [];
+  private used = 0;
+
+  constructor(initialCapacity = 1024) {
+    this.grow(initialCapacity);
+  }
+
+  get size(): number {
+    return this.index.size;
+  }
+
+  head(list: number): number {
+    return this.heads[list];
+  }
+
+  /** Allocates a row for `key`, placed at the tail of `list`. */
+  add(key: string, sensor: string, list: number): number {
+    let row: number;
+    if (this.freeRows.length > 0) row = this.freeRows.pop()!;
+    else {
+      if (this.used === this.capacity) this.grow(this.capacity * 2);
+      row = this.used++;
+    }
+    this.keys[row] = key;
+    this.sensors[row] = sensor;
+    this.flowIds[row] = undefined;
+    this.wsFlags[row] = 0;
+    this.state[row] = 0;
+    this.index.set(key, row);
+    this.link(row, list);
+    return row;
+  }
+
+  /** Removes the row entirely. */
+  remove(row: number): void {
+    this.unlink(row);
+    this.index.delete(this.keys[row]!);
+    this.keys[row] = undefined;
+    this.sensors[row] = undefined;
+    this.flowIds[row] = undefined;
+    this.freeRows.push(row);
+  }
+
+  /** Marks the row as just seen: moves it to the tail of `list`. */
+  touch(row: number, list: number): void {
+    if (this.next[row] === NIL && this.list[row] === list) return; // already the newest there
+    this.unlink(row);
+    this.link(row, list);
+  }
+
+  private link(row: number, list: number): void {
+    const tail = this.tails[list];
+    this.prev[row] = tail;
+    this.next[row] = NIL;
+    if (tail === NIL) this.heads[list] = row;
+    else this.next[tail] = row;
+    this.tails[list] = row;
+    this.list[row] = list;
+    this.listSize[list]++;
+  }
+
+  private unlink(row: number): void {
+    const list = this.list[row];
+    const p = this.prev[row];
+    const n = this.next[row];
+    if (p === NIL) this.heads[list] = n;
+    else this.next[p] = n;
+    if (n === NIL) this.tails[list] = p;
+    else this.prev[n] = p;
+    this.listSize[list]--;
+  }
+
+  private grow(cap: number): void {
+    const g = <T extends Float64Array | Uint32Array | Int32Array | Uint16Array | Uint8Array>(a: T, per = 1): T => {
+      const b = new (a.constructor as new (n: number) => T)(cap * per);
+      b.set(a);
+      return b;
+    };
+    this.stream = g(this.stream);
+    this.wsFlags = g(this.wsFlags);
+    this.wsBase = g(this.wsBase, 2);
+    this.state = g(this.state);
+    this.isn = g(this.isn, 2);
+    this.firstTs = g(this.firstTs);
+    this.lastTs = g(this.lastTs);
+    this.openFrame = g(this.openFrame);
+    this.packets = g(this.packets, 2);
+    this.bytes = g(this.bytes, 2);
+    this.history = g(this.history);
+    this.historySeen = g(this.historySeen);
+    this.vlan = g(this.vlan);
+    this.prev = g(this.prev);
+    this.next = g(this.next);
+    this.list = g(this.list);
+    this.capacity = cap;
+  }
+}

@@ -1,0 +1,509 @@
+import type {
+  ClientBy,
+  ClosedBy,
+  Endpoint,
+  FlowCloseEvent,
+  FlowOpenEvent,
+  OpenedBy,
+  PacketAnnotation,
+  Side,
+  StreamItem,
+} from '../model/events';
+import type { PacketRecord } from '../model/packet-record';
+import { numberOption, secondsBetween, stringOption, US_PER_S } from '../util/options';
+import { flowIdOf } from './flow-id';
+import { FlowTable, List, NIL } from './flow-table';
+import { connState, H, historyAppend, historySymbol, historyText } from './history';
+
+export interface TrackFlowsOptions {
+  /** Sensor for packets that do not name one. @default "default" */
+  readonly sensor?: string;
+  /** Idle time after which an established flow is closed as `idle`. @default 300 */
+  readonly establishedTimeoutS?: number;
+  /** Idle time after which a flow still in its handshake is closed as `idle`. @default 30 */
+  readonly halfOpenTimeoutS?: number;
+  /** How long a flow that ended (RST, or FIN both ways) lingers to absorb its last ACKs. @default 10 */
+  readonly closedTimeoutS?: number;
+  /** Most flows held at once; beyond it the least recently seen is closed as `evicted`. @default 1000000 */
+  readonly maxFlows?: number;
+  /**
+   * How long a 4-tuple's Wireshark stream state (stream number, base sequence numbers) is kept
+   * after its last flow ended. Wireshark keeps it forever; reuse after longer than this is then
+   * numbered as a new stream without the [TCP Port numbers reused] flag. @default 14400 (4 h)
+   */
+  readonly streamMemoryS?: number;
+  /** Most 4-tuples remembered that way; beyond it the oldest are forgotten. @default 1000000 */
+  readonly maxRemembered?: number;
+  /** Also emit a `packet` annotation per input packet. @default false */
+  readonly annotate?: boolean;
+  /** Emit a watermark whenever event time has advanced this much. @default 1 */
+  readonly watermarkIntervalS?: number;
+}
+
+export interface TrackerCounters {
+  packets: number;
+  flowsOpened: number;
+  flowsClosed: number;
+  /** Live flows closed early because the table was full. */
+  evicted: number;
+  /** 4-tuples whose stream state was dropped because the memory was full. */
+  forgotten: number;
+  /** SYNs repeating the ISN of a connection that already ended: no new connection. */
+  lateDuplicates: number;
+  /** ICMP errors quoting a TCP header. */
+  icmpQuotes: number;
+  /** Packets older than the newest seen (processed, but the clock does not go back). */
+  outOfOrder: number;
+}
+
+// Row state bits.
+const S_LIVE = 1 << 0;
+const S_CLIENT_B = 1 << 1; // the client is the canonical key's second endpoint
+const S_CLIENTBY_SHIFT = 2; // 2 bits
+const S_OPENEDBY_SHIFT = 4; // 2 bits
+const S_SYN_C = 1 << 6;
+const S_SYNACK_S = 1 << 7;
+const S_EST = 1 << 8; // three-way handshake completed
+const S_FIN_C = 1 << 9;
+const S_FIN_S = 1 << 10;
+const S_RST_C = 1 << 11;
+const S_RST_S = 1 << 12;
+const S_LAST_SHIFT = 13; // 2 bits: last FIN/RST seen: 0 none, 1 FIN, 2 RST
+const S_CLOSER_SHIFT = 15; // 2 bits: first FIN/RST sender: 0 none, 1 client, 2 server
+const S_ISN_C = 1 << 17;
+const S_ISN_S = 1 << 18;
+const S_REUSED = 1 << 19;
+const S_WS_REUSED = 1 << 20;
+const S_DATA = 1 << 21;
+const S_SEEN_C = 1 << 22;
+const S_SEEN_S = 1 << 23;
+
+const CLOSED_MASK = S_RST_C | S_RST_S;
+const LAST_FIN = 1;
+const LAST_RST = 2;
+
+const F_FIN = 0x01;
+const F_SYN = 0x02;
+const F_RST = 0x04;
+const F_ACK = 0x10;
+
+const CLIENT_BY: ClientBy[] = ['syn', 'synack', 'port'];
+const OPENED_BY: OpenedBy[] = ['syn', 'synack', 'midstream'];
+const SIDES: (Side | null)[] = [null, 'client', 'server'];
+
+/**
+ * The TCP connection tracker behind `trackFlows`: plain, synchronous, one call per packet.
+ *
+ * Two identities per packet:
+ * - `stream`: Wireshark's tcp.stream (4.0.17 rules): a conversation per address/port pair; a pure
+ *   SYN whose seq differs from the base seq of its direction starts a new one (flagged reused); a
+ *   SYN-ACK whose seq differs is flagged and overwrites the base. Bases come from the first segment
+ *   of a direction (SYN: seq, else seq-1) or the first ACK from the other side (ack-1).
+ * - the flow (flowId): tcpreuse's connection, which also splits where Wireshark misses a new
+ *   connection: a SYN with the old ISN after the old connection carried data and never closed (a
+ *   rebooted device), and a SYN on a tuple whose client direction was never seen (a bare RST).
+ */
+export class FlowTracker {
+  readonly counters: TrackerCounters = {
+    packets: 0,
+    flowsOpened: 0,
+    flowsClosed: 0,
+    evicted: 0,
+    forgotten: 0,
+    lateDuplicates: 0,
+    icmpQuotes: 0,
+    outOfOrder: 0,
+  };
+
+  private readonly t: FlowTable;
+  private readonly defaultSensor: string;
+  private readonly timeoutUs: number[];
+  private readonly memoryUs: number;
+  private readonly maxFlows: number;
+  private readonly maxRemembered: number;
+  private readonly annotate: boolean;
+  private readonly watermarkUs: number;
+  private readonly nextStream = new Map<string, number>();
+  private now = -Infinity;
+  private lastWatermark = -Infinity;
+
+  constructor(
+    options: TrackFlowsOptions,
+    private readonly emit: (item: StreamItem) => void,
+  ) {
+    const o = 'trackFlows';
+    this.defaultSensor = stringOption(o, 'sensor', options.sensor, 'default');
+    const halfOpen = numberOption(o, 'halfOpenTimeoutS', options.halfOpenTimeoutS, 30, { min: 0.001 });
+    const established = numberOption(o, 'establishedTimeoutS', options.establishedTimeoutS, 300, { min: 0.001 });
+    const closed = numberOption(o, 'closedTimeoutS', options.closedTimeoutS, 10, { min: 0 });
+    this.timeoutUs = [halfOpen * US_PER_S, established * US_PER_S, closed * US_PER_S];
+    this.memoryUs = numberOption(o, 'streamMemoryS', options.streamMemoryS, 14400, { min: 0 }) * US_PER_S;
+    this.maxFlows = numberOption(o, 'maxFlows', options.maxFlows, 1_000_000, { min: 1, integer: true });
+    this.maxRemembered = numberOption(o, 'maxRemembered', options.maxRemembered, 1_000_000, { min: 0, integer: true });
+    this.annotate = options.annotate === true;
+    this.watermarkUs = numberOption(o, 'watermarkIntervalS', options.watermarkIntervalS, 1, { min: 0 }) * US_PER_S;
+    this.t = new FlowTable(1024);
+  }
+
+  /** Live flows in the table. */
+  get openFlows(): number {
+    const s = this.t.listSize;
+    return s[List.HALF_OPEN] + s[List.ESTABLISHED] + s[List.CLOSED];
+  }
+
+  /** 4-tuples whose Wireshark stream state is remembered without a live flow. */
+  get rememberedTuples(): number {
+    return this.t.listSize[List.MEMORY];
+  }
+
+  /** Moves event time forward (a packet, or a watermark from a timer): expires what timed out. */
+  advance(ts: number): void {
+    if (ts > this.now) {
+      this.now = ts;
+      this.expire(ts);
+      if (ts - this.lastWatermark >= this.watermarkUs) {
+        this.lastWatermark = ts;
+        this.emit({ type: 'watermark', ts });
+      }
+    }
+  }
+
+  process(p: PacketRecord): void {
+    this.counters.packets++;
+    if (p.ts < this.now) this.counters.outOfOrder++;
+    else this.advance(p.ts);
+    const t = this.t;
+    const sensor = p.sensor || this.defaultSensor;
+    // Canonical key: lower address (then port) first, so both directions find one row.
+    const aIsSrc = p.src < p.dst || (p.src === p.dst && p.sport <= p.dport);
+    const key = aIsSrc
+      ? sensor + '|' + p.src + '|' + p.sport + '|' + p.dst + '|' + p.dport
+      : sensor + '|' + p.dst + '|' + p.dport + '|' + p.src + '|' + p.sport;
+    const dir = aIsSrc ? 0 : 1;
+    let row = t.index.get(key);
+
+    if (p.icmpQuote !== undefined) {
+      this.icmpQuote(p, key, sensor, row);
+      return;
+    }
+
+    const flags = p.flags;
+    const synOnly = (flags & (F_SYN | F_ACK)) === F_SYN;
+    const synAck = (flags & (F_SYN | F_ACK)) === (F_SYN | F_ACK);
+    const seq = p.seq;
+    let wsReused = false;
+
+    if (row === undefined) {
+      this.makeRoom();
+      row = t.add(key, sensor, List.MEMORY);
+      t.stream[row] = this.newStream(sensor);
+      t.lastTs[row] = p.ts;
+    } else if ((synOnly || synAck) && t.wsFlags[row] & (1 << dir) && seq !== t.wsBase[2 * row + dir]) {
+      wsReused = true;
+      if (synOnly) {
+        t.stream[row] = this.newStream(sensor);
+        t.wsFlags[row] = 0;
+      } else {
+        t.wsBase[2 * row + dir] = seq;
+      }
+    }
+    // Wireshark's base sequence numbers, per direction (see the class comment).
+    if (!(t.wsFlags[row] & (1 << dir))) {
+      t.wsBase[2 * row + dir] = flags & F_SYN ? seq : (seq - 1) >>> 0;
+      t.wsFlags[row] |= 1 << dir;
+    }
+    if (flags & F_ACK && !(t.wsFlags[row] & (2 >> dir))) {
+      t.wsBase[2 * row + 1 - dir] = (p.ack - 1) >>> 0;
+      t.wsFlags[row] |= 2 >> dir;
+    }
+
+    // tcpreuse's own connection boundary.
+    const st = t.state[row];
+    const live = (st & S_LIVE) !== 0;
+    const fromClientIfSame = (dir === 1) === ((st & S_CLIENT_B) !== 0);
+    let open: OpenedBy | null = null;
+    if (!live) {
+      if (synOnly && fromClientIfSame && this.repeatsEndedIsn(row, st, seq)) {
+        this.counters.lateDuplicates++;
+        if (this.annotate) this.emitAnnotation(p, sensor, t.stream[row], null, wsReused);
+        return;
+      }
+      open = synOnly ? 'syn' : synAck ? 'synack' : 'midstream';
+    } else if (synOnly) {
+      if (!fromClientIfSame || !(st & S_ISN_C) || seq !== t.isn[2 * row]) open = 'syn';
+      else if (!(st & (S_LAST_SHIFT_MASK)) && st & S_DATA) open = 'syn'; // same ISN, old one never closed: rebooted device
+    } else if (synAck && (st & CLOSED_MASK || (st & S_FIN_C && st & S_FIN_S)) && st & S_ISN_S && seq !== t.isn[2 * row + 1]) {
+      open = 'synack'; // the SYN of a new connection was not captured
+    }
+    if (open !== null) {
+      if (live) this.closeFlow(row, 'reused');
+      this.openFlow(row, p, dir, open, wsReused, live);
+    }
+    this.update(row, p, dir);
+    if (this.annotate) this.emitAnnotation(p, sensor, t.stream[row], t.flowIds[row] ?? null, wsReused);
+  }
+
+  /** Input complete: every live flow is closed (`eof` unless it ended with FIN/RST). */
+  flush(): void {
+    const t = this.t;
+    for (const list of [List.HALF_OPEN, List.ESTABLISHED, List.CLOSED]) {
+      let r: number;
+      while ((r = t.head(list)) !== NIL) this.closeFlow(r, 'eof');
+    }
+    if (this.now > -Infinity && this.now !== this.lastWatermark) this.emit({ type: 'watermark', ts: this.now });
+  }
+
+  private newStream(sensor: string): number {
+    const n = this.nextStream.get(sensor) ?? 0;
+    this.nextStream.set(sensor, n + 1);
+    return n;
+  }
+
+  /** A SYN repeating the ISN of a connection that ended with FIN/RST (or never carried data) is a late duplicate. */
+  private repeatsEndedIsn(row: number, st: number, seq: number): boolean {
+    if (!(st & S_ISN_C) || this.t.isn[2 * row] !== seq) return false;
+    return (st & S_LAST_SHIFT_MASK) !== 0 || !(st & S_DATA);
+  }
+
+  private icmpQuote(p: PacketRecord, key: string, sensor: string, row: number | undefined): void {
+    this.counters.icmpQuotes++;
+    const t = this.t;
+    // Wireshark gives a stream only when the quote holds the whole 20-byte TCP header.
+    if ((p.icmpQuote ?? 0) < 20) {
+      if (this.annotate) this.emitAnnotation(p, sensor, null, row !== undefined ? (t.flowIds[row] ?? null) : null, false);
+      return;
+    }
+    if (row === undefined) {
+      this.makeRoom();
+      row = t.add(key, sensor, List.MEMORY);
+      t.stream[row] = this.newStream(sensor);
+      t.lastTs[row] = p.ts;
+    }
+    if (this.annotate) {
+      const live = (t.state[row] & S_LIVE) !== 0;
+      this.emitAnnotation(p, sensor, t.stream[row], live ? (t.flowIds[row] ?? null) : null, false);
+    }
+  }
+
+  private openFlow(row: number, p: PacketRecord, dir: number, openedBy: OpenedBy, wsReused: boolean, replaced: boolean): void {
+    const t = this.t;
+    let clientIsB: boolean;
+    let clientBy: number;
+    if (openedBy === 'syn') {
+      clientIsB = dir === 1;
+      clientBy = 0;
+    } else if (openedBy === 'synack') {
+      clientIsB = dir === 0;
+      clientBy = 1;
+    } else {
+      // No handshake seen: the side with the higher port is the client (ephemeral ports are high).
+      const senderIsClient = p.sport >= p.dport;
+      clientIsB = senderIsClient === (dir === 1);
+      clientBy = 2;
+    }
+    let st =
+      S_LIVE |
+      (clientIsB ? S_CLIENT_B : 0) |
+      (clientBy << S_CLIENTBY_SHIFT) |
+      (OPENED_BY.indexOf(openedBy) << S_OPENEDBY_SHIFT) |
+      (replaced ? S_REUSED : 0) |
+      (wsReused ? S_WS_REUSED : 0);
+    if (openedBy === 'synack') {
+      t.isn[2 * row + 1] = p.seq;
+      t.isn[2 * row] = (p.ack - 1) >>> 0;
+      st |= S_ISN_S | S_ISN_C;
+    }
+    t.state[row] = st;
+    t.firstTs[row] = p.ts;
+    t.openFrame[row] = p.frame ?? -1;
+    t.packets[2 * row] = 0;
+    t.packets[2 * row + 1] = 0;
+    t.bytes[2 * row] = 0;
+    t.bytes[2 * row + 1] = 0;
+    t.history[row] = 0;
+    t.historySeen[row] = 0;
+    t.vlan[row] = p.vlan ?? 0xffff;
+    const sensor = t.sensors[row]!;
+    const id = flowIdOf(sensor, t.keys[row]!, p.ts);
+    t.flowIds[row] = id;
+    this.counters.flowsOpened++;
+    this.emit(this.openEvent(row, p.ts));
+  }
+
+  /** Applies one packet to the live flow in `row`. */
+  private update(row: number, p: PacketRecord, dir: number): void {
+    const t = this.t;
+    let st = t.state[row];
+    const fromClient = (dir === 1) === ((st & S_CLIENT_B) !== 0);
+    const side = fromClient ? 0 : 1;
+    const flags = p.flags;
+    t.packets[2 * row + side]++;
+    t.bytes[2 * row + side] += p.len;
+    st |= fromClient ? S_SEEN_C : S_SEEN_S;
+    let h = -1;
+    if (flags & F_SYN) {
+      if (flags & (F_FIN | F_RST)) h = H.Q;
+      else if (flags & F_ACK) {
+        h = H.H;
+        if (!fromClient) {
+          st |= S_SYNACK_S;
+          if (!(st & S_ISN_S)) {
+            t.isn[2 * row + 1] = p.seq;
+            st |= S_ISN_S;
+          }
+        }
+      } else {
+        h = H.S;
+        if (fromClient) {
+          st |= S_SYN_C;
+          if (!(st & S_ISN_C)) {
+            t.isn[2 * row] = p.seq;
+            st |= S_ISN_C;
+          }
+        }
+      }
+    }
+    if (h >= 0) st = this.hist(row, st, historySymbol(h, fromClient));
+    if (p.len > 0) {
+      st |= S_DATA;
+      st = this.hist(row, st, historySymbol(H.D, fromClient));
+    } else if ((flags & (F_SYN | F_FIN | F_RST | F_ACK)) === F_ACK) {
+      st = this.hist(row, st, historySymbol(H.A, fromClient));
+    }
+    if (fromClient && flags & F_ACK && !(flags & F_SYN) && st & S_SYNACK_S && st & S_SYN_C) st |= S_EST;
+    if (flags & (F_FIN | F_RST)) {
+      const rst = (flags & F_RST) !== 0;
+      if (rst) st |= fromClient ? S_RST_C : S_RST_S;
+      else st |= fromClient ? S_FIN_C : S_FIN_S;
+      st = (st & ~(3 << S_LAST_SHIFT)) | ((rst ? LAST_RST : LAST_FIN) << S_LAST_SHIFT);
+      if (!((st >> S_CLOSER_SHIFT) & 3)) st |= (fromClient ? 1 : 2) << S_CLOSER_SHIFT;
+      st = this.hist(row, st, historySymbol(rst ? H.R : H.F, fromClient));
+    }
+    t.state[row] = st;
+    if (p.ts > t.lastTs[row]) t.lastTs[row] = p.ts;
+    t.touch(row, listFor(st));
+  }
+
+  private hist(row: number, st: number, sym: number): number {
+    const r = historyAppend(this.t.history[row], this.t.historySeen[row], sym);
+    if (r) {
+      this.t.history[row] = r.packed;
+      this.t.historySeen[row] = r.seen;
+    }
+    return st;
+  }
+
+  private closeFlow(row: number, cause: ClosedBy): void {
+    const t = this.t;
+    this.counters.flowsClosed++;
+    this.emit(this.closeEvent(row, cause));
+    t.state[row] &= ~S_LIVE;
+    t.touch(row, List.MEMORY);
+  }
+
+  private expire(now: number): void {
+    const t = this.t;
+    for (let list = List.HALF_OPEN; list <= List.CLOSED; list++) {
+      const limit = now - this.timeoutUs[list];
+      let r: number;
+      while ((r = t.head(list)) !== NIL && t.lastTs[r] <= limit) this.closeFlow(r, 'idle');
+    }
+    const limit = now - this.memoryUs;
+    let r: number;
+    while ((r = t.head(List.MEMORY)) !== NIL && t.lastTs[r] <= limit) t.remove(r);
+  }
+
+  /** Keeps the table within its limits before a row is added. */
+  private makeRoom(): void {
+    const t = this.t;
+    while (t.listSize[List.MEMORY] > 0 && t.listSize[List.MEMORY] >= this.maxRemembered) {
+      t.remove(t.head(List.MEMORY));
+      this.counters.forgotten++;
+    }
+    while (this.openFlows >= this.maxFlows) {
+      // The least recently seen live flow is the oldest of the list heads.
+      let victim = NIL;
+      for (let list = List.HALF_OPEN; list <= List.CLOSED; list++) {
+        const h = t.head(list);
+        if (h !== NIL && (victim === NIL || t.lastTs[h] < t.lastTs[victim])) victim = h;
+      }
+      this.counters.evicted++;
+      this.closeFlow(victim, 'evicted');
+      if (this.maxRemembered === 0) t.remove(victim);
+    }
+  }
+
+  private endpoints(row: number): { client: Endpoint; server: Endpoint } {
+    const t = this.t;
+    const sensor = t.sensors[row]!;
+    const parts = t.keys[row]!.slice(sensor.length + 1).split('|');
+    const a: Endpoint = { ip: parts[0], port: +parts[1] };
+    const b: Endpoint = { ip: parts[2], port: +parts[3] };
+    return t.state[row] & S_CLIENT_B ? { client: b, server: a } : { client: a, server: b };
+  }
+
+  private openEvent(row: number, ts: number): FlowOpenEvent {
+    const t = this.t;
+    const st = t.state[row];
+    const { client, server } = this.endpoints(row);
+    return {
+      type: 'flow.open',
+      ts,
+      sensor: t.sensors[row]!,
+      flowId: t.flowIds[row]!,
+      stream: t.stream[row],
+      client,
+      server,
+      clientBy: CLIENT_BY[(st >> S_CLIENTBY_SHIFT) & 3],
+      openedBy: OPENED_BY[(st >> S_OPENEDBY_SHIFT) & 3],
+      reused: (st & S_REUSED) !== 0,
+      wireshark: (st & S_WS_REUSED) !== 0,
+      frame: t.openFrame[row] >= 0 ? t.openFrame[row] : null,
+      vlan: t.vlan[row] === 0xffff ? null : t.vlan[row],
+    };
+  }
+
+  private closeEvent(row: number, cause: ClosedBy): FlowCloseEvent {
+    const t = this.t;
+    const st = t.state[row];
+    const open = this.openEvent(row, t.firstTs[row]);
+    const last = (st >> S_LAST_SHIFT) & 3;
+    const endTs = t.lastTs[row];
+    return {
+      ...open,
+      type: 'flow.close',
+      ts: endTs,
+      startTs: t.firstTs[row],
+      endTs,
+      durationS: secondsBetween(t.firstTs[row], endTs),
+      closedBy: last === LAST_FIN ? 'fin' : last === LAST_RST ? 'rst' : cause,
+      activeCloser: SIDES[(st >> S_CLOSER_SHIFT) & 3],
+      state: connState({
+        synC: (st & S_SYN_C) !== 0,
+        synAckS: (st & S_SYNACK_S) !== 0,
+        established: (st & S_EST) !== 0,
+        finC: (st & S_FIN_C) !== 0,
+        finS: (st & S_FIN_S) !== 0,
+        rstC: (st & S_RST_C) !== 0,
+        rstS: (st & S_RST_S) !== 0,
+      }),
+      history: historyText(t.history[row]),
+      packets: { c2s: t.packets[2 * row], s2c: t.packets[2 * row + 1] },
+      bytes: { c2s: t.bytes[2 * row], s2c: t.bytes[2 * row + 1] },
+    };
+  }
+
+  private emitAnnotation(p: PacketRecord, sensor: string, stream: number | null, flowId: string | null, reused: boolean): void {
+    const a: PacketAnnotation = { type: 'packet', ts: p.ts, sensor, frame: p.frame ?? null, stream, flowId, reused, packet: p };
+    this.emit(a);
+  }
+}
+
+const S_LAST_SHIFT_MASK = 3 << S_LAST_SHIFT;
+
+/** The timeout class of a flow in this state. */
+function listFor(st: number): number {
+  if (st & CLOSED_MASK || (st & S_FIN_C && st & S_FIN_S)) return List.CLOSED;
+  if (st & (S_EST | S_DATA) || (st & S_SEEN_C && st & S_SEEN_S)) return List.ESTABLISHED;
+  return List.HALF_OPEN;
+}
