@@ -1,13 +1,14 @@
-import { Observable, type OperatorFunction } from 'rxjs';
+import type { OperatorFunction } from 'rxjs';
 import { FlowTracker, type TrackFlowsOptions, type TrackerCounters } from '../flow/flow-tracker';
 import type { FlowEvent, PacketAnnotation, Watermark } from '../model/events';
 import type { PacketRecord } from '../model/packet-record';
+import { statefulOperator } from './stateful-operator';
 
 export type { TrackFlowsOptions, TrackerCounters };
 
 export interface TrackFlowsHooks {
-  /** Receives the tracker's live counters once per subscription (e.g. for metrics or a report). */
-  readonly onCounters?: (counters: TrackerCounters, tracker: FlowTracker) => void;
+  /** Receives each subscription's tracker (counters, open flows) when it starts, e.g. for metrics. */
+  readonly onTracker?: (tracker: FlowTracker) => void;
 }
 
 /**
@@ -32,29 +33,17 @@ export function trackFlows(
   options: TrackFlowsOptions = {},
   hooks: TrackFlowsHooks = {},
 ): OperatorFunction<PacketRecord | Watermark, FlowEvent | PacketAnnotation | Watermark> {
-  return (source) =>
-    new Observable((subscriber) => {
-      // State lives in this subscription: each subscriber gets its own table.
-      const tracker = new FlowTracker(options, (e) => subscriber.next(e as FlowEvent | PacketAnnotation | Watermark));
-      hooks.onCounters?.(tracker.counters, tracker);
-      return source.subscribe({
-        next(item) {
-          try {
-            if ((item as Watermark).type === 'watermark') {
-              tracker.advance(item.ts);
-              subscriber.next(item as Watermark);
-            } else tracker.process(item as PacketRecord);
-          } catch (err) {
-            subscriber.error(err);
-          }
-        },
-        error(err) {
-          subscriber.error(err);
-        },
-        complete() {
-          tracker.flush();
-          subscriber.complete();
-        },
-      });
-    });
+  return statefulOperator<PacketRecord | Watermark, FlowEvent | PacketAnnotation | Watermark>((emit) => {
+    const tracker = new FlowTracker(options, emit as (e: unknown) => void);
+    hooks.onTracker?.(tracker);
+    return {
+      push(item) {
+        if ((item as Watermark).type === 'watermark') {
+          tracker.advance(item.ts);
+          emit(item as Watermark);
+        } else tracker.process(item as PacketRecord);
+      },
+      flush: () => tracker.flush(),
+    };
+  });
 }

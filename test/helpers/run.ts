@@ -1,0 +1,62 @@
+import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import { join } from 'node:path';
+import { lastValueFrom, toArray } from 'rxjs';
+import { readCapture } from '../../src/capture/pcap-reader';
+import type { TcpReuseEvent } from '../../src/model/events';
+import { analyze, type AnalyzeOptions } from '../../src/operators/analyze';
+import { decodeFrames } from '../../src/operators/decode-frames';
+
+import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+/** The repository root (works from the sources under jest and from a compiled copy). */
+function repoRoot(): string {
+  let d = __dirname;
+  while (!existsSync(join(d, 'package.json'))) d = dirname(d);
+  return d;
+}
+export const ROOT = repoRoot();
+export const FIXTURES = join(ROOT, 'test', 'fixtures');
+export const CAPTURES = join(FIXTURES, 'captures');
+export const SHARED_ZEEK = join(ROOT, '..', 'shared', 'captures', 'zeek');
+
+export function capturePath(name: string): string {
+  return join(CAPTURES, `${name}.pcap.gz`);
+}
+
+export async function analyzeCapture(path: string, options: AnalyzeOptions = {}): Promise<TcpReuseEvent[]> {
+  return lastValueFrom(readCapture(path).pipe(decodeFrames(), analyze(options as AnalyzeOptions & { watermarks?: false }), toArray()));
+}
+
+export interface Label {
+  frame: number;
+  tuple: [string, number, string, number];
+  prev_conn_end: 'fin' | 'rst' | 'open' | 'unknown';
+  gap_s: number;
+  prev_active_closer: 'client' | 'server' | null;
+  since_prev_syn_s: number | null;
+  cross_vlan?: boolean;
+}
+
+export interface Labels {
+  reuses: Label[];
+  non_reuse_syns: { frame: number; kind: string }[];
+  port_cycle?: { range: [number, number]; measured_mean_s: number; nominal_period_s: number } & Record<string, unknown>;
+}
+
+export function loadLabels(name: string): Labels {
+  return JSON.parse(readFileSync(join(CAPTURES, `${name}.labels.json`), 'utf8')) as Labels;
+}
+
+/** frame → [stream|null, reused] from a gzipped `frame,stream,reused` oracle. */
+export function loadOracle(path: string): Map<number, [number | null, boolean]> {
+  const text = path.endsWith('.gz') ? gunzipSync(readFileSync(path)).toString('utf8') : readFileSync(path, 'utf8');
+  const m = new Map<number, [number | null, boolean]>();
+  for (const line of text.split('\n').slice(1)) {
+    if (!line) continue;
+    const [f, s, r] = line.split(',');
+    m.set(+f, [s === '' ? null : +s, r === '1']);
+  }
+  return m;
+}
