@@ -33,6 +33,11 @@ export interface ReadCaptureOptions {
   readonly chunkBytes?: number;
   /** Called with (bytesRead, totalBytes) after each chunk of the file, for progress bars. */
   readonly onProgress?: (bytesRead: number, totalBytes: number) => void;
+  /**
+   * Asked after each chunk: return a promise to pause reading until it settles (e.g. until a
+   * slow stdout drains), so output backpressure reaches the file and memory stays bounded.
+   */
+  readonly throttle?: () => Promise<void> | undefined;
 }
 
 const PCAP_MAGIC_US = 0xa1b2c3d4;
@@ -285,6 +290,13 @@ export function readCapture(path: string, options: ReadCaptureOptions = {}): Obs
       } catch (err) {
         stop();
         subscriber.error(err);
+        return;
+      }
+      const wait = options.throttle?.();
+      if (wait) {
+        const s = gunzip ?? file;
+        s.pause();
+        void wait.then(() => s.resume());
       }
     };
     const onEnd = (): void => {

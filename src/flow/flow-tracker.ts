@@ -151,6 +151,13 @@ export class FlowTracker {
     return s[List.HALF_OPEN] + s[List.ESTABLISHED] + s[List.CLOSED];
   }
 
+  /** Wireshark streams numbered so far, over all sensors. */
+  get streams(): number {
+    let n = 0;
+    for (const v of this.nextStream.values()) n += v;
+    return n;
+  }
+
   /** 4-tuples whose Wireshark stream state is remembered without a live flow. */
   get rememberedTuples(): number {
     return this.t.listSize[List.MEMORY];

@@ -1,0 +1,132 @@
+import { basename } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { AnalyzeOptions } from '../operators/analyze';
+
+/** A mistake in how the command was called: exit code 2 with a one-line message. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export const HELP = `tcpreuse - TCP flow tracking and port-reuse detection on captures and packet streams
+
+Usage:
+  tcpreuse analyze <capture> [options]    report flows, port reuses, port cycles and pressure
+  tcpreuse annotate <capture> [options]   print frame,stream,reused for every TCP frame
+                                          (Wireshark's tcp.stream and [TCP Port numbers reused])
+  tcpreuse help | --help                  this text
+  tcpreuse --version
+
+<capture> is a pcap or pcapng file, optionally gzip-compressed (.gz is detected, not guessed).
+
+Options for analyze:
+  --json                   print every event as one JSON line instead of the report
+  --time-wait <s>          TIME_WAIT the severity policy judges against (default 60, as Linux;
+                           use 240 for Windows clients)
+  --window <s>             how long an ended connection is remembered per 4-tuple (default 14400)
+  --stats-window <s>       tumbling window of reuse.stats events (default 60)
+  --established-timeout <s>  idle time closing an established flow (default 300)
+  --half-open-timeout <s>  idle time closing a flow still in its handshake (default 30)
+  --closed-timeout <s>     linger of a flow after FIN/FIN or RST (default 10)
+  --max-flows <n>          flow table limit; the least recently seen flow is evicted (default 1000000)
+  --sensor <name>          sensor id on every event (default: the capture's file name)
+  --limit <n>              reuses listed per severity in the report (default 10; 0 = all)
+  --no-progress            never draw the progress bar (drawn on a terminal for files > 20 MB)
+
+Severity policy (port.reuse):
+  info    port came back after more than TIME_WAIT (after a FIN close or an idle flow)
+  low     reuse after an RST abort (no TIME_WAIT after RST)
+  medium  new SYN inside TIME_WAIT the server holds (RFC 6191); RST reuse recurring faster than 1/s;
+          reuse of an idle flow inside TIME_WAIT
+  high    client reused its port inside its own TIME_WAIT; previous connection still open
+
+Examples:
+  tcpreuse analyze samples/sample.pcap
+  tcpreuse analyze trace.pcapng.gz --time-wait 240 --json | jq 'select(.type=="port.reuse")'
+  tcpreuse annotate trace.pcap > ours.csv
+
+Exit status: 0 ok, 1 the capture could not be read (one-line message), 2 usage error.`;
+
+export interface CliCommand {
+  command: 'analyze' | 'annotate' | 'help' | 'version';
+  capture: string;
+  json: boolean;
+  limit: number;
+  progress: boolean;
+  options: AnalyzeOptions;
+}
+
+function seconds(name: string, v: string | undefined, min = 0): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min || v.trim() === '') throw new UsageError(`--${name} must be a number of seconds >= ${min}, got "${v}"`);
+  return n;
+}
+
+function integer(name: string, v: string | undefined, min: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}, got "${v}"`);
+  return n;
+}
+
+export function parseCli(argv: string[]): CliCommand {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
+        json: { type: 'boolean' },
+        'time-wait': { type: 'string' },
+        window: { type: 'string' },
+        'stats-window': { type: 'string' },
+        'established-timeout': { type: 'string' },
+        'half-open-timeout': { type: 'string' },
+        'closed-timeout': { type: 'string' },
+        'max-flows': { type: 'string' },
+        sensor: { type: 'string' },
+        limit: { type: 'string' },
+        'no-progress': { type: 'boolean' },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message.replace(/\. To specify a positional argument.*$/, ''));
+  }
+  const { values: v, positionals } = parsed;
+  const base: CliCommand = { command: 'help', capture: '', json: false, limit: 10, progress: true, options: {} };
+  if (v.version) return { ...base, command: 'version' };
+  if (v.help || positionals.length === 0 || positionals[0] === 'help') return base;
+  const [command, capture, ...rest] = positionals;
+  if (command !== 'analyze' && command !== 'annotate') {
+    throw new UsageError(`unknown command "${command}" (expected analyze or annotate; see tcpreuse --help)`);
+  }
+  if (!capture) throw new UsageError(`${command} needs a capture file: tcpreuse ${command} <capture>`);
+  if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}": one capture file per run`);
+  const timeWaitS = seconds('time-wait', v['time-wait']);
+  const options: AnalyzeOptions = {
+    sensor: v.sensor ?? basename(capture).replace(/\.(pcapng|pcap|cap)(\.gz)?$/i, ''),
+    timeWaitS,
+    flows: {
+      establishedTimeoutS: seconds('established-timeout', v['established-timeout'], 0.001),
+      halfOpenTimeoutS: seconds('half-open-timeout', v['half-open-timeout'], 0.001),
+      closedTimeoutS: seconds('closed-timeout', v['closed-timeout']),
+      maxFlows: integer('max-flows', v['max-flows'], 1),
+    },
+    reuse: { windowS: seconds('window', v.window) },
+    stats: { windowS: seconds('stats-window', v['stats-window'], 0.001) },
+  };
+  return {
+    command,
+    capture,
+    json: v.json === true,
+    limit: integer('limit', v.limit, 0) ?? 10,
+    progress: v['no-progress'] !== true,
+    options,
+  };
+}

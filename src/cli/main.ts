@@ -1,0 +1,148 @@
+#!/usr/bin/env node
+import { statSync } from 'node:fs';
+import { readCapture, CaptureError } from '../capture/pcap-reader';
+import type { FrameDecoder } from '../decode/frame-decoder';
+import type { FlowTracker } from '../flow/flow-tracker';
+import type { TcpReuseEvent } from '../model/events';
+import { analyze } from '../operators/analyze';
+import { decodeFrames } from '../operators/decode-frames';
+import { trackFlows } from '../operators/track-flows';
+import { OptionError } from '../util/options';
+import { HELP, parseCli, UsageError, type CliCommand } from './args';
+import { ProgressBar } from './progress';
+import { AnalyzeReport } from './report';
+import { StdoutWriter } from './stdout-writer';
+
+const PROGRESS_MIN_BYTES = 20 * 1024 * 1024;
+
+function version(): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('../../../package.json') as { version: string }).version;
+}
+
+function run(cmd: CliCommand): Promise<void> {
+  const out = new StdoutWriter(process.stdout);
+  let frames = 0;
+  let decoder: FrameDecoder | undefined;
+  let tracker: FlowTracker | undefined;
+  let bar: ProgressBar | undefined;
+  try {
+    if (cmd.progress && process.stderr.isTTY && statSync(cmd.capture).size >= PROGRESS_MIN_BYTES) bar = new ProgressBar(process.stderr);
+  } catch {
+    // readCapture reports a missing or unreadable file with a proper message
+  }
+  const source = readCapture(cmd.capture, {
+    onProgress: bar ? (done, total) => bar!.update(done, total) : undefined,
+    throttle: () => out.waitForDrain(),
+  });
+  const frames$ = source.pipe(decodeFrames({ sensor: cmd.options.sensor }, { onDecoder: (d) => (decoder = d) }));
+  const report = new AnalyzeReport();
+
+  return new Promise<void>((resolve, reject) => {
+    const fail = (err: unknown): void => {
+      bar?.clear();
+      out.flush();
+      reject(err);
+    };
+    if (cmd.command === 'annotate') {
+      out.write('frame,stream,reused\n');
+      frames$.pipe(trackFlows({ sensor: cmd.options.sensor, annotate: true })).subscribe({
+        next(e) {
+          if (e.type === 'packet') out.write(`${e.frame},${e.stream ?? ''},${e.reused ? 1 : 0}\n`);
+        },
+        error: fail,
+        complete() {
+          out.flush();
+          resolve();
+        },
+      });
+      return;
+    }
+    frames$
+      .pipe(
+        analyze({
+          ...cmd.options,
+          watermarks: false,
+          hooks: {
+            onTracker: (t) => {
+              tracker = t;
+            },
+          },
+        }),
+      )
+      .subscribe({
+        next(e: TcpReuseEvent) {
+          if (cmd.json) out.write(JSON.stringify(e) + '\n');
+          else report.add(e);
+        },
+        error: fail,
+        complete() {
+          bar?.clear();
+          frames = (decoder?.decoded ?? 0) + (decoder?.skippedTotal ?? 0);
+          if (!cmd.json) {
+            out.write(
+              report.render(
+                {
+                  capture: cmd.capture,
+                  sensor: cmd.options.sensor ?? 'default',
+                  frames,
+                  packets: decoder?.decoded ?? 0,
+                  skipped: decoder?.skipped ?? new Map(),
+                  streams: tracker?.streams ?? 0,
+                },
+                cmd.limit,
+              ),
+            );
+          }
+          out.flush();
+          resolve();
+        },
+      });
+  });
+}
+
+async function main(argv: string[]): Promise<number> {
+  let cmd: CliCommand;
+  try {
+    cmd = parseCli(argv);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`tcpreuse: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  if (cmd.command === 'help') {
+    process.stdout.write(HELP + '\n');
+    return 0;
+  }
+  if (cmd.command === 'version') {
+    process.stdout.write(version() + '\n');
+    return 0;
+  }
+  try {
+    await run(cmd);
+    return 0;
+  } catch (err) {
+    if (err instanceof CaptureError) {
+      process.stderr.write(`tcpreuse: ${err.message}\n`);
+      return 1;
+    }
+    if (err instanceof OptionError) {
+      process.stderr.write(`tcpreuse: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    // Not a user mistake: a bug. Say so, with the stack, so it can be reported.
+    process.stderr.write(`tcpreuse: internal error, please report it: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exitCode = 70;
+  },
+);

@@ -1,0 +1,24 @@
+/** A one-line progress bar on a terminal, redrawn at most every 200 ms. */
+export class ProgressBar {
+  private lastDraw = 0;
+  private readonly started = Date.now();
+
+  constructor(private readonly tty: NodeJS.WriteStream) {}
+
+  update(done: number, total: number): void {
+    const now = Date.now();
+    if (now - this.lastDraw < 200 && done < total) return;
+    this.lastDraw = now;
+    const frac = total > 0 ? Math.min(1, done / total) : 0;
+    const width = 30;
+    const filled = Math.round(frac * width);
+    const mbps = done / 1048576 / Math.max((now - this.started) / 1000, 0.001);
+    this.tty.write(
+      `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(frac * 100).toFixed(0).padStart(3)}%  ${(done / 1048576).toFixed(0)}/${(total / 1048576).toFixed(0)} MB  ${mbps.toFixed(0)} MB/s`,
+    );
+  }
+
+  clear(): void {
+    this.tty.write('\r\x1b[K');
+  }
+}
