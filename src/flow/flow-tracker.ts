@@ -163,15 +163,19 @@ export class FlowTracker {
     return this.t.listSize[List.MEMORY];
   }
 
-  /** Moves event time forward (a packet, or a watermark from a timer): expires what timed out. */
-  advance(ts: number): void {
-    if (ts > this.now) {
-      this.now = ts;
-      this.expire(ts);
-      if (ts - this.lastWatermark >= this.watermarkUs) {
-        this.lastWatermark = ts;
-        this.emit({ type: 'watermark', ts });
-      }
+  /**
+   * Moves event time forward and expires what timed out. A packet emits a watermark once event
+   * time has moved `watermarkIntervalS` past the last one; an input watermark (`force`, e.g. from
+   * a timer on a quiet feed) is always passed on once the expiries it caused are out.
+   */
+  advance(ts: number, force = false): void {
+    if (ts <= this.now) return;
+    if (this.now === -Infinity) this.lastWatermark = ts;
+    this.now = ts;
+    this.expire(ts);
+    if (force || ts - this.lastWatermark >= this.watermarkUs) {
+      this.lastWatermark = ts;
+      this.emit({ type: 'watermark', ts });
     }
   }
 
@@ -511,6 +515,8 @@ const S_LAST_SHIFT_MASK = 3 << S_LAST_SHIFT;
 /** The timeout class of a flow in this state. */
 function listFor(st: number): number {
   if (st & CLOSED_MASK || (st & S_FIN_C && st & S_FIN_S)) return List.CLOSED;
-  if (st & (S_EST | S_DATA) || (st & S_SEEN_C && st & S_SEEN_S)) return List.ESTABLISHED;
+  if (st & (S_EST | S_DATA)) return List.ESTABLISHED;
+  // Seen both ways without any handshake: a connection that began before the capture.
+  if (!(st & (S_SYN_C | S_SYNACK_S)) && st & S_SEEN_C && st & S_SEEN_S) return List.ESTABLISHED;
   return List.HALF_OPEN;
 }

@@ -13,6 +13,9 @@ export interface EventProcessor<I> {
  * A processor that throws errors the output instead of escaping into the producer.
  */
 export function statefulOperator<I, O>(create: (emit: (o: O) => void) => EventProcessor<I>): OperatorFunction<I, O> {
+  // Build one processor up front and drop it: bad options throw where the pipeline is written,
+  // not later inside a subscription.
+  create(() => undefined);
   return (source) =>
     new Observable<O>((subscriber) => {
       const processor = create((o) => subscriber.next(o));

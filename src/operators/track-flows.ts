@@ -38,10 +38,8 @@ export function trackFlows(
     hooks.onTracker?.(tracker);
     return {
       push(item) {
-        if ((item as Watermark).type === 'watermark') {
-          tracker.advance(item.ts);
-          emit(item as Watermark);
-        } else tracker.process(item as PacketRecord);
+        if ((item as Watermark).type === 'watermark') tracker.advance(item.ts, true);
+        else tracker.process(item as PacketRecord);
       },
       flush: () => tracker.flush(),
     };

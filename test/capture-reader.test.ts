@@ -1,0 +1,86 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { lastValueFrom, toArray } from 'rxjs';
+import { CaptureError, readCapture } from '../src/capture/pcap-reader';
+import { ethernet, ipv4, pcapFile, pcapngFile, tcpHeader } from './helpers/packets';
+
+const dir = mkdtempSync(join(tmpdir(), 'tcpreuse-capture-'));
+const write = (name: string, data: Buffer): string => {
+  const p = join(dir, name);
+  writeFileSync(p, data);
+  return p;
+};
+const frame = (seq: number): Buffer => ethernet(0x0800, ipv4(6, tcpHeader({ seq })));
+const TS = [1_700_000_000_123_456, 1_700_000_001_000_001, 1_700_000_002_999_999];
+const frames = TS.map((ts, i) => ({ ts, data: frame(i) }));
+
+async function read(path: string): Promise<{ frame: number; ts: number; linkType: number; len: number }[]> {
+  const got = await lastValueFrom(readCapture(path, { chunkBytes: 37 }).pipe(toArray()));
+  return got.map((f) => ({ frame: f.frame, ts: f.ts, linkType: f.linkType, len: f.data.length }));
+}
+
+describe('readCapture', () => {
+  const expected = TS.map((ts, i) => ({ frame: i + 1, ts, linkType: 1, len: frames[i].data.length }));
+
+  test.each([
+    ['pcap little-endian µs', {}],
+    ['pcap big-endian µs', { bigEndian: true }],
+    ['pcap little-endian ns', { nanos: true }],
+    ['pcap big-endian ns', { bigEndian: true, nanos: true }],
+  ])('%s: frames, numbers and µs timestamps (read in 37-byte chunks)', async (_n, opts) => {
+    expect(await read(write(`a${JSON.stringify(opts).length}.pcap`, pcapFile(frames, opts)))).toEqual(expected);
+  });
+
+  test('pcapng with two interfaces of different link types and resolutions', async () => {
+    const raw = ipv4(6, tcpHeader({}));
+    const file = pcapngFile(
+      [{ linkType: 1 }, { linkType: 101, tsresol: 9 }],
+      [
+        { ts: TS[0], data: frame(0), iface: 0 },
+        { ts: TS[1], data: raw, iface: 1 },
+      ],
+    );
+    expect(await read(write('b.pcapng', file))).toEqual([
+      { frame: 1, ts: TS[0], linkType: 1, len: frame(0).length },
+      { frame: 2, ts: TS[1], linkType: 101, len: raw.length },
+    ]);
+  });
+
+  test('gzip-compressed files are read transparently', async () => {
+    expect(await read(write('c.pcap.gz', gzipSync(pcapFile(frames))))).toEqual(expected);
+  });
+
+  test('a truncated file yields the frames before the damage, then one CaptureError', async () => {
+    const whole = pcapFile(frames);
+    const path = write('d.pcap', whole.subarray(0, whole.length - 10));
+    const seen: number[] = [];
+    const err = await new Promise<unknown>((resolve) =>
+      readCapture(path).subscribe({ next: (f) => seen.push(f.frame), error: resolve, complete: () => resolve(null) }),
+    );
+    expect(seen).toEqual([1, 2]);
+    expect(err).toBeInstanceOf(CaptureError);
+    expect((err as Error).message).toMatch(/truncated.*after frame 2/);
+  });
+
+  test('a truncated gzip stream is one clear error', async () => {
+    const gz = gzipSync(pcapFile(frames));
+    const err = await lastValueFrom(readCapture(write('e.pcap.gz', gz.subarray(0, gz.length - 12)))).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CaptureError);
+  });
+
+  test.each([
+    ['not a capture', Buffer.from('hello, this is not a capture file at all'), /not a capture file/],
+    ['empty', Buffer.alloc(0), /empty/],
+  ])('%s file: CaptureError naming the problem', async (_n, data, re) => {
+    const err = await lastValueFrom(readCapture(write(`f${data.length}.pcap`, data))).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CaptureError);
+    expect((err as Error).message).toMatch(re);
+  });
+
+  test('a missing file: CaptureError "no such file"', async () => {
+    const err = await lastValueFrom(readCapture(join(dir, 'nope.pcap'))).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/nope\.pcap: no such file/);
+  });
+});

@@ -1,0 +1,153 @@
+import { from, lastValueFrom, map, toArray } from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
+import type { FlowCloseEvent, PortReuseEvent, StreamItem, Watermark } from '../src/model/events';
+import type { PacketRecord } from '../src/model/packet-record';
+import { analyze } from '../src/operators/analyze';
+import { detectPortReuse } from '../src/operators/detect-port-reuse';
+import { reuseStats } from '../src/operators/reuse-stats';
+import { trackFlows } from '../src/operators/track-flows';
+import { OptionError } from '../src/util/options';
+
+const S = 1_000_000;
+const T0 = 1_700_000_000 * S;
+const C = { src: '10.0.0.1', dst: '10.0.0.2', sport: 40000, dport: 80 };
+const R = { src: '10.0.0.2', dst: '10.0.0.1', sport: 80, dport: 40000 };
+const pkt = (dir: typeof C, flags: number, tS: number, seq = 1000, ack = 0, len = 0): PacketRecord => ({ ...dir, flags, seq, ack, len, ts: T0 + tS * S });
+const wm = (tS: number): Watermark => ({ type: 'watermark', ts: T0 + tS * S });
+
+/** A short handshake + request + FIN/FIN exchange starting at tS with client ISN isn. */
+function connection(tS: number, isn: number, fin = true): PacketRecord[] {
+  const out = [
+    pkt(C, 0x02, tS, isn),
+    pkt(R, 0x12, tS + 0.01, 5000, isn + 1),
+    pkt(C, 0x10, tS + 0.02, isn + 1, 5001),
+    pkt(C, 0x18, tS + 0.03, isn + 1, 5001, 100),
+  ];
+  if (fin) out.push(pkt(C, 0x11, tS + 0.04, isn + 101, 5001), pkt(R, 0x11, tS + 0.05, 5001, isn + 102), pkt(C, 0x10, tS + 0.06, isn + 102, 5002));
+  return out;
+}
+
+const types = (items: StreamItem[]): string[] => items.filter((e) => e.type !== 'watermark').map((e) => e.type);
+
+describe('trackFlows', () => {
+  let scheduler: TestScheduler;
+  beforeEach(() => {
+    scheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+  });
+
+  test('marble: idle expiry follows event time (a watermark), not the wall clock', () => {
+    scheduler.run(({ cold, expectObservable }) => {
+      const input = cold<PacketRecord | Watermark>('a-b--w-(x|)', {
+        a: pkt(C, 0x02, 0, 1000),
+        b: pkt(R, 0x12, 0.01, 5000, 1001),
+        w: wm(29), // 29 s after the last packet: still within the 30 s half-open timeout
+        x: wm(31),
+      });
+      const out = input.pipe(
+        trackFlows({ watermarkIntervalS: 3600 }),
+        map((e) => (e.type === 'flow.close' ? `close:${e.closedBy}` : e.type)),
+      );
+      expectObservable(out).toBe('a----w-(xy|)', { a: 'flow.open', w: 'watermark', x: 'close:idle', y: 'watermark' });
+    });
+  });
+
+  test('a FIN/FIN flow closes as fin after its linger; a reused tuple gets a new flowId', async () => {
+    const input = [...connection(0, 1000), ...connection(20, 9000)];
+    const out = await lastValueFrom(from(input).pipe(trackFlows(), toArray()));
+    const closes = out.filter((e): e is FlowCloseEvent => e.type === 'flow.close');
+    expect(closes.map((c) => [c.closedBy, c.state, c.history, c.activeCloser])).toEqual([
+      ['fin', 'SF', 'ShADFf', 'client'],
+      ['fin', 'SF', 'ShADFf', 'client'],
+    ]);
+    expect(closes[0].flowId).not.toBe(closes[1].flowId);
+    expect(closes[0].packets).toEqual({ c2s: 5, s2c: 2 });
+    expect(closes[0].bytes).toEqual({ c2s: 100, s2c: 0 });
+  });
+
+  test('open flows are flushed as eof when the input completes', async () => {
+    const out = await lastValueFrom(from(connection(0, 1000, false)).pipe(trackFlows(), toArray()));
+    expect(out.filter((e) => e.type === 'flow.close').map((e) => (e as FlowCloseEvent).closedBy)).toEqual(['eof']);
+  });
+
+  test('bounded memory: the least recently seen flow is evicted, explicitly and counted', async () => {
+    const input = [pkt(C, 0x02, 0, 1), pkt({ ...C, sport: 40001 }, 0x02, 1, 2), pkt({ ...C, sport: 40002 }, 0x02, 2, 3)];
+    const seen: { counters?: { evicted: number } } = {};
+    const out = await lastValueFrom(from(input).pipe(trackFlows({ maxFlows: 2 }, { onTracker: (t) => void (seen.counters = t.counters) }), toArray()));
+    const first = out.find((e): e is FlowCloseEvent => e.type === 'flow.close')!;
+    expect(first).toMatchObject({ closedBy: 'evicted', client: { port: 40000 } });
+    expect(seen.counters?.evicted).toBe(1);
+  });
+
+  test('flow ids are stable: the same input gives the same ids', async () => {
+    const run = () => lastValueFrom(from(connection(0, 1000)).pipe(trackFlows(), toArray()));
+    const [a, b] = [await run(), await run()];
+    expect(a.filter((e) => e.type === 'flow.open')).toEqual(b.filter((e) => e.type === 'flow.open'));
+  });
+
+  test('a SYN retransmission (same ISN) is not a new connection; a new ISN is', async () => {
+    const input = [pkt(C, 0x02, 0, 1000), pkt(C, 0x02, 1, 1000), pkt(C, 0x02, 3, 1000), pkt(C, 0x02, 4, 2000)];
+    const out = await lastValueFrom(from(input).pipe(trackFlows(), toArray()));
+    expect(types(out)).toEqual(['flow.open', 'flow.close', 'flow.open', 'flow.close']);
+  });
+
+  test('options are validated with the option name, range and value', () => {
+    expect(() => trackFlows({ maxFlows: 0 })).toThrow(OptionError);
+    expect(() => trackFlows({ halfOpenTimeoutS: -1 })).toThrow(
+      'trackFlows: option "halfOpenTimeoutS" must be a number in 0.001..9007199254740991, got -1',
+    );
+  });
+});
+
+describe('detectPortReuse', () => {
+  test('after-close reuse inside TIME_WAIT, client closed first: high, with the gap', async () => {
+    const input = [...connection(0, 1000), ...connection(5, 9000)];
+    const out = await lastValueFrom(from(input).pipe(trackFlows(), detectPortReuse({ timeWaitS: 60 }), toArray()));
+    const r = out.find((e): e is PortReuseEvent => e.type === 'port.reuse')!;
+    expect(r).toMatchObject({ kind: 'after-close', previousEnd: 'fin', activeCloser: 'client', gapS: 4.94, severity: 'high', wireshark: true });
+  });
+
+  test('the same reuse after more than TIME_WAIT is info; after the window it is forgotten', async () => {
+    const later = await lastValueFrom(from([...connection(0, 1000), ...connection(100, 9000)]).pipe(trackFlows(), detectPortReuse(), toArray()));
+    expect(later.find((e): e is PortReuseEvent => e.type === 'port.reuse')?.severity).toBe('info');
+    const forgotten = await lastValueFrom(
+      from([...connection(0, 1000), ...connection(100, 9000)]).pipe(trackFlows(), detectPortReuse({ windowS: 50 }), toArray()),
+    );
+    expect(forgotten.some((e) => e.type === 'port.reuse')).toBe(false);
+  });
+
+  test('marble: a reuse is emitted right after the flow.open that causes it', () => {
+    new TestScheduler((a, e) => expect(a).toEqual(e)).run(({ cold, expectObservable }) => {
+      const close = { type: 'flow.close', ts: T0, sensor: 's', flowId: 'f1', stream: 0, client: { ip: 'a', port: 1 }, server: { ip: 'b', port: 2 }, clientBy: 'syn', openedBy: 'syn', reused: false, wireshark: false, frame: 1, vlan: null, startTs: T0 - S, endTs: T0, durationS: 1, closedBy: 'rst', activeCloser: 'server', state: 'RSTR', history: 'ShR', packets: { c2s: 1, s2c: 1 }, bytes: { c2s: 0, s2c: 0 } } as const;
+      const open = { ...close, type: 'flow.open', ts: T0 + 2 * S, flowId: 'f2', frame: 9 } as const;
+      const out = cold<StreamItem>('c--(o|)', { c: close as unknown as StreamItem, o: open as unknown as StreamItem }).pipe(
+        detectPortReuse(),
+        map((e) => (e.type === 'port.reuse' ? `${(e as PortReuseEvent).kind}/${(e as PortReuseEvent).severity}` : e.type)),
+      );
+      expectObservable(out).toBe('c--(or|)', { c: 'flow.close', o: 'flow.open', r: 'after-close/low' });
+    });
+  });
+});
+
+describe('reuseStats', () => {
+  test('marble: a window is emitted when the watermark passes its end', () => {
+    new TestScheduler((a, e) => expect(a).toEqual(e)).run(({ cold, expectObservable }) => {
+      const base = Math.floor(T0 / (60 * S)) * 60 * S;
+      const reuse = { type: 'port.reuse', ts: base + 5 * S, sensor: 's', client: { ip: '10.0.0.1', port: 1 }, severity: 'high' } as unknown as StreamItem;
+      const out = cold<StreamItem>('r-a-(b|)', { r: reuse, a: { type: 'watermark', ts: base + 59 * S }, b: { type: 'watermark', ts: base + 60 * S } }).pipe(
+        reuseStats({ windowS: 60 }),
+        map((e) => (e.type === 'reuse.stats' ? `${e.client}:${e.counts.high}` : e.type)),
+      );
+      expectObservable(out).toBe('r-a-(bs|)', { r: 'port.reuse', a: 'watermark', b: 'watermark', s: '10.0.0.1:1' });
+    });
+  });
+});
+
+describe('analyze', () => {
+  test('composes every operator and drops watermarks unless asked', async () => {
+    const input = [...connection(0, 1000), ...connection(5, 9000)];
+    const out = await lastValueFrom(from(input).pipe(analyze(), toArray()));
+    expect(types(out as StreamItem[])).toEqual(['flow.open', 'flow.close', 'flow.open', 'port.reuse', 'flow.close', 'reuse.stats']);
+    const withWm = await lastValueFrom(from(input).pipe(analyze({ watermarks: true }), toArray()));
+    expect(withWm.some((e) => e.type === 'watermark')).toBe(true);
+  });
+});
