@@ -1,16 +1,10 @@
 /**
  * A stable connection id: the same sensor, 4-tuple and first-packet time always give the same id,
  * across runs and restarts (unlike a counter), so ids from a replay match ids from the live run.
+ * 8 hex digits of FNV-1a over sensor and tuple, then the first packet's µs timestamp in hex.
  */
-export function flowIdOf(sensor: string, tupleKey: string, firstTs: number): string {
-  const s = sensor + '\u0000' + tupleKey + '\u0000' + firstTs;
-  // Two FNV-1a passes with different offsets: 64 bits of id without BigInt on the hot path.
-  let h1 = 0x811c9dc5;
-  let h2 = 0x050c5d1f;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    h1 = Math.imul(h1 ^ c, 0x01000193);
-    h2 = Math.imul(h2 ^ c, 0x01000193) ^ (h2 >>> 15);
-  }
-  return (h1 >>> 0).toString(16).padStart(8, '0') + (h2 >>> 0).toString(16).padStart(8, '0');
+export function flowIdOf(tupleKey: string, firstTs: number): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < tupleKey.length; i++) h = Math.imul(h ^ tupleKey.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(16).padStart(8, '0') + '-' + firstTs.toString(16);
 }

@@ -15,13 +15,10 @@ export function historySymbol(l: number, fromClient: boolean): number {
   return fromClient ? l : l + LETTERS.length;
 }
 
-/** Appends `sym` to the packed history unless already present (seenMask tracks presence). */
-export function historyAppend(packed: number, seenMask: number, sym: number): { packed: number; seen: number } | null {
-  const bit = 1 << sym;
-  if (seenMask & bit) return null;
+/** The packed history with `sym` appended, given the symbols already present (`seenMask`). */
+export function historyAppend(packed: number, seenMask: number, sym: number): number {
   const len = popcount(seenMask);
-  if (len >= MAX_LEN) return { packed, seen: seenMask | bit };
-  return { packed: packed + (sym + 1) * Math.pow(2, BITS * len), seen: seenMask | bit };
+  return len >= MAX_LEN ? packed : packed + (sym + 1) * Math.pow(2, BITS * len);
 }
 
 export function historyText(packed: number): string {
@@ -46,34 +43,27 @@ function popcount(x: number): number {
   return n;
 }
 
-export interface ConnFacts {
-  synC: boolean; // client sent a SYN
-  synAckS: boolean; // server sent a SYN-ACK
-  established: boolean;
-  finC: boolean;
-  finS: boolean;
-  rstC: boolean;
-  rstS: boolean;
-}
-
-/** Zeek's conn_state from what each side did. */
-export function connState(f: ConnFacts): string {
-  if (f.synC && !f.synAckS) {
-    if (f.rstS) return 'REJ';
-    if (f.rstC) return 'RSTOS0';
-    if (f.finC) return 'SH';
+/**
+ * Zeek's conn_state from what each side did: the client's SYN, the server's SYN-ACK, a completed
+ * handshake, and FIN/RST per side.
+ */
+export function connState(synC: boolean, synAckS: boolean, established: boolean, finC: boolean, finS: boolean, rstC: boolean, rstS: boolean): string {
+  if (synC && !synAckS) {
+    if (rstS) return 'REJ';
+    if (rstC) return 'RSTOS0';
+    if (finC) return 'SH';
     return 'S0';
   }
-  if (!f.synC && f.synAckS && !f.established) {
-    if (f.rstS) return 'RSTRH';
-    if (f.finS) return 'SHR';
+  if (!synC && synAckS && !established) {
+    if (rstS) return 'RSTRH';
+    if (finS) return 'SHR';
     return 'OTH';
   }
-  if (!f.established) return 'OTH';
-  if (f.rstC) return 'RSTO';
-  if (f.rstS) return 'RSTR';
-  if (f.finC && f.finS) return 'SF';
-  if (f.finC) return 'S2';
-  if (f.finS) return 'S3';
+  if (!established) return 'OTH';
+  if (rstC) return 'RSTO';
+  if (rstS) return 'RSTR';
+  if (finC && finS) return 'SF';
+  if (finC) return 'S2';
+  if (finS) return 'S3';
   return 'S1';
 }

@@ -62,7 +62,7 @@ export function udp(sport: number, dport: number, payload: Buffer): Buffer {
 }
 
 export function ethernet(type: number, payload: Buffer, tags: { tpid: number; vid: number }[] = []): Buffer {
-  const parts = [Buffer.alloc(12, 0x02)];
+  const parts: Buffer[] = [Buffer.alloc(12, 0x02)];
   for (const t of tags) {
     const tag = Buffer.alloc(4);
     tag.writeUInt16BE(t.tpid, 0);
@@ -91,7 +91,7 @@ export function pcapFile(frames: FrameSpec[], opts: { linkType?: number; bigEndi
   w16(hdr, 4, 6);
   w32(hdr, 262144, 16);
   w32(hdr, opts.linkType ?? 1, 20);
-  const parts = [hdr];
+  const parts: Buffer[] = [hdr];
   for (const f of frames) {
     const r = Buffer.alloc(16);
     w32(r, Math.floor(f.ts / 1e6), 0);
@@ -119,7 +119,7 @@ export function pcapngFile(interfaces: { linkType: number; tsresol?: number }[],
   shb.writeUInt32LE(0x1a2b3c4d, 0);
   shb.writeUInt16LE(1, 4);
   shb.writeBigInt64LE(-1n, 8);
-  const parts = [block(0x0a0d0d0a, shb)];
+  const parts: Buffer[] = [block(0x0a0d0d0a, shb)];
   for (const i of interfaces) {
     const body = Buffer.alloc(i.tsresol !== undefined ? 8 + 8 + 4 : 8);
     body.writeUInt16LE(i.linkType, 0);

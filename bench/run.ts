@@ -1,0 +1,177 @@
+/**
+ * `npm run bench`: throughput and memory figures for the README, measured side by side in one
+ * run (this machine is shared and noisy: compare the ratios, not the absolute numbers).
+ *
+ *   1. track+detect on pre-decoded PacketRecords: RxJS operators vs a plain loop over the same cores
+ *   2. `tcpreuse analyze` on a pcap vs `tshark -Y tcp -T fields -e tcp.stream -e tcp.analysis.reused_ports`
+ *   3. memory per open flow with 1 million concurrent flows
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { readFileSync } from 'node:fs';
+import { from } from 'rxjs';
+import { FlowTracker } from '../src/flow/flow-tracker';
+import type { StreamItem } from '../src/model/events';
+import type { PacketRecord } from '../src/model/packet-record';
+import { detectPortReuse } from '../src/operators/detect-port-reuse';
+import { trackFlows } from '../src/operators/track-flows';
+import { ReuseDetector } from '../src/reuse/reuse-detector';
+
+const ROOT = join(__dirname, '..', '..');
+const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
+
+/** Short HTTP-like connections from many clients; every 50th reuses its 4-tuple soon after. */
+function syntheticPackets(connections: number): PacketRecord[] {
+  const out: PacketRecord[] = [];
+  let ts = 1_700_000_000_000_000;
+  for (let i = 0; i < connections; i++) {
+    const c = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+    const s = `192.0.2.${i % 24}`;
+    const sport = 32768 + ((i * 7919) % 28000);
+    const reuse = i % 50 === 49;
+    const rounds = reuse ? 2 : 1;
+    for (let r = 0; r < rounds; r++) {
+      const isn = (i * 2654435761 + r * 97) >>> 0;
+      const sisn = (isn ^ 0x5bd1e995) >>> 0;
+      // Object literals of one shape, as the frame decoder makes them.
+      const p = (fromClient: boolean, flags: number, seq: number, ack: number, len: number): void => {
+        ts += 7;
+        out.push({
+          ts,
+          src: fromClient ? c : s,
+          dst: fromClient ? s : c,
+          sport: fromClient ? sport : 80,
+          dport: fromClient ? 80 : sport,
+          flags,
+          seq: seq >>> 0,
+          ack: ack >>> 0,
+          len,
+        });
+      };
+      p(true, 0x02, isn, 0, 0);
+      p(false, 0x12, sisn, isn + 1, 0);
+      p(true, 0x10, isn + 1, sisn + 1, 0);
+      p(true, 0x18, isn + 1, sisn + 1, 120);
+      p(false, 0x18, sisn + 1, isn + 121, 900);
+      p(true, 0x10, isn + 121, sisn + 901, 0);
+      p(true, 0x11, isn + 121, sisn + 901, 0);
+      p(false, 0x11, sisn + 901, isn + 122, 0);
+      p(true, 0x10, isn + 122, sisn + 902, 0);
+    }
+  }
+  return out;
+}
+
+function time(fn: () => void): number {
+  const t = process.hrtime.bigint();
+  fn();
+  return Number(process.hrtime.bigint() - t) / 1e9;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+function benchTrackDetect(): { packets: number; rxjs: number; plain: number } {
+  const packets = syntheticPackets(250_000);
+  let sink = 0;
+  const rxjs = (): void => {
+    from(packets)
+      .pipe(trackFlows(), detectPortReuse<StreamItem>())
+      .subscribe(() => sink++);
+  };
+  // The same cores, wired by hand: what the operators cost is the difference.
+  const plain = (): void => {
+    const detector = new ReuseDetector({}, () => sink++);
+    const tracker = new FlowTracker({}, (e) => {
+      sink++;
+      detector.push(e);
+    });
+    for (let i = 0; i < packets.length; i++) tracker.process(packets[i]);
+    tracker.flush();
+  };
+  const r: number[] = [];
+  const p: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    // Alternate so drift in machine load hits both sides alike.
+    gc();
+    r.push(time(rxjs));
+    gc();
+    p.push(time(plain));
+  }
+  if (sink === 0) throw new Error('nothing emitted');
+  return { packets: packets.length, rxjs: median(r), plain: median(p) };
+}
+
+function benchPcap(): { file: string; frames: number; ours: number; tshark: number | null } {
+  const dir = mkdtempSync(join(tmpdir(), 'tcpreuse-bench-'));
+  const file = join(dir, 'many-flows.pcap');
+  writeFileSync(file, gunzipSync(readFileSync(join(ROOT, 'test', 'fixtures', 'captures', 'many-flows.pcap.gz'))));
+  const cli = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+  const runOurs = (): number => time(() => execFileSync(process.execPath, [cli, 'analyze', file, '--json'], { stdio: ['ignore', 'ignore', 'inherit'] }));
+  const hasTshark = spawnSync('tshark', ['--version'], { stdio: 'ignore' }).status === 0;
+  const runTshark = (): number =>
+    time(() =>
+      execFileSync('tshark', ['-r', file, '-Y', 'tcp', '-T', 'fields', '-e', 'tcp.stream', '-e', 'tcp.analysis.reused_ports'], {
+        stdio: ['ignore', 'ignore', 'ignore'],
+      }),
+    );
+  const o: number[] = [];
+  const t: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    o.push(runOurs());
+    if (hasTshark) t.push(runTshark());
+  }
+  return { file: 'many-flows.pcap (64,795 frames, 6.7 MB)', frames: 64795, ours: median(o), tshark: hasTshark ? median(t) : null };
+}
+
+function benchMemory(flows: number): { flows: number; bytesPerFlow: number } {
+  const tracker = new FlowTracker({ maxFlows: flows + 1 }, () => undefined);
+  const packets: PacketRecord[] = [];
+  gc();
+  const before = process.memoryUsage();
+  const base = 1_700_000_000_000_000;
+  for (let i = 0; i < flows; i++) {
+    // One SYN per flow from a distinct client address/port: a million concurrent half-open flows.
+    tracker.process({ src: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, dst: '192.0.2.1', sport: 1024 + (i % 60000), dport: 443, flags: 0x02, seq: i, ack: 0, len: 0, ts: base + i });
+  }
+  gc();
+  const after = process.memoryUsage();
+  if (tracker.openFlows !== flows) throw new Error(`expected ${flows} open flows, have ${tracker.openFlows}`);
+  packets.length = 0;
+  const used = after.heapUsed - before.heapUsed + (after.arrayBuffers - before.arrayBuffers);
+  return { flows, bytesPerFlow: Math.round(used / flows) };
+}
+
+function main(): void {
+  const out: string[] = [];
+  const log = (s: string): void => {
+    out.push(s);
+    console.log(s);
+  };
+  log(`tcpreuse bench  ${new Date().toISOString()}  node ${process.version}  ${process.arch}`);
+  const td = benchTrackDetect();
+  const rx = td.packets / td.rxjs;
+  const pl = td.packets / td.plain;
+  log(`track+detect, ${td.packets} pre-decoded packets (median of 5, alternating):`);
+  log(`  RxJS operators  ${(rx / 1e6).toFixed(2)} M packets/s`);
+  log(`  plain loop      ${(pl / 1e6).toFixed(2)} M packets/s`);
+  log(`  ratio           ${(td.rxjs / td.plain).toFixed(2)}x (RxJS time / plain-loop time)`);
+  const pc = benchPcap();
+  log(`analyze on a pcap: ${pc.file} (median of 3):`);
+  log(`  tcpreuse analyze --json   ${pc.ours.toFixed(2)} s  (${(pc.frames / pc.ours / 1e3).toFixed(0)} k frames/s, includes node start-up)`);
+  if (pc.tshark !== null) {
+    log(`  tshark -Y tcp -T fields   ${pc.tshark.toFixed(2)} s  (${(pc.frames / pc.tshark / 1e3).toFixed(0)} k frames/s)`);
+    log(`  speed-up                  ${(pc.tshark / pc.ours).toFixed(1)}x`);
+  } else {
+    log('  tshark not installed: no comparison (apt-get install tshark)');
+  }
+  const mem = benchMemory(1_000_000);
+  log(`memory: ${mem.flows} concurrent flows: ${mem.bytesPerFlow} bytes/flow (heap + typed arrays, after GC)`);
+}
+
+main();

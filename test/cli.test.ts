@@ -1,0 +1,53 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { ROOT } from './helpers/run';
+
+// Runs the built CLI (`npm test` builds first), as a user would.
+const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8' });
+
+describe('tcpreuse CLI', () => {
+  test('analyze on the bundled sample prints the report', () => {
+    const r = run('analyze', 'samples/sample.pcap');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/Port reuse: 13 \(high 5, medium 6, low 2, info 0\); Wireshark flags 13 of them/);
+    expect(r.stdout).toMatch(/connections 53/);
+  });
+
+  test('--json prints one event per line, each with type, ts and sensor', () => {
+    const r = run('analyze', 'samples/sample.pcap', '--json', '--sensor', 'tap1');
+    expect(r.status).toBe(0);
+    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; ts: number; sensor: string });
+    expect(events.filter((e) => e.type === 'port.reuse')).toHaveLength(13);
+    expect(events.every((e) => typeof e.ts === 'number' && e.sensor === 'tap1')).toBe(true);
+  });
+
+  test('annotate prints frame,stream,reused for every TCP frame', () => {
+    const r = run('annotate', 'samples/sample.pcap');
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toBe('frame,stream,reused');
+    expect(lines).toHaveLength(408);
+    expect(lines.filter((l) => l.endsWith(',1'))).toHaveLength(13);
+  });
+
+  test.each([
+    [['analyze'], 2, /analyze needs a capture file/],
+    [['frobnicate', 'x'], 2, /unknown command "frobnicate"/],
+    [['analyze', 'samples/sample.pcap', '--time-wait', 'soon'], 2, /--time-wait must be a number of seconds/],
+    [['analyze', 'samples/sample.pcap', '--bogus'], 2, /Unknown option '--bogus'/],
+    [['analyze', 'no/such.pcap'], 1, /no\/such\.pcap: no such file/],
+    [['analyze', 'README.md'], 1, /not a capture file/],
+  ])('%j exits %i with one line and no stack trace', (args, code, re) => {
+    const r = run(...args);
+    expect(r.status).toBe(code);
+    expect(r.stderr).toMatch(re);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  test('--help teaches the commands, options and the severity policy', () => {
+    const r = run('--help');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/tcpreuse analyze <capture>/);
+    expect(r.stdout).toMatch(/Severity policy/);
+  });
+});
