@@ -36,7 +36,7 @@ describe('tcpreuse CLI', () => {
     [['analyze', 'samples/sample.pcap', '--time-wait', 'soon'], 2, /--time-wait must be a number of seconds/],
     [['analyze', 'samples/sample.pcap', '--bogus'], 2, /Unknown option '--bogus'/],
     [['analyze', 'no/such.pcap'], 1, /no\/such\.pcap: no such file/],
-    [['analyze', 'README.md'], 1, /not a capture file/],
+    [['analyze', 'package.json'], 1, /not a capture file/],
   ])('%j exits %i with one line and no stack trace', (args, code, re) => {
     const r = run(...args);
     expect(r.status).toBe(code);

@@ -1,0 +1,27 @@
+/** tcpreuse public API: the capture reader, the decoder, the operators and the event types. */
+export { readCapture, CaptureParser, CaptureError } from './capture/pcap-reader';
+export type { CapturedFrame, ReadCaptureOptions } from './capture/pcap-reader';
+export { FrameDecoder, LinkType } from './decode/frame-decoder';
+export type { DecoderOptions } from './decode/frame-decoder';
+export { FlowTracker } from './flow/flow-tracker';
+export { ReuseDetector } from './reuse/reuse-detector';
+export { judgeReuse } from './reuse/severity-policy';
+export { PortCycleDetector, KNOWN_RANGES } from './cycles/port-cycle-detector';
+export { ReuseStatsWindows } from './stats/reuse-stats-window';
+export { validatePacketRecord, PacketRecordError, TcpFlag } from './model/packet-record';
+export type { PacketRecord } from './model/packet-record';
+export type * from './model/events';
+export { decodeFrames } from './operators/decode-frames';
+export { trackFlows } from './operators/track-flows';
+export type { TrackFlowsOptions, TrackerCounters } from './operators/track-flows';
+export { detectPortReuse } from './operators/detect-port-reuse';
+export type { DetectPortReuseOptions } from './operators/detect-port-reuse';
+export { detectPortCycles } from './operators/detect-port-cycles';
+export type { DetectPortCyclesOptions } from './operators/detect-port-cycles';
+export { reuseStats } from './operators/reuse-stats';
+export type { ReuseStatsOptions } from './operators/reuse-stats';
+export { analyze } from './operators/analyze';
+export type { AnalyzeOptions } from './operators/analyze';
+export { statefulOperator } from './operators/stateful-operator';
+export type { EventProcessor } from './operators/stateful-operator';
+export { OptionError } from './util/options';
