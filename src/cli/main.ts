@@ -16,7 +16,7 @@ import { StdoutWriter } from './stdout-writer';
 const PROGRESS_MIN_BYTES = 20 * 1024 * 1024;
 
 function version(): string {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // dist/src/cli/main.js → the package root's package.json
   return (require('../../../package.json') as { version: string }).version;
 }
 

@@ -19,7 +19,8 @@ function repoRoot(): string {
 export const ROOT = repoRoot();
 export const FIXTURES = join(ROOT, 'test', 'fixtures');
 export const CAPTURES = join(FIXTURES, 'captures');
-export const SHARED_ZEEK = join(ROOT, '..', 'shared', 'captures', 'zeek');
+/** The Zeek traces: TCPREUSE_ZEEK_DIR, else ../shared/captures/zeek beside the checkout. */
+export const SHARED_ZEEK = process.env.TCPREUSE_ZEEK_DIR ?? join(ROOT, '..', 'shared', 'captures', 'zeek');
 
 export function capturePath(name: string): string {
   return join(CAPTURES, `${name}.pcap.gz`);
