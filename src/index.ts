@@ -25,3 +25,4 @@ export type { AnalyzeOptions } from './operators/analyze';
 export { statefulOperator } from './operators/stateful-operator';
 export type { EventProcessor } from './operators/stateful-operator';
 export { OptionError } from './util/options';
+export { packetRecordType, packetBatchType, encodePacket, decodePacket, encodeBatch, decodeBatch } from './avro/packet-schemas';
