@@ -1,4 +1,4 @@
-import type { Endpoint, FlowOpenEvent, PortCycleEvent, PortPressureEvent, Severity, Watermark } from '../model/events';
+import type { Endpoint, FlowOpenEvent, PortCycleEvent, PortPressureEvent, Severity } from '../model/events';
 import { numberOption, US_PER_S } from '../util/options';
 
 export interface DetectPortCyclesOptions {
@@ -226,6 +226,3 @@ function rangeSizeFor(a: Allocator): number {
   }
   return best;
 }
-
-/** Watermarks carry nothing this detector needs: it is driven by connection openings alone. */
-export type PortCycleInput = FlowOpenEvent | Watermark;

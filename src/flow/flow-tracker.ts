@@ -78,6 +78,7 @@ const S_DATA = 1 << 21;
 const S_SEEN_C = 1 << 22;
 const S_SEEN_S = 1 << 23;
 
+const S_LAST_SHIFT_MASK = 3 << S_LAST_SHIFT;
 const CLOSED_MASK = S_RST_C | S_RST_S;
 const LAST_FIN = 1;
 const LAST_RST = 2;
@@ -521,7 +522,6 @@ export class FlowTracker {
   }
 }
 
-const S_LAST_SHIFT_MASK = 3 << S_LAST_SHIFT;
 
 /** The timeout class of a flow in this state. */
 function listFor(st: number): number {
