@@ -7,11 +7,10 @@
  *   3. memory per open flow with 1 million concurrent flows
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { readFileSync } from 'node:fs';
 import { from } from 'rxjs';
 import { FlowTracker } from '../src/flow/flow-tracker';
 import type { StreamItem } from '../src/model/events';
@@ -126,6 +125,7 @@ function benchPcap(): { file: string; frames: number; ours: number; tshark: numb
     o.push(runOurs());
     if (hasTshark) t.push(runTshark());
   }
+  rmSync(dir, { recursive: true, force: true });
   return { file: 'many-flows.pcap (64,795 frames, 6.7 MB)', frames: 64795, ours: median(o), tshark: hasTshark ? median(t) : null };
 }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -7,6 +7,7 @@ import { CaptureError, readCapture } from '../src/capture/pcap-reader';
 import { ethernet, ipv4, pcapFile, pcapngFile, tcpHeader } from './helpers/packets';
 
 const dir = mkdtempSync(join(tmpdir(), 'tcpreuse-capture-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const write = (name: string, data: Buffer): string => {
   const p = join(dir, name);
   writeFileSync(p, data);

@@ -1,27 +1,10 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import * as avro from 'avsc';
 import type { PacketRecord } from '../model/packet-record';
+import { loadSchema } from './schema-files';
 
-/** schemas/ sits at the package root, two levels above src/avro (three from dist/src/avro). */
-function schemaPath(name: string): string {
-  for (const up of ['../..', '../../..']) {
-    const p = join(__dirname, up, 'schemas', name);
-    try {
-      readFileSync(p);
-      return p;
-    } catch {
-      // try the next location
-    }
-  }
-  throw new Error(`schema ${name} not found next to the package`);
-}
-
-const registry: Record<string, avro.Type> = {};
 /** Avro type of one PacketRecord (schemas/packet-record.avsc). */
-export const packetRecordType = avro.Type.forSchema(JSON.parse(readFileSync(schemaPath('packet-record.avsc'), 'utf8')), { registry });
+export const packetRecordType = loadSchema('packet-record.avsc');
 /** Avro type of a batch of PacketRecords (schemas/packet-batch.avsc). */
-export const packetBatchType = avro.Type.forSchema(JSON.parse(readFileSync(schemaPath('packet-batch.avsc'), 'utf8')), { registry });
+export const packetBatchType = loadSchema('packet-batch.avsc');
 
 /** Avro nulls become absent fields, so decoded records look like the JSON ones. */
 function fromAvro(o: Record<string, unknown>): PacketRecord {

@@ -46,6 +46,8 @@ export class FrameDecoder {
   readonly skipped = new Map<string, number>();
   /** Frames that produced a PacketRecord. */
   decoded = 0;
+  /** Why the last frame produced no record (null when it produced one). */
+  lastSkipReason: string | null = null;
 
   private readonly sensor: string | undefined;
   private readonly reassembler = new IpReassembler();
@@ -67,9 +69,11 @@ export class FrameDecoder {
     const reason = this.link(f.linkType, f.data);
     if (this.result) {
       this.decoded++;
+      this.lastSkipReason = null;
       return this.result;
     }
-    this.skip(reason ?? 'not-tcp');
+    this.lastSkipReason = reason ?? 'not-tcp';
+    this.skip(this.lastSkipReason);
     return null;
   }
 

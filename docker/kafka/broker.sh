@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# A single-node Apache Kafka broker (KRaft, combined broker+controller) on 127.0.0.1, without Docker.
+#
+#   docker/kafka/broker.sh fetch            download the broker's jars from Maven Central (idempotent)
+#   docker/kafka/broker.sh start [DIR]      fetch, format a fresh log dir in DIR, start, wait until it answers;
+#                                           prints `dir=DIR` and `bootstrap=HOST:PORT` (also in DIR/bootstrap)
+#   docker/kafka/broker.sh stop DIR         stop the broker started in DIR and remove DIR
+#
+# Jars are cached in .cache/kafka/libs (override with TCPREUSE_KAFKA_CACHE); after the first fetch
+# nothing is downloaded again. Ports are picked free at start. Needs Java 17+ and Maven.
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+cache="${TCPREUSE_KAFKA_CACHE:-$root/.cache/kafka}"
+libs="$cache/libs"
+
+die() { echo "broker.sh: $*" >&2; exit 1; }
+
+fetch() {
+  command -v java >/dev/null || die "java not found (Kafka needs Java 17+)"
+  if [ -f "$libs/.complete" ] && [ "$libs/.complete" -nt "$here/pom.xml" ]; then return 0; fi
+  command -v mvn >/dev/null || die "mvn not found (needed once, to fetch Kafka's jars from Maven Central)"
+  rm -rf "$libs"
+  mvn -q -B -f "$here/pom.xml" dependency:copy-dependencies -DoutputDirectory="$libs" >&2 \
+    || die "could not fetch Kafka's jars from Maven Central"
+  touch "$libs/.complete"
+}
+
+free_port() {
+  # Ask the kernel for a free port; the tiny race until Kafka binds it is acceptable for tests.
+  node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+
+start() {
+  fetch
+  local dir="${1:-}"
+  if [ -z "$dir" ]; then dir="$(mktemp -d "${TMPDIR:-/tmp}/tcpreuse-kafka.XXXXXX")"; fi
+  # Whatever happens before the broker answers, leave no process and no folder behind.
+  trap 'stop "$dir"' ERR
+  mkdir -p "$dir/logs" "$dir/data"
+  local port ctl
+  port="$(free_port)"
+  ctl="$(free_port)"
+  while [ "$ctl" = "$port" ]; do ctl="$(free_port)"; done
+  cat >"$dir/server.properties" <<EOF
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$ctl
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$ctl
+advertised.listeners=PLAINTEXT://127.0.0.1:$port
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+log.dirs=$dir/data
+num.partitions=1
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=4
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=true
+log.retention.hours=2
+EOF
+  cat >"$dir/log4j2.properties" <<EOF
+status=error
+appender.file.type=File
+appender.file.name=file
+appender.file.fileName=$dir/logs/server.log
+appender.file.layout.type=PatternLayout
+appender.file.layout.pattern=[%d] %p %m (%c)%n
+rootLogger.level=${TCPREUSE_KAFKA_LOG_LEVEL:-WARN}
+rootLogger.appenderRef.file.ref=file
+logger.kafka.name=kafka.server.KafkaServer
+logger.kafka.level=INFO
+EOF
+  local jvm=(java -Xms256m -Xmx1g -XX:+UseG1GC -Djava.awt.headless=true
+    "-Dlog4j2.configurationFile=$dir/log4j2.properties" -cp "$libs/*")
+  "${jvm[@]}" kafka.tools.StorageTool format -t "$(uuid_like)" -c "$dir/server.properties" \
+    >"$dir/logs/format.log" 2>&1 || { cat "$dir/logs/format.log" >&2; stop "$dir"; die "formatting storage failed"; }
+  nohup "${jvm[@]}" kafka.Kafka "$dir/server.properties" >"$dir/logs/stdout.log" 2>&1 &
+  echo $! >"$dir/pid"
+  echo "127.0.0.1:$port" >"$dir/bootstrap"
+  # "Answers" means a Kafka client can fetch metadata, not merely that the port is open.
+  local deadline=$((SECONDS + 90))
+  until node "$here/wait-ready.js" "127.0.0.1:$port" 2>/dev/null; do
+    if ! kill -0 "$(cat "$dir/pid")" 2>/dev/null; then
+      tail -30 "$dir/logs/stdout.log" "$dir/logs/server.log" >&2 || true
+      stop "$dir"
+      die "broker exited during start-up (its log is printed above)"
+    fi
+    if [ $SECONDS -ge $deadline ]; then
+      tail -30 "$dir/logs/server.log" >&2 || true
+      stop "$dir"
+      die "broker did not answer within 90 s (its log is printed above)"
+    fi
+    sleep 0.5
+  done
+  trap - ERR
+  echo "dir=$dir"
+  echo "bootstrap=127.0.0.1:$port"
+}
+
+uuid_like() {
+  # A KRaft cluster id: 16 random bytes, base64url without padding (what kafka-storage random-uuid prints).
+  node -e 'console.log(require("crypto").randomBytes(16).toString("base64url"))'
+}
+
+stop() {
+  local dir="${1:-}"
+  [ -n "$dir" ] && [ -d "$dir" ] || die "stop needs the directory start printed"
+  if [ -f "$dir/pid" ]; then
+    local pid
+    pid="$(cat "$dir/pid")"
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid" 2>/dev/null || true
+      for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  fi
+  rm -rf "$dir"
+}
+
+case "${1:-}" in
+  fetch) fetch ;;
+  start) shift; start "${1:-}" ;;
+  stop) shift; stop "${1:-}" ;;
+  *) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+esac

@@ -1,0 +1,50 @@
+import { packetBatchType, packetRecordType } from '../avro/packet-schemas';
+import { PacketRecordError, validatePacketRecord, type PacketRecord } from '../model/packet-record';
+import { InputError } from './input-error';
+
+export type AvroShape = 'record' | 'batch';
+
+/** Kafka header naming the shape of an Avro value (`record` or `batch`); `tcpreuse replay` sets it. */
+export const AVRO_SHAPE_HEADER = 'tcpreuse-avro';
+
+function fromAvro(o: Record<string, unknown>): PacketRecord {
+  const r: Record<string, unknown> = {};
+  for (const k of Object.keys(o)) if (o[k] !== null) r[k] = o[k];
+  return validatePacketRecord(r);
+}
+
+/** Decodes with `type` only if it consumes the whole buffer (Avro binary carries no framing). */
+function decodeExactly(type: typeof packetRecordType, value: Buffer): unknown {
+  try {
+    const { value: v, offset } = type.decode(value, 0);
+    return offset === value.length ? v : undefined;
+  } catch {
+    return undefined; // avsc throws plain Errors on bytes that do not fit (bad union index, bad UTF-8 …)
+  }
+}
+
+/**
+ * Avro input (schemas/packet-record.avsc or packet-batch.avsc, binary, no framing). When the
+ * shape is not known from a header, the batch schema is tried first: a single record cannot
+ * parse as a batch that ends exactly at the end of the buffer, because a record opens with its
+ * timestamp, which would read as an array of ~10^15 packets.
+ */
+export function decodeAvroPackets(value: Buffer, shape?: AvroShape): PacketRecord[] {
+  try {
+    if (shape !== 'record') {
+      const batch = decodeExactly(packetBatchType, value) as { packets: Record<string, unknown>[] } | undefined;
+      if (batch) return batch.packets.map(fromAvro);
+      if (shape === 'batch') throw new InputError('not an Avro PacketBatch (schemas/packet-batch.avsc)');
+    }
+    const one = decodeExactly(packetRecordType, value) as Record<string, unknown> | undefined;
+    if (one) return [fromAvro(one)];
+  } catch (err) {
+    if (err instanceof PacketRecordError) throw new InputError(err.message);
+    throw err;
+  }
+  throw new InputError(
+    shape === 'record'
+      ? 'not an Avro PacketRecord (schemas/packet-record.avsc)'
+      : 'neither an Avro PacketRecord nor a PacketBatch (schemas/packet-record.avsc, packet-batch.avsc)',
+  );
+}

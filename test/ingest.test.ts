@@ -1,0 +1,128 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { lastValueFrom, toArray } from 'rxjs';
+import { encodeBatch, encodePacket } from '../src/avro/packet-schemas';
+import { readCapture, type CapturedFrame } from '../src/capture/pcap-reader';
+import { InputDecoder, InputError } from '../src/ingest/input-decoder';
+import { encodePcapRecord } from '../src/ingest/pcap-record';
+import { decodeTsharkEk } from '../src/ingest/tshark-ek';
+import type { PacketRecord } from '../src/model/packet-record';
+import { decodeFrames } from '../src/operators/decode-frames';
+import { FIXTURES, ROOT } from './helpers/run';
+
+const SAMPLE = join(ROOT, 'samples', 'sample.pcap');
+let packets: PacketRecord[];
+let frames: CapturedFrame[];
+beforeAll(async () => {
+  frames = await lastValueFrom(readCapture(SAMPLE).pipe(toArray()));
+  packets = await lastValueFrom(readCapture(SAMPLE).pipe(decodeFrames(), toArray()));
+});
+const msg = (value: Buffer | string | null, extra: { timestampMs?: number; headers?: Record<string, string> } = {}) => ({
+  value: typeof value === 'string' ? Buffer.from(value) : value,
+  timestampMs: extra.timestampMs ?? 0,
+  headers: extra.headers,
+});
+
+describe('json input', () => {
+  const d = new InputDecoder({ format: 'json' });
+  test('an object is one packet, an array a batch', () => {
+    expect(d.decode(msg(JSON.stringify(packets[0])))).toEqual([packets[0]]);
+    expect(d.decode(msg(JSON.stringify(packets.slice(0, 5))))).toEqual(packets.slice(0, 5));
+  });
+  test.each([
+    ['not JSON', '{"ts": 1', /not JSON/],
+    ['a bad field', '{"ts":1,"src":"a","dst":"b","sport":70000,"dport":2,"flags":2,"seq":0,"ack":0,"len":0}', /sport/],
+    ['a bad packet inside a batch', '[{"ts":1,"src":"a","dst":"b","sport":1,"dport":2,"flags":2,"seq":0,"ack":0,"len":0}, 5]', /packet \[1\]/],
+    ['an empty value', '', /empty message/],
+  ])('%s is an InputError naming the problem', (_, value, re) => {
+    expect(() => d.decode(msg(value))).toThrow(InputError);
+    expect(() => d.decode(msg(value))).toThrow(re);
+  });
+});
+
+describe('avro input', () => {
+  const d = new InputDecoder({ format: 'avro' });
+  test('single records and batches are told apart without a header', () => {
+    expect(d.decode(msg(encodePacket(packets[3])))).toEqual([packets[3]]);
+    expect(d.decode(msg(encodeBatch(packets)))).toEqual(packets);
+    expect(d.decode(msg(encodeBatch([packets[7]])))).toEqual([packets[7]]);
+  });
+  test('the shape header is honoured', () => {
+    expect(d.decode(msg(encodeBatch(packets.slice(0, 2)), { headers: { 'tcpreuse-avro': 'batch' } }))).toEqual(packets.slice(0, 2));
+    expect(() => d.decode(msg(encodeBatch(packets.slice(0, 2)), { headers: { 'tcpreuse-avro': 'record' } }))).toThrow(InputError);
+  });
+  test('garbage, truncated and trailing bytes are InputErrors', () => {
+    const good = encodeBatch(packets.slice(0, 3));
+    expect(() => d.decode(msg(Buffer.from('hello world, not avro')))).toThrow(InputError);
+    expect(() => d.decode(msg(good.subarray(0, good.length - 3)))).toThrow(InputError);
+    expect(() => d.decode(msg(Buffer.concat([encodePacket(packets[0]), Buffer.from([1, 2])])))).toThrow(InputError);
+  });
+});
+
+describe('tshark-ek input', () => {
+  const ek = (name: string): Buffer => gunzipSync(readFileSync(join(FIXTURES, 'ek', name)));
+  const comparable = (p: PacketRecord) => ({ ...p, icmpQuote: undefined });
+  test.each(['sample.full.ek.gz', 'sample.fields.ek.gz'])('%s (real tshark 4.0 output) gives the packets the frame decoder gives', (name) => {
+    const d = new InputDecoder({ format: 'tshark-ek' });
+    const lines = ek(name).toString('utf8').split('\n');
+    const out: PacketRecord[] = [];
+    // One line per message, as sensors publish them; bulk index lines are skipped and counted.
+    for (const line of lines) if (line.trim()) out.push(...d.decode(msg(line)));
+    expect(out.map(comparable)).toEqual(packets.map(comparable));
+    expect(d.skipped.get('ek-index')).toBe(frames.length);
+  });
+  test('a message may hold many lines', () => {
+    expect(decodeTsharkEk(ek('sample.fields.ek.gz')).packets).toHaveLength(packets.length);
+  });
+  test('tshark 3.x naming (bare values in fields mode, nested flag tree) is understood', () => {
+    const line = JSON.stringify({
+      timestamp: '1600000000123',
+      layers: {
+        frame: { frame_frame_number: '9', frame_frame_time_epoch: '1600000000.123456000' },
+        ip: { ip_ip_src: '10.0.0.1', ip_ip_dst: '10.0.0.2' },
+        tcp: { tcp_tcp_srcport: '1025', tcp_tcp_dstport: '80', tcp_tcp_flags: '0x00000012', tcp_tcp_flags_tree: { tcp_tcp_flags_syn: '1' }, tcp_tcp_seq: '5', tcp_tcp_ack: '6', tcp_tcp_len: '0' },
+      },
+    });
+    expect(decodeTsharkEk(Buffer.from(line)).packets).toEqual([
+      { ts: 1600000000123456, src: '10.0.0.1', dst: '10.0.0.2', sport: 1025, dport: 80, flags: 0x12, seq: 5, ack: 6, len: 0, frame: 9 },
+    ]);
+    const bare = JSON.stringify({ timestamp: '1600000000123', layers: { ip_src: '10.0.0.1', ip_dst: '10.0.0.2', tcp_srcport: '1', tcp_dstport: '2', tcp_flags: '0x0010', tcp_seq: '1' } });
+    expect(decodeTsharkEk(Buffer.from(bare)).packets[0]).toMatchObject({ ts: 1600000000123000, sport: 1, dport: 2, flags: 0x10 });
+  });
+  test('non-TCP packets are skipped and counted; broken lines are InputErrors', () => {
+    const d = new InputDecoder({ format: 'tshark-ek' });
+    expect(d.decode(msg('{"timestamp":"1","layers":{"udp":{"udp_udp_srcport":"53"}}}'))).toEqual([]);
+    expect(d.skipped.get('not-tcp')).toBe(1);
+    expect(() => d.decode(msg('{"timestamp":"1","layers":{"tcp_srcport":["1"]}}'))).toThrow(/ip.src/);
+    expect(() => d.decode(msg('{"layers": '))).toThrow(/not JSON/);
+    expect(() => d.decode(msg('{"timestamp":"1","layers":{"ip_src":["a"],"ip_dst":["b"],"tcp_srcport":["x"]}}'))).toThrow(/not a number/);
+  });
+});
+
+describe('pcap-record input', () => {
+  test('header form: every frame of the sample gives what the frame decoder gives', () => {
+    const d = new InputDecoder({ format: 'pcap-record', pcapRecord: { linkType: 1 } });
+    const out: PacketRecord[] = [];
+    for (const f of frames) out.push(...d.decode(msg(encodePcapRecord(f.ts, f.data))));
+    expect(out).toEqual(packets.map(({ frame: _frame, ...p }) => p));
+  });
+  test('kafka-timestamp form takes the time from the message', () => {
+    const d = new InputDecoder({ format: 'pcap-record', pcapRecord: { timestamp: 'kafka' } });
+    expect(d.decode(msg(frames[0].data, { timestampMs: 1234 }))[0].ts).toBe(1234000);
+  });
+  test('a truncated frame or a lying header is an InputError; a non-TCP frame is counted', () => {
+    const d = new InputDecoder({ format: 'pcap-record' });
+    const whole = encodePcapRecord(frames[0].ts, frames[0].data);
+    expect(() => d.decode(msg(whole.subarray(0, 40)))).toThrow(/header says/);
+    const cut = frames[0].data.subarray(0, 30);
+    expect(() => d.decode(msg(encodePcapRecord(1, cut)))).toThrow(/truncated/);
+    const arp = Buffer.alloc(42);
+    arp.writeUInt16BE(0x0806, 12);
+    expect(d.decode(msg(encodePcapRecord(1, arp)))).toEqual([]);
+    expect([...d.skipped.values()].reduce((a, b) => a + b, 0)).toBe(1);
+  });
+  test('an unknown input format is refused up front', () => {
+    expect(() => new InputDecoder({ format: 'xml' as 'json' })).toThrow(/input format must be one of/);
+  });
+});
