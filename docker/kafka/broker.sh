@@ -62,7 +62,10 @@ share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=true
-log.retention.hours=2
+# tcpreuse stamps records with event time (capture time); with time-based retention a replayed
+# capture from last year would be deleted at the next retention check. Tests keep everything.
+log.retention.ms=-1
+log.retention.bytes=-1
 EOF
   cat >"$dir/log4j2.properties" <<EOF
 status=error
@@ -99,6 +102,12 @@ EOF
     sleep 0.5
   done
   trap - ERR
+  # With TCPREUSE_KAFKA_OWNER_PID set (the test runner does), the broker goes when its owner goes,
+  # even if the owner is killed before it can stop it.
+  if [ -n "${TCPREUSE_KAFKA_OWNER_PID:-}" ]; then
+    nohup bash -c "while kill -0 $TCPREUSE_KAFKA_OWNER_PID 2>/dev/null && [ -d '$dir' ]; do sleep 2; done; [ -d '$dir' ] && '$here/broker.sh' stop '$dir'" \
+      >/dev/null 2>&1 &
+  fi
   echo "dir=$dir"
   echo "bootstrap=127.0.0.1:$port"
 }

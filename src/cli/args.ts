@@ -16,6 +16,10 @@ Usage:
   tcpreuse analyze <capture> [options]    report flows, port reuses, port cycles and pressure
   tcpreuse annotate <capture> [options]   print frame,stream,reused for every TCP frame
                                           (Wireshark's tcp.stream and [TCP Port numbers reused])
+  tcpreuse consume --topic <t> [options]  the Kafka service: packet messages in, events out
+                                          (tcpreuse consume --help)
+  tcpreuse replay <capture> --topic <t>   publish a capture to Kafka as packet messages
+                                          (tcpreuse replay --help)
   tcpreuse help | --help                  this text
   tcpreuse --version
 
@@ -104,7 +108,7 @@ export function parseCli(argv: string[]): CliCommand {
   if (v.help || positionals.length === 0 || positionals[0] === 'help') return base;
   const [command, capture, ...rest] = positionals;
   if (command !== 'analyze' && command !== 'annotate') {
-    throw new UsageError(`unknown command "${command}" (expected analyze or annotate; see tcpreuse --help)`);
+    throw new UsageError(`unknown command "${command}" (expected analyze, annotate, consume or replay; see tcpreuse --help)`);
   }
   if (!capture) throw new UsageError(`${command} needs a capture file: tcpreuse ${command} <capture>`);
   if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}": one capture file per run`);

@@ -9,6 +9,8 @@ import { decodeFrames } from '../operators/decode-frames';
 import { trackFlows } from '../operators/track-flows';
 import { OptionError } from '../util/options';
 import { HELP, parseCli, UsageError, type CliCommand } from './args';
+import { consumeCommand } from './consume-command';
+import { replayCommand } from './replay-command';
 import { ProgressBar } from './progress';
 import { AnalyzeReport } from './report';
 import { StdoutWriter } from './stdout-writer';
@@ -101,7 +103,21 @@ function run(cmd: CliCommand): Promise<void> {
   });
 }
 
+/** consume and replay are long-running Kafka commands with their own settings (flags, env, file). */
+async function kafkaCommand(name: string, argv: string[]): Promise<number> {
+  try {
+    return name === 'consume' ? await consumeCommand(argv) : await replayCommand(argv);
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof OptionError) {
+      process.stderr.write(`tcpreuse: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'consume' || argv[0] === 'replay') return kafkaCommand(argv[0], argv.slice(1));
   let cmd: CliCommand;
   try {
     cmd = parseCli(argv);

@@ -3,7 +3,7 @@ import { OptionError } from '../util/options';
 import { AVRO_SHAPE_HEADER, decodeAvroPackets, type AvroShape } from './avro-packets';
 import { InputError } from './input-error';
 import { decodeJsonPackets } from './json-packets';
-import { PcapRecordDecoder, type PcapRecordOptions } from './pcap-record';
+import { LINK_TYPE_HEADER, PcapRecordDecoder, type PcapRecordOptions } from './pcap-record';
 import { decodeTsharkEk } from './tshark-ek';
 
 export const INPUT_FORMATS = ['avro', 'json', 'tshark-ek', 'pcap-record'] as const;
@@ -55,7 +55,7 @@ export class InputDecoder {
         return r.packets;
       }
       case 'pcap-record': {
-        const p = this.pcap!.decode(m.value, m.timestampMs);
+        const p = this.pcap!.decode(m.value, m.timestampMs, m.headers?.[LINK_TYPE_HEADER]);
         if (p) return [p];
         this.count(this.pcap!.frames.lastSkipReason ?? 'not-tcp', 1);
         return [];

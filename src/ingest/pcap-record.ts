@@ -20,6 +20,8 @@ export interface PcapRecordOptions {
 }
 
 export const PCAP_RECORD_HEADER_BYTES = 16;
+/** Kafka header that overrides the configured link type for one message (`tcpreuse replay` sets it). */
+export const LINK_TYPE_HEADER = 'tcpreuse-linktype';
 
 /** Builds the `header`-form message for one frame: what `tcpreuse replay --input-format pcap-record` sends. */
 export function encodePcapRecord(tsUs: number, frame: Buffer): Buffer {
@@ -50,7 +52,12 @@ export class PcapRecordDecoder {
   }
 
   /** Returns the packet, or null when the frame is valid but carries no TCP segment. */
-  decode(value: Buffer, kafkaTimestampMs: number): PacketRecord | null {
+  decode(value: Buffer, kafkaTimestampMs: number, linkTypeHeader?: string): PacketRecord | null {
+    let linkType = this.linkType;
+    if (linkTypeHeader !== undefined) {
+      linkType = Number(linkTypeHeader);
+      if (!Number.isInteger(linkType) || linkType < 0) throw new InputError(`pcap-record: header ${LINK_TYPE_HEADER} is not a link type: ${JSON.stringify(linkTypeHeader)}`);
+    }
     let ts: number;
     let frame: Buffer;
     if (this.timestamp === 'header') {
@@ -67,14 +74,14 @@ export class PcapRecordDecoder {
       ts = kafkaTimestampMs * 1000;
       frame = value;
     }
-    const p = this.frames.decodeBytes(this.linkType, frame, ts);
+    const p = this.frames.decodeBytes(linkType, frame, ts);
     if (p) {
       if (p.frame === 0) delete p.frame;
       return p;
     }
     const reason = this.frames.lastSkipReason ?? 'undecodable';
     if (reason.startsWith('truncated') || reason.startsWith('undecodable') || reason.startsWith('unsupported-link')) {
-      throw new InputError(`pcap-record: ${reason} (link type ${this.linkType})`);
+      throw new InputError(`pcap-record: ${reason} (link type ${linkType})`);
     }
     return null;
   }

@@ -1,0 +1,120 @@
+import { ConsumeService, type ConsumeOptions } from '../kafka/consume-service';
+import type { Compression } from '../kafka/codecs';
+import type { OutputFormat } from '../kafka/event-records';
+import { createKafkajsClient } from '../kafka/kafkajs-client';
+import { Metrics, serveMetrics } from '../kafka/metrics';
+import type { InputFormat } from '../ingest/input-decoder';
+import type { PcapTimestampSource } from '../ingest/pcap-record';
+import { createLogger, type LogLevel } from '../util/logger';
+import { UsageError } from './args';
+import { ANALYZE_SETTINGS, COMPRESSIONS, CONNECTION_SETTINGS, connectionOf, INPUT_FORMATS, OUTPUT_FORMATS } from './kafka-settings';
+import { resolveSettings, settingsHelp, type Setting } from './settings';
+
+const SETTINGS: readonly Setting[] = [
+  { name: 'topic', kind: 'list', help: 'input topic(s) of packet-decoded messages (required)' },
+  { name: 'group', kind: 'string', default: 'tcpreuse', help: 'consumer group id' },
+  { name: 'from-beginning', kind: 'boolean', default: true, help: 'a group without committed offsets starts at the oldest message (--no-from-beginning: newest)' },
+  { name: 'input-format', kind: 'enum', values: INPUT_FORMATS, default: 'avro', help: 'how messages encode packets' },
+  { name: 'link-type', kind: 'integer', default: 1, help: 'pcap-record: LINKTYPE of the frames (1 Ethernet, 101 raw IP, 113 SLL, 276 SLL2)' },
+  { name: 'pcap-timestamp', kind: 'enum', values: ['header', 'kafka'], default: 'header', help: 'pcap-record: time from a 16-byte pcap record header or the message timestamp' },
+  { name: 'flows-topic', kind: 'string', default: 'tcpreuse.flows', help: 'flow.open / flow.close events' },
+  { name: 'alerts-topic', kind: 'string', default: 'tcpreuse.alerts', help: 'port.reuse, port.cycle, port.pressure, reuse.stats events' },
+  { name: 'packets-topic', kind: 'string', help: 'also write every packet enriched with stream, flowId, reused (off unless set)' },
+  { name: 'dlq-topic', kind: 'string', default: 'tcpreuse.dlq', help: 'dead-letter topic for messages that cannot be decoded' },
+  { name: 'output-format', kind: 'enum', values: OUTPUT_FORMATS, default: 'json', help: 'json, or avro (schemas/tcpreuse-event.avsc)' },
+  { name: 'compression', kind: 'enum', values: COMPRESSIONS, default: 'none', help: 'compression of the produced batches' },
+  ...ANALYZE_SETTINGS,
+  { name: 'until-end', kind: 'boolean', default: false, help: 'stop at the end of the input: close open flows (eof), commit, exit' },
+  { name: 'metrics-port', kind: 'integer', default: 9464, help: 'HTTP port of /metrics (Prometheus) and /healthz; 0 picks one, --no-metrics disables' },
+  { name: 'metrics', kind: 'boolean', default: true, help: 'serve /metrics and /healthz' },
+  { name: 'merge-idle-ms', kind: 'integer', min: 1, default: 2000, help: 'a partition silent this long stops holding back event-time merging' },
+  ...CONNECTION_SETTINGS,
+];
+
+export const CONSUME_HELP = `tcpreuse consume - analyse packet-decoded Kafka messages, write events back to Kafka
+
+Usage: tcpreuse consume --topic <topic> [options]
+
+Reads packets (one or a batch per message) from the input topic(s) as a consumer group, runs the
+same analysis as \`tcpreuse analyze\`, and writes flow events, reuse alerts and (optionally)
+enriched packets to output topics. Messages that cannot be decoded go to the dead-letter topic
+with headers naming their source topic, partition, offset and the error.
+
+Delivery is at-least-once: an input offset is committed only after every event it produced was
+acknowledged by the broker (acks=all, idempotent producer) and no open or remembered flow still
+depends on it. After a crash the consumer replays from there; duplicates are possible, losses are not.
+
+Every option can also come from the environment (TCPREUSE_<NAME>, e.g. TCPREUSE_BROKERS) or a JSON
+file (--config file.json, keys in camelCase, e.g. {"brokers": ["k1:9092"], "timeWait": 240});
+flags win over the environment, which wins over the file.
+
+Options:
+  --config <file>                 JSON config file (or TCPREUSE_CONFIG)
+${settingsHelp(SETTINGS)}
+
+Examples:
+  tcpreuse consume --brokers 127.0.0.1:9092 --topic sensor.packets --input-format avro
+  TCPREUSE_BROKERS=k1:9092 tcpreuse consume --topic tap1.ek --input-format tshark-ek --time-wait 240
+  tcpreuse consume --topic replayed --until-end --output-format avro --compression zstd
+
+Signals: SIGINT/SIGTERM stop gracefully (stop fetching, flush, commit, disconnect).
+Exit status: 0 stopped or input consumed, 1 Kafka failure, 2 usage error.`;
+
+export async function consumeCommand(argv: string[]): Promise<number> {
+  const { values: v, help } = resolveSettings('consume', SETTINGS, argv);
+  if (help) {
+    process.stdout.write(CONSUME_HELP + '\n');
+    return 0;
+  }
+  if (!v.topic) throw new UsageError('consume needs --topic <topic> (or TCPREUSE_TOPIC)');
+  const connection = connectionOf(v);
+  const log = createLogger(v.logLevel as LogLevel);
+  const options: ConsumeOptions = {
+    groupId: v.group as string,
+    topics: v.topic as string[],
+    fromBeginning: v.fromBeginning as boolean,
+    inputFormat: v.inputFormat as InputFormat,
+    pcapRecord: { linkType: v.linkType as number, timestamp: v.pcapTimestamp as PcapTimestampSource, sensor: undefined },
+    outputTopics: { flows: v.flowsTopic as string, alerts: v.alertsTopic as string, packets: (v.packetsTopic as string | null) ?? null },
+    outputFormat: v.outputFormat as OutputFormat,
+    compression: v.compression as Compression,
+    dlqTopic: v.dlqTopic as string,
+    analyze: {
+      sensor: v.sensor as string,
+      timeWaitS: v.timeWait as number,
+      flows: {
+        establishedTimeoutS: v.establishedTimeout as number,
+        halfOpenTimeoutS: v.halfOpenTimeout as number,
+        closedTimeoutS: v.closedTimeout as number,
+        maxFlows: v.maxFlows as number,
+      },
+      reuse: { windowS: v.window as number },
+      stats: { windowS: v.statsWindow as number },
+    },
+    untilEnd: v.untilEnd as boolean,
+    mergeIdleMs: v.mergeIdleMs as number,
+  };
+  const metrics = new Metrics();
+  const service = new ConsumeService(options, createKafkajsClient(connection, log), log, metrics);
+  let server: Awaited<ReturnType<typeof serveMetrics>> | undefined;
+  if (v.metrics) {
+    server = await serveMetrics(metrics, () => service.healthStatus(), v.metricsPort as number);
+    log.info('metrics endpoint', { url: `http://0.0.0.0:${server.port}/metrics`, health: `http://0.0.0.0:${server.port}/healthz` });
+  }
+  const onSignal = (sig: NodeJS.Signals): void => service.stop(sig);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const summary = await service.run();
+    log.info('stopped', { ...summary });
+    return 0;
+  } catch (err) {
+    log.error('consumer failed', { error: err as Error });
+    process.stderr.write(`tcpreuse: consume failed: ${(err as Error).message}\n`);
+    return 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    server?.server.close();
+  }
+}

@@ -1,0 +1,55 @@
+import { INPUT_FORMATS } from '../ingest/input-decoder';
+import { COMPRESSIONS } from '../kafka/codecs';
+import { OUTPUT_FORMATS } from '../kafka/event-records';
+import type { KafkaConnection } from '../kafka/kafkajs-client';
+import { LOG_LEVELS } from '../util/logger';
+import { UsageError } from './args';
+import type { Setting, SettingValue } from './settings';
+
+/** Connection settings shared by `consume` and `replay`. */
+export const CONNECTION_SETTINGS: readonly Setting[] = [
+  { name: 'brokers', kind: 'list', default: ['127.0.0.1:9092'], help: 'Kafka bootstrap brokers, host:port,...' },
+  { name: 'client-id', kind: 'string', default: 'tcpreuse', help: 'Kafka client id' },
+  { name: 'ssl', kind: 'boolean', default: false, help: 'connect with TLS (system CAs unless --ssl-ca)' },
+  { name: 'ssl-ca', kind: 'string', help: 'PEM file of the CA that signed the brokers\' certificates', placeholder: 'file' },
+  { name: 'ssl-cert', kind: 'string', help: 'PEM client certificate (mutual TLS)', placeholder: 'file' },
+  { name: 'ssl-key', kind: 'string', help: 'PEM client key (mutual TLS)', placeholder: 'file' },
+  { name: 'ssl-insecure', kind: 'boolean', default: false, help: 'accept any broker certificate (testing only)' },
+  { name: 'sasl-mechanism', kind: 'enum', values: ['plain', 'scram-sha-256', 'scram-sha-512'], help: 'SASL authentication' },
+  { name: 'sasl-username', kind: 'string', help: 'SASL user' },
+  { name: 'sasl-password', kind: 'string', help: 'SASL password; prefer TCPREUSE_SASL_PASSWORD to keep it out of ps', placeholder: 'secret' },
+  { name: 'log-level', kind: 'enum', values: LOG_LEVELS, default: 'info', help: 'structured (JSON) log lines on stderr at this level and above' },
+];
+
+export const ANALYZE_SETTINGS: readonly Setting[] = [
+  { name: 'sensor', kind: 'string', default: 'default', help: 'sensor id for packets that do not carry one' },
+  { name: 'time-wait', kind: 'number', default: 60, help: 'TIME_WAIT the reuse severity is judged against (240 for Windows)' },
+  { name: 'window', kind: 'number', default: 14400, help: 'seconds an ended connection is remembered per 4-tuple' },
+  { name: 'stats-window', kind: 'number', min: 0.001, default: 60, help: 'tumbling window of reuse.stats, seconds' },
+  { name: 'established-timeout', kind: 'number', min: 0.001, default: 300, help: 'idle seconds closing an established flow' },
+  { name: 'half-open-timeout', kind: 'number', min: 0.001, default: 30, help: 'idle seconds closing a flow in its handshake' },
+  { name: 'closed-timeout', kind: 'number', default: 10, help: 'linger of a flow after FIN/FIN or RST, seconds' },
+  { name: 'max-flows', kind: 'integer', min: 1, default: 1000000, help: 'flow table limit (least recently seen evicted)' },
+];
+
+export { INPUT_FORMATS, OUTPUT_FORMATS, COMPRESSIONS };
+
+export function connectionOf(v: Record<string, SettingValue>): KafkaConnection {
+  for (const b of v.brokers as string[]) {
+    if (!/^[^\s:]+:\d{1,5}$/.test(b) && !/^\[[0-9a-fA-F:.]+\]:\d{1,5}$/.test(b)) throw new UsageError(`--brokers: "${b}" is not host:port`);
+  }
+  const sslFiles = v.sslCa || v.sslCert || v.sslKey || v.sslInsecure;
+  if ((v.sslCert === null) !== (v.sslKey === null)) throw new UsageError('--ssl-cert and --ssl-key go together (mutual TLS needs both)');
+  const sasl = v.saslMechanism as 'plain' | 'scram-sha-256' | 'scram-sha-512' | null;
+  if (sasl && (!v.saslUsername || !v.saslPassword)) {
+    throw new UsageError(`--sasl-mechanism ${sasl} needs --sasl-username and a password (TCPREUSE_SASL_PASSWORD or --sasl-password)`);
+  }
+  return {
+    brokers: v.brokers as string[],
+    clientId: v.clientId as string,
+    ssl: sslFiles
+      ? { caFile: (v.sslCa as string | null) ?? undefined, certFile: (v.sslCert as string | null) ?? undefined, keyFile: (v.sslKey as string | null) ?? undefined, rejectUnauthorized: !v.sslInsecure }
+      : v.ssl === true,
+    sasl: sasl ? { mechanism: sasl, username: v.saslUsername as string, password: v.saslPassword as string } : undefined,
+  };
+}

@@ -1,0 +1,95 @@
+/**
+ * The few things tcpreuse needs from a Kafka client, so the consumer service does not depend on
+ * kafkajs itself and another client can be measured against it without touching the pipeline.
+ * kafkajs-client.ts is the implementation in use.
+ */
+import type { Compression } from './codecs';
+
+export interface TopicPartition {
+  readonly topic: string;
+  readonly partition: number;
+}
+
+export interface ConsumedMessage {
+  readonly offset: string;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  /** Message timestamp (CreateTime or LogAppendTime), ms since the epoch. */
+  readonly timestampMs: number;
+  readonly headers: Readonly<Record<string, string | undefined>>;
+}
+
+export interface ConsumedBatch extends TopicPartition {
+  readonly messages: readonly ConsumedMessage[];
+  /** The partition's high watermark when the batch was fetched: the offset after the last message. */
+  readonly highWatermark: string;
+}
+
+export interface BatchContext {
+  /** Keep the group membership alive during long work. */
+  heartbeat(): Promise<void>;
+  /** False once the consumer is stopping or the batch is stale (rebalance). */
+  isRunning(): boolean;
+}
+
+export interface OutgoingMessage {
+  readonly topic: string;
+  /** Explicit partition; otherwise the client's partitioner hashes the key. */
+  readonly partition?: number;
+  readonly key: string | Buffer | null;
+  readonly value: string | Buffer;
+  readonly timestampMs: number;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export interface SourceOptions {
+  readonly groupId: string;
+  readonly topics: readonly string[];
+  /** Where a group without committed offsets starts. */
+  readonly fromBeginning: boolean;
+  readonly sessionTimeoutMs?: number;
+  readonly maxBytesPerPartition?: number;
+}
+
+export interface Source {
+  connect(): Promise<void>;
+  /** Starts fetching; `onBatch` is awaited before the batch's partition is fetched again. */
+  run(onBatch: (batch: ConsumedBatch, ctx: BatchContext) => Promise<void>): Promise<void>;
+  /** Commits the given next-offsets for the group (only partitions currently assigned). */
+  commit(offsets: readonly (TopicPartition & { offset: string })[]): Promise<void>;
+  pause(partitions: readonly TopicPartition[]): void;
+  resume(partitions: readonly TopicPartition[]): void;
+  /** Called with the whole assignment after each (re)join of the group. */
+  onAssignment(listener: (assigned: TopicPartition[]) => void): void;
+  /** Called when the client gave up (e.g. broker unreachable after its retries). */
+  onCrash(listener: (err: Error) => void): void;
+  disconnect(): Promise<void>;
+}
+
+export interface SinkOptions {
+  readonly compression: Compression;
+}
+
+export interface Sink {
+  connect(): Promise<void>;
+  /** Resolves once the broker acknowledged every message (acks from all in-sync replicas). */
+  send(messages: readonly OutgoingMessage[]): Promise<void>;
+  disconnect(): Promise<void>;
+}
+
+export interface Admin {
+  connect(): Promise<void>;
+  /** Creates the topics that do not exist yet. */
+  ensureTopics(topics: readonly { topic: string; partitions: number }[]): Promise<void>;
+  /** High watermark (the offset after the last message) of each partition. */
+  endOffsets(topic: string): Promise<Map<number, string>>;
+  /** The group's committed next-offset of each partition of `topic` ("-1" when none). */
+  committedOffsets(groupId: string, topic: string): Promise<Map<number, string>>;
+  disconnect(): Promise<void>;
+}
+
+export interface KafkaClient {
+  source(options: SourceOptions): Source;
+  sink(options: SinkOptions): Sink;
+  admin(): Admin;
+}

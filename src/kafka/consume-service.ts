@@ -1,0 +1,410 @@
+import { Subject, type Subscription } from 'rxjs';
+import type { FlowTracker } from '../flow/flow-tracker';
+import { InputDecoder, InputError, type InputFormat } from '../ingest/input-decoder';
+import type { PcapRecordOptions } from '../ingest/pcap-record';
+import type { TcpReuseEvent } from '../model/events';
+import type { PacketRecord } from '../model/packet-record';
+import { analyze, type AnalyzeOptions } from '../operators/analyze';
+import type { Logger } from '../util/logger';
+import { US_PER_S } from '../util/options';
+import type { Admin, BatchContext, ConsumedBatch, KafkaClient, OutgoingMessage, Sink, Source, TopicPartition } from './client';
+import type { Compression } from './codecs';
+import { eventRecord, topicOf, type OutputFormat, type OutputTopics } from './event-records';
+import type { Metrics } from './metrics';
+import { EventTimeMerger, type PendingMessage } from './partition-merge';
+import { StatePins } from './state-pins';
+
+export interface ConsumeOptions {
+  readonly groupId: string;
+  readonly topics: readonly string[];
+  /** Where a group without committed offsets starts. @default true */
+  readonly fromBeginning: boolean;
+  readonly inputFormat: InputFormat;
+  readonly pcapRecord?: PcapRecordOptions;
+  readonly outputTopics: OutputTopics;
+  readonly outputFormat: OutputFormat;
+  readonly compression: Compression;
+  readonly dlqTopic: string;
+  readonly analyze: Omit<AnalyzeOptions, 'annotate' | 'watermarks' | 'hooks'>;
+  /** Stop once every assigned partition is consumed to its end: flush open flows (closedBy "eof") and commit. */
+  readonly untilEnd: boolean;
+  /** A partition silent this long no longer holds back event-time merging. @default 2000 */
+  readonly mergeIdleMs?: number;
+}
+
+/** Headers of a dead-letter record: where the message came from and why it was refused. */
+export const DLQ_HEADERS = {
+  topic: 'tcpreuse-dlq-topic',
+  partition: 'tcpreuse-dlq-partition',
+  offset: 'tcpreuse-dlq-offset',
+  error: 'tcpreuse-dlq-error',
+  format: 'tcpreuse-dlq-format',
+} as const;
+
+export interface ConsumeSummary {
+  readonly messages: number;
+  readonly packets: number;
+  readonly events: number;
+  readonly deadLettered: number;
+  readonly reason: string;
+}
+
+const PAUSE_ABOVE_PACKETS = 500_000;
+const TICK_MS = 250;
+
+const keyOf = (tp: TopicPartition): string => `${tp.topic}/${tp.partition}`;
+const partOf = (key: string): TopicPartition => {
+  const i = key.lastIndexOf('/');
+  return { topic: key.slice(0, i), partition: Number(key.slice(i + 1)) };
+};
+
+/**
+ * `tcpreuse consume`: packet-decoded messages from Kafka through the one `analyze` pipeline, the
+ * events back to Kafka.
+ *
+ * Delivery is at-least-once by construction: an input offset is committed only when (1) every
+ * event produced from it and from all earlier messages of its partition has been acknowledged by
+ * the broker (acks=all, idempotent producer), and (2) no state still held in memory depends on it
+ * (see StatePins). Partitions are merged in event time before the pipeline (EventTimeMerger).
+ */
+export class ConsumeService {
+  private readonly decoder: InputDecoder;
+  private readonly merger: EventTimeMerger;
+  private readonly pins: StatePins;
+  private readonly input = new Subject<PacketRecord>();
+  private pipeline: Subscription | null = null;
+  private tracker: FlowTracker | null = null;
+  private source: Source | null = null;
+  private sink: Sink | null = null;
+  private admin: Admin | null = null;
+  private outbox: OutgoingMessage[] = [];
+  private current: PendingMessage | null = null;
+  private eventTime = -Infinity;
+  private assigned: string[] = [];
+  private readonly committed = new Map<string, number>();
+  private readonly lag = new Map<string, number>();
+  private readonly paused = new Set<string>();
+  private startOffsets = new Map<string, number>();
+  private serial: Promise<unknown> = Promise.resolve();
+  private timer: NodeJS.Timeout | null = null;
+  private stopping = false;
+  private finished: ((r: string) => void) | null = null;
+  private failed: ((e: Error) => void) | null = null;
+  private pipelineError: Error | null = null;
+  private health = { ok: false, status: 'starting' };
+  private readonly count: {
+    messages: (n?: number, l?: Record<string, string>) => void;
+    packets: (n?: number) => void;
+    events: (n?: number, l?: Record<string, string>) => void;
+    dlq: (n?: number, l?: Record<string, string>) => void;
+    commits: (n?: number) => void;
+  };
+
+  constructor(
+    private readonly options: ConsumeOptions,
+    private readonly client: KafkaClient,
+    private readonly log: Logger,
+    private readonly metrics: Metrics,
+  ) {
+    this.decoder = new InputDecoder({ format: options.inputFormat, pcapRecord: options.pcapRecord });
+    this.merger = new EventTimeMerger({ idleAfterMs: options.mergeIdleMs });
+    const retainS = Math.max(options.analyze.reuse?.windowS ?? 14400, options.analyze.flows?.streamMemoryS ?? 14400);
+    this.pins = new StatePins(retainS * US_PER_S);
+    this.count = {
+      messages: metrics.counter('messages_in_total', 'Kafka messages consumed, by topic.'),
+      packets: metrics.counter('packets_in_total', 'Packets decoded from the consumed messages.'),
+      events: metrics.counter('events_out_total', 'Events written and acknowledged, by type.'),
+      dlq: metrics.counter('dead_letter_total', 'Messages sent to the dead-letter topic, by input format.'),
+      commits: metrics.counter('offset_commits_total', 'Offset commits.'),
+    };
+    metrics.gauge('open_flows', 'TCP flows open in the flow table.', () => [{ labels: {}, value: this.tracker?.openFlows ?? 0 }]);
+    metrics.gauge('pinned_flows', 'Flows whose opening offset holds back the commit (open or remembered).', () => [{ labels: {}, value: this.pins.size }]);
+    metrics.gauge('buffered_packets', 'Packets waiting for event-time merging across partitions.', () => [{ labels: {}, value: this.merger.buffered }]);
+    metrics.gauge('consumer_lag', 'Messages between the last fetched offset and the partition end, by partition.', () =>
+      [...this.lag].map(([k, v]) => ({ labels: { topic: partOf(k).topic, partition: String(partOf(k).partition) }, value: v })),
+    );
+    metrics.gauge('skipped_input_total', 'Valid input that carried no TCP packet, by reason.', () =>
+      [...this.decoder.skipped].map(([reason, value]) => ({ labels: { reason }, value })),
+    );
+  }
+
+  /** For the health endpoint. */
+  healthStatus(): { ok: boolean; status: string } {
+    return this.health;
+  }
+
+  /** Runs until stop() (graceful), the end of input (`untilEnd`), or a fatal error (rejects). */
+  async run(): Promise<ConsumeSummary> {
+    const done = new Promise<string>((resolve, reject) => {
+      this.finished = resolve;
+      this.failed = reject;
+    });
+    this.startPipeline();
+    this.admin = this.client.admin();
+    await this.admin.connect();
+    if (this.options.untilEnd) {
+      for (const topic of this.options.topics) {
+        for (const [p, off] of await this.admin.committedOffsets(this.options.groupId, topic)) this.startOffsets.set(keyOf({ topic, partition: p }), Number(off));
+      }
+    }
+    this.sink = this.client.sink({ compression: this.options.compression });
+    await this.sink.connect();
+    this.source = this.client.source({ groupId: this.options.groupId, topics: this.options.topics, fromBeginning: this.options.fromBeginning });
+    this.source.onAssignment((a) => this.onAssignment(a));
+    this.source.onCrash((err) => this.fail(err));
+    await this.source.connect();
+    await this.source.run((batch, ctx) => this.onBatch(batch, ctx));
+    this.health = { ok: true, status: 'consuming' };
+    this.log.info('consuming', { topics: this.options.topics, groupId: this.options.groupId, format: this.options.inputFormat });
+    this.timer = setInterval(() => this.tick(), TICK_MS);
+    let reason: string;
+    try {
+      reason = await done;
+    } catch (err) {
+      await this.shutdown();
+      throw err;
+    }
+    await this.shutdown();
+    return {
+      messages: this.metrics.total('messages_in_total'),
+      packets: this.metrics.total('packets_in_total'),
+      events: this.metrics.total('events_out_total'),
+      deadLettered: this.metrics.total('dead_letter_total'),
+      reason,
+    };
+  }
+
+  /** Graceful stop: no new batches, drain what is releasable, flush, commit, disconnect. */
+  stop(reason: string): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.log.info('stopping', { reason });
+    this.enqueue(async () => {
+      await this.drainAndFlush(false);
+      this.finished?.(reason);
+    });
+  }
+
+  private fail(err: Error): void {
+    if (this.stopping && !this.failed) return;
+    this.stopping = true;
+    this.health = { ok: false, status: `failed: ${err.message}` };
+    this.failed?.(err);
+    this.failed = null;
+  }
+
+  private startPipeline(): void {
+    const annotate = this.options.outputTopics.packets !== null;
+    this.pipeline = this.input
+      .pipe(analyze({ ...this.options.analyze, annotate, hooks: { onTracker: (t) => (this.tracker = t) } }))
+      .subscribe({
+        next: (e) => this.onEvent(e),
+        error: (err: Error) => {
+          this.pipelineError = err;
+          this.fail(err);
+        },
+      });
+  }
+
+  private onEvent(e: TcpReuseEvent): void {
+    const m = this.current;
+    if (e.type === 'flow.open' && m) this.pins.pin(e.flowId, m.partitionKey, m.offset);
+    else if (e.type === 'flow.close') this.pins.closed(e.flowId, e.endTs);
+    const topic = topicOf(e, this.options.outputTopics);
+    if (topic === null) return;
+    this.outbox.push(eventRecord(e, topic, this.options.outputFormat));
+  }
+
+  private onAssignment(a: TopicPartition[]): void {
+    const keys = a.map(keyOf);
+    const now = Date.now();
+    this.enqueue(async () => {
+      for (const old of this.assigned) {
+        if (!keys.includes(old)) {
+          this.pins.dropPartition(old);
+          this.committed.delete(old);
+          this.lag.delete(old);
+          this.paused.delete(old);
+        }
+      }
+      this.assigned = keys;
+      this.merger.assign(keys, now);
+      this.log.info('partitions assigned', { partitions: keys });
+    });
+  }
+
+  private onBatch(batch: ConsumedBatch, ctx: BatchContext): Promise<void> {
+    if (this.stopping) return Promise.resolve();
+    return this.enqueue(async () => {
+      if (this.stopping || !ctx.isRunning()) return;
+      const key = keyOf(batch);
+      const taken: PendingMessage[] = [];
+      for (const msg of batch.messages) {
+        const offset = Number(msg.offset);
+        let packets: PacketRecord[] = [];
+        try {
+          packets = this.decoder.decode(msg);
+        } catch (err) {
+          if (!(err instanceof InputError)) throw err;
+          this.deadLetter(batch, msg, err);
+        }
+        taken.push({ partitionKey: key, offset, packets, next: 0 });
+      }
+      this.count.messages(batch.messages.length, { topic: batch.topic });
+      const end = batch.messages.length ? Number(batch.messages[batch.messages.length - 1].offset) + 1 : 0;
+      const hw = Number(batch.highWatermark);
+      this.lag.set(key, Math.max(0, hw - end));
+      this.merger.add(key, taken, end >= hw, Date.now());
+      if (this.merger.bufferedIn(key) > PAUSE_ABOVE_PACKETS && !this.paused.has(key)) {
+        // This partition runs far ahead of another in event time: stop fetching it for a while.
+        this.paused.add(key);
+        this.source?.pause([partOf(key)]);
+      }
+      const started = Date.now();
+      await this.drainAndFlush(false);
+      await ctx.heartbeat();
+      this.metrics.observeLatency((Date.now() - started) / 1000);
+    });
+  }
+
+  private deadLetter(batch: ConsumedBatch, msg: ConsumedBatch['messages'][number], err: InputError): void {
+    this.count.dlq(1, { format: this.options.inputFormat });
+    this.log.warn('message sent to the dead-letter topic', { topic: batch.topic, partition: batch.partition, offset: msg.offset, error: err.message });
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(msg.headers)) if (v !== undefined) headers[k] = v;
+    this.outbox.push({
+      topic: this.options.dlqTopic,
+      key: msg.key,
+      value: msg.value ?? Buffer.alloc(0),
+      timestampMs: msg.timestampMs,
+      headers: {
+        ...headers,
+        [DLQ_HEADERS.topic]: batch.topic,
+        [DLQ_HEADERS.partition]: String(batch.partition),
+        [DLQ_HEADERS.offset]: msg.offset,
+        [DLQ_HEADERS.error]: err.message,
+        [DLQ_HEADERS.format]: this.options.inputFormat,
+      },
+    });
+  }
+
+  /** Releases what event-time order allows, writes the events, then commits what is safe. */
+  private async drainAndFlush(force: boolean): Promise<void> {
+    this.release(force);
+    if (this.pipelineError) throw this.pipelineError;
+    this.pins.advance(this.eventTime);
+    await this.flushOutbox();
+    await this.commit();
+    for (const key of [...this.paused]) {
+      if (this.merger.bufferedIn(key) < PAUSE_ABOVE_PACKETS / 2) {
+        this.paused.delete(key);
+        this.source?.resume([partOf(key)]);
+      }
+    }
+  }
+
+  /** Feeds the pipeline what the merger releases; events it emits meanwhile are attributed to `current`. */
+  private release(force: boolean): void {
+    let n = 0;
+    this.merger.drain(
+      Date.now(),
+      (p, m) => {
+        n++;
+        this.current = m;
+        if (p.ts > this.eventTime) this.eventTime = p.ts;
+        this.input.next(p);
+      },
+      () => undefined,
+      force,
+    );
+    this.current = null;
+    if (n > 0) this.count.packets(n);
+  }
+
+  private async flushOutbox(): Promise<void> {
+    if (this.outbox.length === 0) return;
+    const out = this.outbox;
+    this.outbox = [];
+    await this.sink!.send(out);
+    for (const m of out) {
+      const type = m.headers?.['tcpreuse-type'];
+      if (type) this.count.events(1, { type });
+    }
+  }
+
+  private async commit(): Promise<void> {
+    const offsets: (TopicPartition & { offset: string })[] = [];
+    for (const key of this.assigned) {
+      const next = this.merger.firstUnreleased(key);
+      if (next === undefined || next < 0) continue;
+      const pinned = this.pins.lowest(key);
+      const safe = pinned === undefined ? next : Math.min(next, pinned);
+      if (safe > (this.committed.get(key) ?? -1)) offsets.push({ ...partOf(key), offset: String(safe) });
+    }
+    if (offsets.length === 0) return;
+    await this.source!.commit(offsets);
+    for (const o of offsets) this.committed.set(keyOf(o), Number(o.offset));
+    this.count.commits(1);
+  }
+
+  private tick(): void {
+    if (this.stopping) return;
+    this.enqueue(async () => {
+      if (this.stopping) return;
+      await this.drainAndFlush(false);
+      if (this.options.untilEnd && (await this.atEnd())) await this.finishAtEnd();
+    });
+  }
+
+  /** Every assigned partition consumed to its current end and nothing left buffered. */
+  private async atEnd(): Promise<boolean> {
+    if (this.assigned.length === 0 || this.merger.buffered > 0) return false;
+    const topics = new Set(this.assigned.map((k) => partOf(k).topic));
+    for (const topic of topics) {
+      const ends = await this.admin!.endOffsets(topic);
+      for (const key of this.assigned.filter((k) => partOf(k).topic === topic)) {
+        const hw = Number(ends.get(partOf(key).partition) ?? 0);
+        const taken = this.merger.firstUnreleased(key) ?? -1;
+        const position = taken >= 0 ? taken : (this.startOffsets.get(key) ?? -1);
+        if (hw > 0 && position < hw) return false;
+      }
+    }
+    return true;
+  }
+
+  /** End of input: flush the pipeline (open flows close with "eof"), write, commit everything. */
+  private async finishAtEnd(): Promise<void> {
+    this.stopping = true;
+    this.release(true);
+    this.input.complete();
+    if (this.pipelineError) throw this.pipelineError;
+    this.pins.clear();
+    await this.flushOutbox();
+    await this.commit();
+    this.log.info('input consumed to its end', { messages: this.metrics.total('messages_in_total') });
+    this.finished?.('end of input');
+  }
+
+  private enqueue(task: () => Promise<void>): Promise<void> {
+    const p = this.serial.then(task);
+    this.serial = p.catch((err: Error) => this.fail(err));
+    return p.catch(() => undefined);
+  }
+
+  private async shutdown(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    if (this.health.ok) this.health = { ok: false, status: 'stopped' };
+    await this.serial;
+    this.pipeline?.unsubscribe();
+    const quietly = async (what: string, f: (() => Promise<void>) | undefined): Promise<void> => {
+      try {
+        await f?.();
+      } catch (err) {
+        this.log.warn(`${what} failed during shutdown`, { error: err as Error });
+      }
+    };
+    await quietly('consumer disconnect', this.source ? () => this.source!.disconnect() : undefined);
+    await quietly('producer disconnect', this.sink ? () => this.sink!.disconnect() : undefined);
+    await quietly('admin disconnect', this.admin ? () => this.admin!.disconnect() : undefined);
+  }
+}

@@ -1,0 +1,217 @@
+import { readFileSync } from 'node:fs';
+import { Kafka, logLevel as KafkaLogLevel, Partitioners, type Consumer, type KafkaConfig, type LogEntry, type Message, type SASLOptions } from 'kafkajs';
+import type { Logger } from '../util/logger';
+import type { Admin, ConsumedBatch, KafkaClient, OutgoingMessage, Sink, SinkOptions, Source, SourceOptions, TopicPartition } from './client';
+import { COMPRESSION_TYPE, registerCodecs } from './codecs';
+
+export interface KafkaConnection {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  /** TLS: true for the system CAs, or files for a private CA / client certificate. */
+  readonly ssl?: boolean | { readonly caFile?: string; readonly certFile?: string; readonly keyFile?: string; readonly rejectUnauthorized?: boolean };
+  readonly sasl?: { readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; readonly username: string; readonly password: string };
+  /** How long to keep retrying a broker that does not answer before giving up. @default 30000 */
+  readonly connectionTimeoutMs?: number;
+}
+
+/** Upper bound on the bytes of one produce request (below the broker's default 1 MiB batch limit). */
+const MAX_REQUEST_BYTES = 768 * 1024;
+
+const LEVEL_OF: Record<number, 'debug' | 'info' | 'warn' | 'error'> = {
+  [KafkaLogLevel.ERROR]: 'error',
+  [KafkaLogLevel.WARN]: 'warn',
+  [KafkaLogLevel.INFO]: 'info',
+  [KafkaLogLevel.DEBUG]: 'debug',
+};
+
+/**
+ * kafkajs logs through our structured logger. It logs every failed request at ERROR, also those
+ * it retries (coordinator loading, leader moving); what is fatal reaches us as an error and is
+ * logged by the service, so kafkajs's ERRORs are warnings here.
+ */
+function logCreator(logger: Logger) {
+  return () =>
+    ({ level, log }: LogEntry) => {
+      const { message, timestamp: _t, logger: _l, ...fields } = log as unknown as Record<string, unknown>;
+      let lvl = LEVEL_OF[level] ?? 'info';
+      if (lvl === 'error') lvl = 'warn';
+      // Our producer keeps kafkajs's retry limit on purpose: a dead broker must end in an error, not hang.
+      if (String(message).startsWith('Limiting retries for the idempotent producer')) lvl = 'debug';
+      logger[lvl](String(message), { component: 'kafkajs', ...fields });
+    };
+}
+
+function kafkaConfig(c: KafkaConnection, logger: Logger): KafkaConfig {
+  let ssl: KafkaConfig['ssl'];
+  if (c.ssl === true) ssl = true;
+  else if (c.ssl && typeof c.ssl === 'object') {
+    ssl = {
+      ca: c.ssl.caFile ? [readFileSync(c.ssl.caFile, 'utf8')] : undefined,
+      cert: c.ssl.certFile ? readFileSync(c.ssl.certFile, 'utf8') : undefined,
+      key: c.ssl.keyFile ? readFileSync(c.ssl.keyFile, 'utf8') : undefined,
+      rejectUnauthorized: c.ssl.rejectUnauthorized ?? true,
+    };
+  }
+  const levelNumber = { debug: KafkaLogLevel.DEBUG, info: KafkaLogLevel.INFO, warn: KafkaLogLevel.WARN, error: KafkaLogLevel.ERROR, silent: KafkaLogLevel.NOTHING }[logger.level];
+  return {
+    clientId: c.clientId,
+    brokers: [...c.brokers],
+    ssl,
+    sasl: c.sasl as SASLOptions | undefined,
+    connectionTimeout: 3000,
+    requestTimeout: 30000,
+    retry: { retries: Math.max(1, Math.round((c.connectionTimeoutMs ?? 30000) / 3000)), initialRetryTime: 300, maxRetryTime: 3000 },
+    logLevel: levelNumber,
+    logCreator: logCreator(logger),
+  };
+}
+
+function headersOf(h: Record<string, unknown> | undefined): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  if (!h) return out;
+  for (const [k, v] of Object.entries(h)) {
+    const one = Array.isArray(v) ? v[v.length - 1] : v;
+    out[k] = one === undefined || one === null ? undefined : Buffer.isBuffer(one) ? one.toString('utf8') : String(one);
+  }
+  return out;
+}
+
+class KafkajsSource implements Source {
+  private readonly consumer: Consumer;
+  private assignmentListeners: ((a: TopicPartition[]) => void)[] = [];
+  private crashListeners: ((e: Error) => void)[] = [];
+
+  constructor(
+    kafka: Kafka,
+    private readonly options: SourceOptions,
+  ) {
+    this.consumer = kafka.consumer({
+      groupId: options.groupId,
+      sessionTimeout: options.sessionTimeoutMs ?? 30000,
+      maxBytesPerPartition: options.maxBytesPerPartition ?? 4 * 1024 * 1024,
+      maxBytes: 64 * 1024 * 1024,
+      maxWaitTimeInMs: 200,
+      retry: { retries: 10 },
+    });
+    this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
+      const a: TopicPartition[] = [];
+      for (const [topic, parts] of Object.entries(e.payload.memberAssignment)) for (const partition of parts) a.push({ topic, partition });
+      for (const l of this.assignmentListeners) l(a);
+    });
+    this.consumer.on(this.consumer.events.CRASH, (e) => {
+      if (e.payload.restart) return; // kafkajs restarts the consumer itself
+      for (const l of this.crashListeners) l(e.payload.error);
+    });
+  }
+
+  async connect(): Promise<void> {
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: [...this.options.topics], fromBeginning: this.options.fromBeginning });
+  }
+
+  run(onBatch: (batch: ConsumedBatch, ctx: { heartbeat(): Promise<void>; isRunning(): boolean }) => Promise<void>): Promise<void> {
+    return this.consumer.run({
+      autoCommit: false,
+      // We resolve every message we take, so the next fetch moves on; committing is ours alone.
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        const b: ConsumedBatch = {
+          topic: batch.topic,
+          partition: batch.partition,
+          highWatermark: batch.highWatermark,
+          messages: batch.messages.map((m) => ({
+            offset: m.offset,
+            key: m.key,
+            value: m.value,
+            timestampMs: Number(m.timestamp),
+            headers: headersOf(m.headers as Record<string, unknown> | undefined),
+          })),
+        };
+        await onBatch(b, { heartbeat, isRunning: () => isRunning() && !isStale() });
+        if (batch.messages.length > 0) resolveOffset(batch.lastOffset());
+      },
+    });
+  }
+
+  async commit(offsets: readonly (TopicPartition & { offset: string })[]): Promise<void> {
+    if (offsets.length > 0) await this.consumer.commitOffsets(offsets.map((o) => ({ ...o })));
+  }
+
+  pause(partitions: readonly TopicPartition[]): void {
+    for (const p of partitions) this.consumer.pause([{ topic: p.topic, partitions: [p.partition] }]);
+  }
+
+  resume(partitions: readonly TopicPartition[]): void {
+    for (const p of partitions) this.consumer.resume([{ topic: p.topic, partitions: [p.partition] }]);
+  }
+
+  onAssignment(listener: (a: TopicPartition[]) => void): void {
+    this.assignmentListeners.push(listener);
+  }
+
+  onCrash(listener: (e: Error) => void): void {
+    this.crashListeners.push(listener);
+  }
+
+  disconnect(): Promise<void> {
+    return this.consumer.disconnect();
+  }
+}
+
+export function createKafkajsClient(connection: KafkaConnection, logger: Logger): KafkaClient {
+  registerCodecs();
+  const kafka = new Kafka(kafkaConfig(connection, logger));
+  return {
+    source: (options) => new KafkajsSource(kafka, options),
+    sink: (options: SinkOptions): Sink => {
+      const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: true, createPartitioner: Partitioners.DefaultPartitioner });
+      const compression = COMPRESSION_TYPE[options.compression];
+      const sendSlice = async (messages: readonly OutgoingMessage[]): Promise<void> => {
+        const byTopic = new Map<string, Message[]>();
+        for (const m of messages) {
+          let list = byTopic.get(m.topic);
+          if (!list) byTopic.set(m.topic, (list = []));
+          list.push({ key: m.key, value: m.value, partition: m.partition, timestamp: String(m.timestampMs), headers: m.headers as Record<string, string> | undefined });
+        }
+        await producer.sendBatch({ acks: -1, compression, topicMessages: [...byTopic].map(([topic, msgs]) => ({ topic, messages: msgs })) });
+      };
+      return {
+        connect: () => producer.connect(),
+        async send(all) {
+          // A produce request carries one record batch per partition, and the broker refuses a batch
+          // above message.max.bytes (1 MiB by default): send in slices well below it.
+          for (let i = 0; i < all.length; ) {
+            let bytes = 0;
+            let j = i;
+            while (j < all.length && (j === i || bytes + all[j].value.length < MAX_REQUEST_BYTES)) bytes += all[j++].value.length + 64;
+            await sendSlice(all.slice(i, j));
+            i = j;
+          }
+        },
+        disconnect: () => producer.disconnect(),
+      };
+    },
+    admin: (): Admin => {
+      const admin = kafka.admin();
+      return {
+        connect: () => admin.connect(),
+        async ensureTopics(topics) {
+          const existing = new Set(await admin.listTopics());
+          const missing = topics.filter((t) => !existing.has(t.topic));
+          if (missing.length > 0) {
+            await admin.createTopics({ waitForLeaders: true, topics: missing.map((t) => ({ topic: t.topic, numPartitions: t.partitions })) });
+          }
+        },
+        async endOffsets(topic) {
+          return new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, p.high]));
+        },
+        async committedOffsets(groupId, topic) {
+          const [t] = await admin.fetchOffsets({ groupId, topics: [topic] });
+          return new Map((t?.partitions ?? []).map((p) => [p.partition, p.offset]));
+        },
+        disconnect: () => admin.disconnect(),
+      };
+    },
+  };
+}

@@ -1,0 +1,168 @@
+import type { PacketRecord } from '../model/packet-record';
+
+/** One consumed message waiting in its partition's queue, with the packets it carried. */
+export interface PendingMessage {
+  readonly partitionKey: string;
+  readonly offset: number;
+  readonly packets: readonly PacketRecord[];
+  /** Index of the next packet to release. */
+  next: number;
+}
+
+interface PartitionQueue {
+  readonly key: string;
+  readonly order: number;
+  messages: PendingMessage[];
+  head: number;
+  buffered: number;
+  /** The last fetch reached the partition's end: nothing more to wait for. */
+  caughtUp: boolean;
+  /** Wall-clock ms of the last batch (or of the assignment). */
+  lastSeenMs: number;
+  /** Offset after the last message taken. */
+  endOffset: number;
+}
+
+export interface MergeOptions {
+  /** A partition with nothing buffered and no batch for this long stops holding the others back. @default 2000 */
+  readonly idleAfterMs?: number;
+  /** Above this many buffered packets, release without waiting (order may suffer, memory does not). @default 2000000 */
+  readonly maxBufferedPackets?: number;
+}
+
+/**
+ * Merges the packets of several partitions into one stream in event-time order.
+ *
+ * A topic keyed by address pair spreads one capture over partitions; kafkajs delivers them a
+ * batch at a time, one partition after the other, so in arrival order the clock would jump back
+ * and forth by a whole batch and idle expiry would fire early. Like a k-way merge (and Flink's
+ * per-partition watermarks), a packet is released only when every partition that may still
+ * deliver earlier packets has something buffered; a partition whose fetch reached its end, or
+ * that has been silent for `idleAfterMs`, does not hold the others back. Ties go by frame number
+ * then partition, so a capture replayed into many partitions comes out in capture order.
+ */
+export class EventTimeMerger {
+  private readonly queues = new Map<string, PartitionQueue>();
+  private readonly idleAfterMs: number;
+  private readonly maxBuffered: number;
+  private bufferedTotal = 0;
+  private nextOrder = 0;
+
+  constructor(options: MergeOptions = {}) {
+    this.idleAfterMs = options.idleAfterMs ?? 2000;
+    this.maxBuffered = options.maxBufferedPackets ?? 2_000_000;
+  }
+
+  /** The partitions this consumer owns now; queues of revoked ones are dropped (their new owner replays them). */
+  assign(keys: readonly string[], nowMs: number): void {
+    const keep = new Set(keys);
+    for (const [k, q] of this.queues) {
+      if (!keep.has(k)) {
+        this.bufferedTotal -= q.buffered;
+        this.queues.delete(k);
+      }
+    }
+    for (const k of keys) if (!this.queues.has(k)) this.queues.set(k, this.newQueue(k, nowMs));
+  }
+
+  /** Adds a fetched batch's messages (in offset order). */
+  add(key: string, messages: readonly PendingMessage[], caughtUp: boolean, nowMs: number): void {
+    let q = this.queues.get(key);
+    if (!q) this.queues.set(key, (q = this.newQueue(key, nowMs)));
+    for (const m of messages) {
+      q.messages.push(m);
+      const n = m.packets.length - m.next;
+      q.buffered += n;
+      this.bufferedTotal += n;
+      q.endOffset = m.offset + 1;
+    }
+    q.caughtUp = caughtUp;
+    q.lastSeenMs = nowMs;
+  }
+
+  get buffered(): number {
+    return this.bufferedTotal;
+  }
+
+  /** Buffered packets of one partition (for pausing a partition that runs far ahead). */
+  bufferedIn(key: string): number {
+    return this.queues.get(key)?.buffered ?? 0;
+  }
+
+  /** Offset of the first message not yet fully released, or the offset after the last one taken. */
+  firstUnreleased(key: string): number | undefined {
+    const q = this.queues.get(key);
+    if (!q) return undefined;
+    return q.head < q.messages.length ? q.messages[q.head].offset : q.endOffset;
+  }
+
+  partitions(): string[] {
+    return [...this.queues.keys()];
+  }
+
+  /** True when some partition may still deliver packets older than those buffered. */
+  waiting(nowMs: number): boolean {
+    for (const q of this.queues.values()) if (this.blocks(q, nowMs)) return true;
+    return false;
+  }
+
+  /**
+   * Releases packets in event-time order while no partition holds them back (all of them with
+   * `force`, e.g. at end of input). `onMessage` is called when a message's last packet is out.
+   */
+  drain(nowMs: number, onPacket: (p: PacketRecord, m: PendingMessage) => void, onMessage: (m: PendingMessage) => void, force = false): void {
+    const queues = [...this.queues.values()];
+    for (;;) {
+      // Messages with nothing (left) to release complete in offset order as soon as they are at the head.
+      let best: PartitionQueue | undefined;
+      let bestP: PacketRecord | undefined;
+      let blocked = false;
+      for (const q of queues) {
+        while (q.head < q.messages.length && q.messages[q.head].next >= q.messages[q.head].packets.length) this.complete(q, onMessage);
+        if (q.head === q.messages.length) {
+          if (!force && this.blocks(q, nowMs)) blocked = true;
+          continue;
+        }
+        const m = q.messages[q.head];
+        const p = m.packets[m.next];
+        if (!bestP || before(p, q, bestP, best!)) {
+          best = q;
+          bestP = p;
+        }
+      }
+      if (!best || !bestP) return;
+      if (blocked && this.bufferedTotal <= this.maxBuffered) return;
+      const m = best.messages[best.head];
+      m.next++;
+      best.buffered--;
+      this.bufferedTotal--;
+      onPacket(bestP, m);
+      if (m.next >= m.packets.length) this.complete(best, onMessage);
+    }
+  }
+
+  private complete(q: PartitionQueue, onMessage: (m: PendingMessage) => void): void {
+    const m = q.messages[q.head++];
+    if (q.head > 1024 && q.head * 2 > q.messages.length) {
+      q.messages = q.messages.slice(q.head);
+      q.head = 0;
+    }
+    onMessage(m);
+  }
+
+  private blocks(q: PartitionQueue, nowMs: number): boolean {
+    return q.head === q.messages.length && !q.caughtUp && nowMs - q.lastSeenMs < this.idleAfterMs;
+  }
+
+  private newQueue(key: string, nowMs: number): PartitionQueue {
+    return { key, order: this.nextOrder++, messages: [], head: 0, buffered: 0, caughtUp: false, lastSeenMs: nowMs, endOffset: -1 };
+  }
+}
+
+function before(p: PacketRecord, q: PartitionQueue, best: PacketRecord, bq: PartitionQueue): boolean {
+  if (p.ts !== best.ts) return p.ts < best.ts;
+  const f = p.frame ?? Infinity;
+  const bf = best.frame ?? Infinity;
+  if (f !== bf) return f < bf;
+  return q.order < bq.order;
+}

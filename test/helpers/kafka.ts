@@ -1,0 +1,112 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { Kafka, logLevel, type IHeaders } from 'kafkajs';
+import { registerCodecs } from '../../src/kafka/codecs';
+import { ROOT } from './run';
+
+/** The test broker's address, or null when the Kafka tests must skip (said loudly by globalSetup). */
+export const BROKERS = process.env.TCPREUSE_KAFKA_BROKERS ?? null;
+/** `describe` when a broker is up; otherwise a skip whose title says why. */
+export const describeKafka: jest.Describe = BROKERS
+  ? describe
+  : (((name: string, fn: () => void) =>
+      describe.skip(`${name} [SKIPPED: ${process.env.TCPREUSE_KAFKA_SKIP ?? 'no broker'}]`, fn)) as unknown as jest.Describe);
+
+export const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}.${randomBytes(4).toString('hex')}`;
+}
+
+export function kafka(): Kafka {
+  registerCodecs();
+  return new Kafka({ clientId: 'tcpreuse-test', brokers: [BROKERS!], logLevel: logLevel.NOTHING });
+}
+
+export interface ReadMessage {
+  partition: number;
+  offset: string;
+  key: string | null;
+  value: Buffer;
+  timestamp: string;
+  headers: Record<string, string>;
+}
+
+function headerText(h: IHeaders | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h ?? {})) if (v !== undefined) out[k] = Buffer.isBuffer(v) ? v.toString() : String(v);
+  return out;
+}
+
+/** Every message now in `topic` (up to its high watermarks), in partition/offset order. */
+export async function readTopic(topic: string): Promise<ReadMessage[]> {
+  const k = kafka();
+  const admin = k.admin();
+  await admin.connect();
+  let ends: { partition: number; high: string; low: string }[] = [];
+  try {
+    // A topic never written does not exist (asking for its offsets would retry for seconds).
+    if ((await admin.listTopics()).includes(topic)) ends = await admin.fetchTopicOffsets(topic);
+  } finally {
+    await admin.disconnect();
+  }
+  const expected = ends.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
+  const out: ReadMessage[] = [];
+  if (expected === 0) return out;
+  const consumer = k.consumer({ groupId: uniqueName('reader'), maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`read ${out.length} of ${expected} messages of ${topic}`)), 60000);
+    void consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        out.push({
+          partition,
+          offset: message.offset,
+          key: message.key ? message.key.toString() : null,
+          value: message.value ?? Buffer.alloc(0),
+          timestamp: message.timestamp,
+          headers: headerText(message.headers),
+        });
+        if (out.length >= expected) {
+          clearTimeout(timer);
+          resolve();
+        }
+      },
+    });
+  });
+  await consumer.disconnect();
+  return out.sort((a, b) => a.partition - b.partition || Number(a.offset) - Number(b.offset));
+}
+
+export async function createTopic(topic: string, partitions: number): Promise<void> {
+  const admin = kafka().admin();
+  await admin.connect();
+  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: partitions }] });
+  await admin.disconnect();
+}
+
+export interface CliRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built CLI against the test broker. */
+export function runCli(args: string[], env: Record<string, string> = {}): { child: ChildProcess; done: Promise<CliRun> } {
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, TCPREUSE_BROKERS: BROKERS ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<CliRun>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+  return { child, done };
+}
+
+export async function cli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  const r = await runCli(args, env).done;
+  if (r.code !== 0) throw new Error(`tcpreuse ${args.join(' ')} exited ${r.code ?? r.signal}:\n${r.stderr.slice(-3000)}`);
+  return r;
+}

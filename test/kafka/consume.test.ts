@@ -1,0 +1,58 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { decodeEvent } from '../../src/avro/event-schemas';
+import type { TcpReuseEvent } from '../../src/model/events';
+import { analyzeCapture, CAPTURES } from '../helpers/run';
+import { cli, describeKafka, readTopic, uniqueName, type ReadMessage } from '../helpers/kafka';
+
+const LABELLED = readdirSync(CAPTURES)
+  .filter((f) => f.endsWith('.labels.json'))
+  .map((f) => f.replace('.labels.json', ''))
+  .sort();
+
+/** Events as comparable text, in a canonical order (output partitions interleave arbitrarily). */
+const canonical = (events: TcpReuseEvent[]): string[] => events.map((e) => JSON.stringify(e)).sort();
+
+function decodeAll(messages: ReadMessage[], format: 'json' | 'avro'): TcpReuseEvent[] {
+  return messages.map((m) => (format === 'avro' ? decodeEvent(m.value) : (JSON.parse(m.value.toString()) as TcpReuseEvent)));
+}
+
+/** replay → consume --until-end → the events on the output topics. */
+async function throughKafka(
+  capture: string,
+  o: { format: string; batch?: number; outputFormat?: 'json' | 'avro'; compression?: string; extra?: string[] },
+): Promise<{ flows: TcpReuseEvent[]; alerts: TcpReuseEvent[]; dlq: ReadMessage[]; consumeLog: string }> {
+  const id = uniqueName('t');
+  const input = `${id}.in`;
+  await cli(['replay', capture, '--topic', input, '--input-format', o.format, '--partitions', '3', '--batch-size', String(o.batch ?? 100),
+    '--compression', o.compression ?? 'none', '--log-level', 'warn']);
+  const r = await cli(['consume', '--topic', input, '--group', `${id}.g`, '--input-format', o.format, '--until-end', '--no-metrics',
+    '--flows-topic', `${id}.flows`, '--alerts-topic', `${id}.alerts`, '--dlq-topic', `${id}.dlq`, '--output-format', o.outputFormat ?? 'json',
+    '--sensor', 'cap', '--log-level', 'info', ...(o.extra ?? [])]);
+  return {
+    flows: decodeAll(await readTopic(`${id}.flows`), o.outputFormat ?? 'json'),
+    alerts: decodeAll(await readTopic(`${id}.alerts`), o.outputFormat ?? 'json'),
+    dlq: await readTopic(`${id}.dlq`),
+    consumeLog: r.stderr,
+  };
+}
+
+async function expectSameAsAnalyze(capture: string, got: { flows: TcpReuseEvent[]; alerts: TcpReuseEvent[] }): Promise<void> {
+  const want = await analyzeCapture(capture, { sensor: 'cap' });
+  const wantFlows = want.filter((e) => e.type === 'flow.open' || e.type === 'flow.close');
+  const wantAlerts = want.filter((e) => !(e.type === 'flow.open' || e.type === 'flow.close'));
+  expect(got.flows.length).toBe(wantFlows.length);
+  expect(canonical(got.alerts)).toEqual(canonical(wantAlerts));
+  expect(canonical(got.flows)).toEqual(canonical(wantFlows));
+}
+
+describeKafka('tcpreuse consume against a real broker', () => {
+  describe.each(LABELLED)('%s, batched Avro over 3 partitions', (name) => {
+    test('the output topics hold exactly what analyze --json prints', async () => {
+      const capture = join(CAPTURES, `${name}.pcap.gz`);
+      const got = await throughKafka(capture, { format: 'avro', batch: 200 });
+      expect(got.dlq).toEqual([]);
+      await expectSameAsAnalyze(capture, got);
+    });
+  });
+});

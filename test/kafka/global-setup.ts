@@ -1,0 +1,28 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+
+/**
+ * Starts the real single-node Kafka broker (docker/kafka/broker.sh) for the Kafka tests and
+ * hands its address to them in TCPREUSE_KAFKA_BROKERS. An address already set there is used as
+ * is. Without Java the Kafka tests skip loudly, except in CI, where that is a failure.
+ */
+export default function globalSetup(): void {
+  if (process.env.TCPREUSE_KAFKA_BROKERS) return;
+  const root = join(__dirname, '..', '..');
+  const hasJava = spawnSync('java', ['-version'], { stdio: 'ignore' }).status === 0;
+  if (!hasJava) {
+    const why = 'java not found: the Kafka broker cannot start';
+    if (process.env.CI) throw new Error(`${why} (CI must run the Kafka tests; .ci/run installs Java)`);
+    process.env.TCPREUSE_KAFKA_SKIP = why;
+    process.stderr.write(`\n\n*** SKIPPING KAFKA TESTS: ${why} ***\n\n`);
+    return;
+  }
+  const out = execFileSync('bash', [join(root, 'docker', 'kafka', 'broker.sh'), 'start'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, TCPREUSE_KAFKA_OWNER_PID: String(process.pid) },
+  });
+  const get = (k: string): string => /^(\w+)=(.*)$/m.exec(out.split('\n').find((l) => l.startsWith(k + '=')) ?? '')?.[2] ?? '';
+  process.env.TCPREUSE_KAFKA_BROKERS = get('bootstrap');
+  process.env.TCPREUSE_KAFKA_DIR = get('dir');
+}
