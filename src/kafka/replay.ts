@@ -252,7 +252,7 @@ async function replayFrames(out: Publisher, o: ReplayOptions): Promise<void> {
 }
 
 async function replayEk(out: Publisher, o: ReplayOptions): Promise<void> {
-  const fields = ['frame.number', 'frame.time_epoch', 'ip.src', 'ip.dst', 'ipv6.src', 'ipv6.dst', 'tcp.srcport', 'tcp.dstport', 'tcp.flags', 'tcp.seq_raw', 'tcp.ack_raw', 'tcp.len', 'tcp.window_size_value', 'vlan.id'];
+  const fields = ['frame.number', 'frame.time_epoch', 'ip.src', 'ip.dst', 'ipv6.src', 'ipv6.dst', 'tcp.srcport', 'tcp.dstport', 'tcp.flags', 'tcp.seq_raw', 'tcp.ack_raw', 'tcp.len', 'tcp.hdr_len', 'tcp.window_size_value', 'vlan.id', 'icmp.type', 'icmpv6.type'];
   const args = ['-r', o.capture, '-n', '-T', 'ek', ...fields.flatMap((f) => ['-e', f])];
   const child = spawn(o.tshark ?? 'tshark', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
