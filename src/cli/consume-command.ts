@@ -28,6 +28,8 @@ const SETTINGS: readonly Setting[] = [
   { name: 'metrics-port', kind: 'integer', default: 9464, help: 'HTTP port of /metrics (Prometheus) and /healthz; 0 picks one, --no-metrics disables' },
   { name: 'metrics', kind: 'boolean', default: true, help: 'serve /metrics and /healthz' },
   { name: 'merge-idle-ms', kind: 'integer', min: 1, default: 2000, help: 'a partition silent this long stops holding back event-time merging' },
+  { name: 'rebuild-window', kind: 'number', help: 'event-time seconds of ended connections a restart replays to rebuild reuse memory (default: --window); 0 rebuilds open flows only' },
+  { name: 'session-timeout-ms', kind: 'integer', min: 1000, default: 30000, help: 'consumer group session timeout (how soon a dead member is replaced)' },
   ...CONNECTION_SETTINGS,
 ];
 
@@ -93,6 +95,8 @@ export async function consumeCommand(argv: string[]): Promise<number> {
     },
     untilEnd: v.untilEnd as boolean,
     mergeIdleMs: v.mergeIdleMs as number,
+    rebuildWindowS: (v.rebuildWindow as number | null) ?? undefined,
+    sessionTimeoutMs: v.sessionTimeoutMs as number,
   };
   const metrics = new Metrics();
   const service = new ConsumeService(options, createKafkajsClient(connection, log), log, metrics);

@@ -79,6 +79,8 @@ export interface Sink {
 
 export interface Admin {
   connect(): Promise<void>;
+  /** Names of the topics that exist. */
+  listTopics(): Promise<Set<string>>;
   /** Creates the topics that do not exist yet. */
   ensureTopics(topics: readonly { topic: string; partitions: number }[]): Promise<void>;
   /** High watermark (the offset after the last message) of each partition. */

@@ -30,6 +30,12 @@ export interface ConsumeOptions {
   readonly untilEnd: boolean;
   /** A partition silent this long no longer holds back event-time merging. @default 2000 */
   readonly mergeIdleMs?: number;
+  /**
+   * Event-time seconds an ended connection keeps its opening offset uncommitted, so a restart
+   * replays far enough back to remember it for reuse detection. @default the reuse window
+   */
+  readonly rebuildWindowS?: number;
+  readonly sessionTimeoutMs?: number;
 }
 
 /** Headers of a dead-letter record: where the message came from and why it was refused. */
@@ -108,7 +114,7 @@ export class ConsumeService {
   ) {
     this.decoder = new InputDecoder({ format: options.inputFormat, pcapRecord: options.pcapRecord });
     this.merger = new EventTimeMerger({ idleAfterMs: options.mergeIdleMs });
-    const retainS = Math.max(options.analyze.reuse?.windowS ?? 14400, options.analyze.flows?.streamMemoryS ?? 14400);
+    const retainS = options.rebuildWindowS ?? Math.max(options.analyze.reuse?.windowS ?? 14400, options.analyze.flows?.streamMemoryS ?? 14400);
     this.pins = new StatePins(retainS * US_PER_S);
     this.count = {
       messages: metrics.counter('messages_in_total', 'Kafka messages consumed, by topic.'),
@@ -142,6 +148,11 @@ export class ConsumeService {
     this.startPipeline();
     this.admin = this.client.admin();
     await this.admin.connect();
+    await this.waitForTopics();
+    if (this.stopping) {
+      await this.shutdown();
+      return this.summary('stopped while waiting for the input topics');
+    }
     if (this.options.untilEnd) {
       for (const topic of this.options.topics) {
         for (const [p, off] of await this.admin.committedOffsets(this.options.groupId, topic)) this.startOffsets.set(keyOf({ topic, partition: p }), Number(off));
@@ -149,7 +160,12 @@ export class ConsumeService {
     }
     this.sink = this.client.sink({ compression: this.options.compression });
     await this.sink.connect();
-    this.source = this.client.source({ groupId: this.options.groupId, topics: this.options.topics, fromBeginning: this.options.fromBeginning });
+    this.source = this.client.source({
+      groupId: this.options.groupId,
+      topics: this.options.topics,
+      fromBeginning: this.options.fromBeginning,
+      sessionTimeoutMs: this.options.sessionTimeoutMs,
+    });
     this.source.onAssignment((a) => this.onAssignment(a));
     this.source.onCrash((err) => this.fail(err));
     await this.source.connect();
@@ -165,6 +181,10 @@ export class ConsumeService {
       throw err;
     }
     await this.shutdown();
+    return this.summary(reason);
+  }
+
+  private summary(reason: string): ConsumeSummary {
     return {
       messages: this.metrics.total('messages_in_total'),
       packets: this.metrics.total('packets_in_total'),
@@ -174,11 +194,31 @@ export class ConsumeService {
     };
   }
 
+  /**
+   * A group that subscribes before its topic exists is assigned nothing until its next metadata
+   * refresh (minutes), and auto-creation would give the topic the broker's default partitions;
+   * so wait for the topics, saying so, instead.
+   */
+  private async waitForTopics(): Promise<void> {
+    let said = false;
+    for (;;) {
+      const existing = await this.admin!.listTopics();
+      const missing = this.options.topics.filter((t) => !existing.has(t));
+      if (missing.length === 0) return;
+      if (this.stopping) return;
+      if (!said) this.log.warn('waiting for input topic(s) to be created', { missing });
+      said = true;
+      this.health = { ok: false, status: `waiting for topic(s) ${missing.join(', ')}` };
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+
   /** Graceful stop: no new batches, drain what is releasable, flush, commit, disconnect. */
   stop(reason: string): void {
     if (this.stopping) return;
     this.stopping = true;
     this.log.info('stopping', { reason });
+    if (!this.source) return; // still starting: run() notices and returns
     this.enqueue(async () => {
       await this.drainAndFlush(false);
       this.finished?.(reason);

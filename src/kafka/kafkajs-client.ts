@@ -196,6 +196,7 @@ export function createKafkajsClient(connection: KafkaConnection, logger: Logger)
       const admin = kafka.admin();
       return {
         connect: () => admin.connect(),
+        listTopics: async () => new Set(await admin.listTopics()),
         async ensureTopics(topics) {
           const existing = new Set(await admin.listTopics());
           const missing = topics.filter((t) => !existing.has(t.topic));

@@ -94,15 +94,23 @@ export interface CliRun {
   stderr: string;
 }
 
+const children = new Set<ChildProcess>();
+/** Kills every CLI child a test left running (a failed expectation must not leave a consumer behind). */
+export function killChildren(): void {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  children.clear();
+}
+
 /** Runs the built CLI against the test broker. */
-export function runCli(args: string[], env: Record<string, string> = {}): { child: ChildProcess; done: Promise<CliRun> } {
+export function runCli(args: string[], env: Record<string, string> = {}): { child: ChildProcess; done: Promise<CliRun>; stderr: () => string } {
   const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, TCPREUSE_BROKERS: BROKERS ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const done = new Promise<CliRun>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
-  return { child, done };
+  return { child, done, stderr: () => stderr };
 }
 
 export async function cli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
