@@ -18,51 +18,10 @@ import type { PacketRecord } from '../src/model/packet-record';
 import { detectPortReuse } from '../src/operators/detect-port-reuse';
 import { trackFlows } from '../src/operators/track-flows';
 import { ReuseDetector } from '../src/reuse/reuse-detector';
+import { syntheticPackets } from './synthetic-packets';
 
 const ROOT = join(__dirname, '..', '..');
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
-
-/** Short HTTP-like connections from many clients; every 50th reuses its 4-tuple soon after. */
-function syntheticPackets(connections: number): PacketRecord[] {
-  const out: PacketRecord[] = [];
-  let ts = 1_700_000_000_000_000;
-  for (let i = 0; i < connections; i++) {
-    const c = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
-    const s = `192.0.2.${i % 24}`;
-    const sport = 32768 + ((i * 7919) % 28000);
-    const reuse = i % 50 === 49;
-    const rounds = reuse ? 2 : 1;
-    for (let r = 0; r < rounds; r++) {
-      const isn = (i * 2654435761 + r * 97) >>> 0;
-      const sisn = (isn ^ 0x5bd1e995) >>> 0;
-      // Object literals of one shape, as the frame decoder makes them.
-      const p = (fromClient: boolean, flags: number, seq: number, ack: number, len: number): void => {
-        ts += 7;
-        out.push({
-          ts,
-          src: fromClient ? c : s,
-          dst: fromClient ? s : c,
-          sport: fromClient ? sport : 80,
-          dport: fromClient ? 80 : sport,
-          flags,
-          seq: seq >>> 0,
-          ack: ack >>> 0,
-          len,
-        });
-      };
-      p(true, 0x02, isn, 0, 0);
-      p(false, 0x12, sisn, isn + 1, 0);
-      p(true, 0x10, isn + 1, sisn + 1, 0);
-      p(true, 0x18, isn + 1, sisn + 1, 120);
-      p(false, 0x18, sisn + 1, isn + 121, 900);
-      p(true, 0x10, isn + 121, sisn + 901, 0);
-      p(true, 0x11, isn + 121, sisn + 901, 0);
-      p(false, 0x11, sisn + 901, isn + 122, 0);
-      p(true, 0x10, isn + 122, sisn + 902, 0);
-    }
-  }
-  return out;
-}
 
 function time(fn: () => void): number {
   const t = process.hrtime.bigint();

@@ -153,6 +153,7 @@ export class ConsumeService {
       await this.shutdown();
       return this.summary('stopped while waiting for the input topics');
     }
+    await this.createOutputTopics();
     if (this.options.untilEnd) {
       for (const topic of this.options.topics) {
         for (const [p, off] of await this.admin.committedOffsets(this.options.groupId, topic)) this.startOffsets.set(keyOf({ topic, partition: p }), Number(off));
@@ -211,6 +212,18 @@ export class ConsumeService {
       this.health = { ok: false, status: `waiting for topic(s) ${missing.join(', ')}` };
       await new Promise((r) => setTimeout(r, 500));
     }
+  }
+
+  /**
+   * Output topics that do not exist are created with as many partitions as the (first) input
+   * topic, rather than left to the broker's auto-creation (one partition, and a retried
+   * "unknown topic" error on the first write).
+   */
+  private async createOutputTopics(): Promise<void> {
+    const partitions = Math.max(1, (await this.admin!.endOffsets(this.options.topics[0])).size);
+    const { flows, alerts, packets } = this.options.outputTopics;
+    const topics = [...new Set([flows, alerts, packets, this.options.dlqTopic].filter((t): t is string => t !== null))];
+    await this.admin!.ensureTopics(topics.map((topic) => ({ topic, partitions })));
   }
 
   /** Graceful stop: no new batches, drain what is releasable, flush, commit, disconnect. */

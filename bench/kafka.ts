@@ -1,0 +1,165 @@
+/**
+ * `npm run bench:kafka`: packets per second through a real broker, side by side in one run.
+ *
+ *   replay   synthetic packets published as batched Avro (1000 per message, 3 partitions)
+ *   limit    a bare kafkajs consumer that only decodes those Avro messages
+ *   consume  tcpreuse consume end to end: decode, merge, analyze, write events (acks=all), commit
+ *
+ * The two consumers alternate (twice each) over the same topic with fresh groups; medians are
+ * reported with their ratio. Uses TCPREUSE_KAFKA_BROKERS, or starts docker/kafka/broker.sh.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { decodeBatch, encodeBatch } from '../src/avro/packet-schemas';
+import type { OutgoingMessage } from '../src/kafka/client';
+import { registerCodecs } from '../src/kafka/codecs';
+import { ConsumeService } from '../src/kafka/consume-service';
+import { createKafkajsClient } from '../src/kafka/kafkajs-client';
+import { Metrics } from '../src/kafka/metrics';
+import { addressPairKey, partitionOf } from '../src/kafka/replay';
+import type { PacketRecord } from '../src/model/packet-record';
+import { createLogger } from '../src/util/logger';
+import { syntheticPackets } from './synthetic-packets';
+
+const ROOT = join(__dirname, '..', '..');
+const PARTITIONS = 3;
+const BATCH = 1000;
+/** Two workloads: many short connections (many output events per packet) and fewer long ones. */
+const WORKLOADS = [
+  { name: 'short flows (9 packets a connection)', connections: Number(process.env.BENCH_CONNECTIONS ?? 200_000), exchanges: 1 },
+  { name: 'long flows (96 packets a connection)', connections: Number(process.env.BENCH_CONNECTIONS ?? 200_000) / 10, exchanges: 30 },
+];
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const seconds = (t: bigint): number => Number(process.hrtime.bigint() - t) / 1e9;
+
+async function publish(brokers: string, topic: string, packets: PacketRecord[]): Promise<{ messages: number; s: number }> {
+  const client = createKafkajsClient({ brokers: [brokers], clientId: 'bench' }, createLogger('error'));
+  const admin = client.admin();
+  await admin.connect();
+  await admin.ensureTopics([{ topic, partitions: PARTITIONS }]);
+  await admin.disconnect();
+  const sink = client.sink({ compression: 'none' });
+  await sink.connect();
+  const t = process.hrtime.bigint();
+  const batches: PacketRecord[][] = Array.from({ length: PARTITIONS }, () => []);
+  let out: OutgoingMessage[] = [];
+  let messages = 0;
+  const flush = async (partition: number): Promise<void> => {
+    const b = batches[partition];
+    batches[partition] = [];
+    out.push({ topic, partition, key: null, value: encodeBatch(b), timestampMs: Math.floor(b[0].ts / 1000), headers: { 'tcpreuse-avro': 'batch' } });
+    messages++;
+    if (out.length >= 50) {
+      await sink.send(out);
+      out = [];
+    }
+  };
+  for (const p of packets) {
+    const part = partitionOf(addressPairKey(p), PARTITIONS);
+    batches[part].push(p);
+    if (batches[part].length >= BATCH) await flush(part);
+  }
+  for (let i = 0; i < PARTITIONS; i++) if (batches[i].length) await flush(i);
+  await sink.send(out);
+  const s = seconds(t);
+  await sink.disconnect();
+  return { messages, s };
+}
+
+/** The limit: fetch and decode every Avro message, nothing else. */
+async function bareConsumer(brokers: string, topic: string, total: number): Promise<number> {
+  registerCodecs();
+  const consumer = new Kafka({ clientId: 'bench-bare', brokers: [brokers], logLevel: logLevel.NOTHING }).consumer({
+    groupId: `bare.${randomBytes(4).toString('hex')}`,
+    maxBytesPerPartition: 4 * 1024 * 1024,
+    maxBytes: 64 * 1024 * 1024,
+    maxWaitTimeInMs: 200,
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const t = process.hrtime.bigint();
+  let n = 0;
+  await new Promise<void>((resolve) => {
+    void consumer.run({
+      eachBatch: async ({ batch }) => {
+        for (const m of batch.messages) n += decodeBatch(m.value!).length;
+        if (n >= total) resolve();
+      },
+    });
+  });
+  const s = seconds(t);
+  await consumer.disconnect();
+  return s;
+}
+
+async function tcpreuseConsume(brokers: string, topic: string, total: number): Promise<number> {
+  const id = randomBytes(4).toString('hex');
+  const log = createLogger('error');
+  const metrics = new Metrics();
+  const service = new ConsumeService(
+    {
+      groupId: `bench.${id}`,
+      topics: [topic],
+      fromBeginning: true,
+      inputFormat: 'avro',
+      outputTopics: { flows: `bench.flows.${id}`, alerts: `bench.alerts.${id}`, packets: null },
+      outputFormat: 'json',
+      compression: 'none',
+      dlqTopic: `bench.dlq.${id}`,
+      analyze: { sensor: 'bench' },
+      untilEnd: true,
+    },
+    createKafkajsClient({ brokers: [brokers], clientId: 'bench-tcpreuse' }, log),
+    log,
+    metrics,
+  );
+  const t = process.hrtime.bigint();
+  const summary = await service.run();
+  const s = seconds(t);
+  if (summary.packets !== total) throw new Error(`tcpreuse consume saw ${summary.packets} of ${total} packets`);
+  return s;
+}
+
+async function benchWorkload(brokers: string, w: (typeof WORKLOADS)[number]): Promise<void> {
+  const packets = syntheticPackets(w.connections, w.exchanges);
+  console.log(`\n${w.name}: ${packets.length.toLocaleString('en')} packets, ${w.connections.toLocaleString('en')} connections`);
+  const topic = `bench.in.${randomBytes(4).toString('hex')}`;
+  const pub = await publish(brokers, topic, packets);
+  const rate = (s: number): string => Math.round(packets.length / s).toLocaleString('en');
+  console.log(`  replay (publish as ${pub.messages} Avro batches):       ${rate(pub.s)} packets/s`);
+  const bare: number[] = [];
+  const ours: number[] = [];
+  const runs = Number(process.env.BENCH_RUNS ?? 2);
+  for (let i = 0; i < runs; i++) {
+    // BENCH_ONLY=consume profiles our side alone (e.g. under --cpu-prof).
+    if (process.env.BENCH_ONLY !== 'consume') bare.push(await bareConsumer(brokers, topic, packets.length));
+    ours.push(await tcpreuseConsume(brokers, topic, packets.length));
+  }
+  if (bare.length === 0) bare.push(NaN);
+  console.log(`  limit (bare kafkajs consumer, Avro decode only): ${rate(median(bare))} packets/s  [runs: ${bare.map((s) => s.toFixed(2)).join(', ')} s]`);
+  console.log(`  tcpreuse consume end to end:                    ${rate(median(ours))} packets/s  [runs: ${ours.map((s) => s.toFixed(2)).join(', ')} s]`);
+  console.log(`  consume / limit: ${Math.round((100 * median(bare)) / median(ours))}%`);
+}
+
+async function main(): Promise<void> {
+  let brokers = process.env.TCPREUSE_KAFKA_BROKERS;
+  let dir: string | undefined;
+  if (!brokers) {
+    const out = execFileSync('bash', [join(ROOT, 'docker', 'kafka', 'broker.sh'), 'start'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    brokers = /bootstrap=(\S+)/.exec(out)![1];
+    dir = /dir=(\S+)/.exec(out)![1];
+  }
+  try {
+    for (const w of WORKLOADS) await benchWorkload(brokers, w);
+  } finally {
+    if (dir) execFileSync('bash', [join(ROOT, 'docker', 'kafka', 'broker.sh'), 'stop', dir], { stdio: 'inherit' });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
