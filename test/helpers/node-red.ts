@@ -1,0 +1,54 @@
+import { join } from 'node:path';
+import { ROOT } from './run';
+
+/** node-red-node-test-helper, typed for what the tests use (it ships no types). */
+export interface TestNode {
+  on(event: 'input', listener: (msg: Record<string, unknown>) => void): void;
+  receive(msg: Record<string, unknown>): void;
+  status: unknown;
+}
+export interface Helper {
+  init(nodeRedPath: string): void;
+  startServer(done: () => void): void;
+  stopServer(done: () => void): void;
+  load(nodes: unknown[], flow: unknown[], done: () => void): void;
+  load(nodes: unknown[], flow: unknown[], credentials: Record<string, unknown>, done: () => void): void;
+  unload(): Promise<void>;
+  getNode(id: string): TestNode;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const helper = require('node-red-node-test-helper') as Helper;
+helper.init(require.resolve('node-red'));
+
+/** The compiled node modules, as Node-RED loads them (npm test builds first). */
+export const nodeModule = (name: string): unknown => require(join(ROOT, 'dist', 'nodes', `${name}.js`));
+
+export function startServer(): Promise<void> {
+  return new Promise((r) => helper.startServer(r));
+}
+export async function stopServer(): Promise<void> {
+  await helper.unload();
+  await new Promise<void>((r) => helper.stopServer(r));
+}
+export function load(nodes: unknown[], flow: unknown[]): Promise<void> {
+  return new Promise((r) => helper.load(nodes, flow, r));
+}
+
+/** Collects what a helper node receives. */
+export function collect(id: string): Record<string, unknown>[] {
+  const got: Record<string, unknown>[] = [];
+  helper.getNode(id).on('input', (msg) => got.push(msg));
+  return got;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits until `cond` holds (polling), or fails after `ms`. */
+export async function until(cond: () => boolean, ms = 10000): Promise<void> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) throw new Error('timed out waiting');
+    await sleep(20);
+  }
+}

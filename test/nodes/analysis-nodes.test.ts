@@ -1,0 +1,147 @@
+import { lastValueFrom, toArray } from 'rxjs';
+import { join } from 'node:path';
+import { readCapture } from '../../src/capture/pcap-reader';
+import type { TcpReuseEvent } from '../../src/model/events';
+import type { PacketRecord } from '../../src/model/packet-record';
+import { decodeFrames } from '../../src/operators/decode-frames';
+import { analyzeCapture, CAPTURES } from '../helpers/run';
+import { collect, helper, load, nodeModule, startServer, stopServer, until } from '../helpers/node-red';
+
+const flowsNode = nodeModule('tcpreuse-flows');
+const reuseNode = nodeModule('tcpreuse-reuse');
+const decodeNode = nodeModule('tcpreuse-decode');
+const CAPTURE = join(CAPTURES, 'fast-reuse-timewait.pcap.gz');
+
+let packets: PacketRecord[];
+let want: TcpReuseEvent[];
+beforeAll(async () => {
+  packets = await lastValueFrom(readCapture(CAPTURE).pipe(decodeFrames({ sensor: 'cap' }), toArray()));
+  want = await analyzeCapture(CAPTURE, { sensor: 'cap' });
+});
+beforeEach(startServer);
+afterEach(stopServer);
+
+const ofType = (events: TcpReuseEvent[], t: string) => events.filter((e) => e.type === t).map((e) => JSON.stringify(e)).sort();
+const payloads = (msgs: Record<string, unknown>[]) => msgs.filter((m) => m.complete !== true).map((m) => m.payload as TcpReuseEvent);
+
+/** decode? → flows → reuse, with a helper node on every output. */
+const chain = (flowsConfig: Record<string, unknown> = {}, reuseConfig: Record<string, unknown> = {}) => [
+  { id: 'flows', type: 'tcpreuse-flows', sensor: 'cap', ...flowsConfig, wires: [['open', 'reuse'], ['close', 'reuse'], ['ann']] },
+  { id: 'reuse', type: 'tcpreuse-reuse', ...reuseConfig, wires: [['r'], ['cyc'], ['pres'], ['stats']] },
+  ...['open', 'close', 'ann', 'r', 'cyc', 'pres', 'stats'].map((id) => ({ id, type: 'helper' })),
+];
+
+describe('tcpreuse-flows and tcpreuse-reuse nodes', () => {
+  test('a capture sent through them gives exactly the flow and reuse events of analyze', async () => {
+    await load([flowsNode, reuseNode], chain({ annotate: true }));
+    const [open, close, ann, r, stats] = ['open', 'close', 'ann', 'r', 'stats'].map(collect);
+    const flows = helper.getNode('flows');
+    for (let i = 0; i < packets.length; i += 25) flows.receive({ payload: packets.slice(i, i + 25) });
+    flows.receive({ payload: [], complete: true });
+    await until(() => stats.some((m) => m.complete === true));
+    expect(payloads(open).map((e) => JSON.stringify(e)).sort()).toEqual(ofType(want, 'flow.open'));
+    expect(payloads(close).map((e) => JSON.stringify(e)).sort()).toEqual(ofType(want, 'flow.close'));
+    expect(payloads(r).map((e) => JSON.stringify(e)).sort()).toEqual(ofType(want, 'port.reuse'));
+    expect(payloads(stats).map((e) => JSON.stringify(e)).sort()).toEqual(ofType(want, 'reuse.stats'));
+    expect(ann).toHaveLength(packets.length);
+    expect(open[0].key).toMatch(/^cap\|/);
+    expect(open[0].topic).toBe('flow.open');
+  });
+
+  test('the severity filter keeps port.reuse at or above it', async () => {
+    await load([flowsNode, reuseNode], chain({}, { minSeverity: 'high' }));
+    const r = collect('r');
+    helper.getNode('flows').receive({ payload: packets });
+    helper.getNode('flows').receive({ payload: [], complete: true });
+    const high = want.filter((e) => e.type === 'port.reuse' && e.severity === 'high');
+    await until(() => r.length >= high.length);
+    expect(high.length).toBeGreaterThan(0);
+    expect(payloads(r).every((e) => e.type === 'port.reuse' && e.severity === 'high')).toBe(true);
+    expect(r).toHaveLength(high.length);
+  });
+
+  test('on a quiet network the idle timer still expires flows (event time moved by the watermark)', async () => {
+    await load([flowsNode], [
+      { id: 'flows', type: 'tcpreuse-flows', halfOpenTimeout: '0.2', idleTick: '0.05', wires: [['open'], ['close'], []] },
+      { id: 'open', type: 'helper' },
+      { id: 'close', type: 'helper' },
+    ]);
+    const close = collect('close');
+    const syn = packets.find((p) => p.flags === 0x02)!;
+    helper.getNode('flows').receive({ payload: syn });
+    await until(() => close.length === 1, 5000);
+    expect((close[0].payload as { closedBy: string }).closedBy).toBe('idle');
+  });
+
+  test('capture-file mode of tcpreuse-decode feeds the chain', async () => {
+    await load([decodeNode, flowsNode, reuseNode], [
+      { id: 'dec', type: 'tcpreuse-decode', format: 'capture-file', output: 'batch', batchSize: '50', sensor: 'cap', wires: [['flows']] },
+      ...chain(),
+    ]);
+    const [r, stats] = ['r', 'stats'].map(collect);
+    helper.getNode('dec').receive({ filename: CAPTURE });
+    await until(() => stats.some((m) => m.complete === true));
+    expect(payloads(r).map((e) => JSON.stringify(e)).sort()).toEqual(ofType(want, 'port.reuse'));
+  });
+});
+
+describe('error paths', () => {
+  const withCatch = (node: Record<string, unknown>) => [
+    { id: 'n', ...node, wires: [['out'], [], [], []] },
+    { id: 'out', type: 'helper' },
+    { id: 'c', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+    { id: 'caught', type: 'helper' },
+  ];
+
+  test('bad config: red status, and every input fails through done(err) to a Catch node', async () => {
+    await load([flowsNode], withCatch({ type: 'tcpreuse-flows', establishedTimeout: 'soon' }));
+    const caught = collect('caught');
+    helper.getNode('n').receive({ payload: packets[0] });
+    await until(() => caught.length === 1);
+    expect((caught[0].error as { message: string }).message).toMatch(/established timeout must be a number/);
+  });
+
+  test.each([
+    ['tcpreuse-flows', {}, { payload: { hello: 'world' } }, /msg.payload is not a PacketRecord: field "ts" is missing/],
+    ['tcpreuse-reuse', {}, { payload: { type: 'packet', ts: 1 } }, /not a flow event/],
+    ['tcpreuse-decode', { format: 'json' }, { payload: 'not json {' }, /not JSON/],
+    ['tcpreuse-decode', { format: 'avro' }, { payload: Buffer.from('garbage bytes') }, /neither an Avro PacketRecord nor a PacketBatch/],
+    ['tcpreuse-decode', { format: 'capture-file' }, { filename: '/nonexistent/x.pcap' }, /cannot read|no such file|ENOENT/i],
+    ['tcpreuse-decode', { format: 'capture-file' }, {}, /no capture file/],
+  ])('%s %j: %j reaches the Catch node', async (type, config, msg, re) => {
+    await load([flowsNode, reuseNode, decodeNode], withCatch({ type, ...config }));
+    const caught = collect('caught');
+    helper.getNode('n').receive(msg);
+    await until(() => caught.length === 1);
+    expect((caught[0].error as { message: string }).message).toMatch(re);
+  });
+});
+
+describe('close and redeploy', () => {
+  test('every timer the nodes start is cleared when the flow stops', async () => {
+    await load([flowsNode, reuseNode], chain({ idleTick: '0.05' }, { idleTick: '0.05' }));
+    const started = new Set<unknown>();
+    const cleared = new Set<unknown>();
+    const realSet = global.setInterval;
+    const realClear = global.clearInterval;
+    const setSpy = jest.spyOn(global, 'setInterval').mockImplementation(((fn: () => void, ms: number) => {
+      const t = realSet(fn, ms);
+      started.add(t);
+      return t;
+    }) as typeof setInterval);
+    const clearSpy = jest.spyOn(global, 'clearInterval').mockImplementation(((t: NodeJS.Timeout) => {
+      cleared.add(t);
+      realClear(t);
+    }) as typeof clearInterval);
+    try {
+      const close = collect('close');
+      helper.getNode('flows').receive({ payload: packets.slice(0, 40) });
+      await until(() => close.length > 0 && started.size >= 2); // both nodes' idle clocks run
+      await helper.unload();
+      expect([...started].filter((t) => !cleared.has(t))).toEqual([]);
+    } finally {
+      setSpy.mockRestore();
+      clearSpy.mockRestore();
+    }
+  });
+});
