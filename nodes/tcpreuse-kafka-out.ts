@@ -1,0 +1,113 @@
+import { encodeEvent } from '../src/avro/event-schemas';
+import type { Sink } from '../src/kafka/client';
+import { eventKey, EVENT_TYPE_HEADER } from '../src/kafka/event-records';
+import type { TcpReuseEvent } from '../src/model/events';
+import { choiceField, textField } from './lib/config-values';
+import type { Node, NodeAPI, NodeMessage } from './lib/node-red';
+import type { KafkaConfigNode } from './tcpreuse-kafka';
+
+interface OutConfig {
+  kafka?: string;
+  topic?: string;
+  format?: string;
+}
+
+const EVENT_TYPES = new Set(['flow.open', 'flow.close', 'port.reuse', 'port.cycle', 'port.pressure', 'reuse.stats', 'packet']);
+const isEvent = (p: unknown): p is TcpReuseEvent => typeof p === 'object' && p !== null && EVENT_TYPES.has((p as { type?: string }).type ?? '') && typeof (p as { ts?: unknown }).ts === 'number';
+
+/**
+ * tcpreuse-kafka-out: writes msg.payload to a topic (msg.topic when none is configured). tcpreuse
+ * events are keyed by their flow key (or msg.key) and timestamped with event time; avro encodes
+ * them with schemas/tcpreuse-event.avsc, json as JSON; any other payload is written as it is
+ * (Buffer, string, or JSON for objects). done() waits for the broker's acknowledgement.
+ */
+module.exports = function register(RED: NodeAPI): void {
+  function TcpreuseKafkaOutNode(this: Node, config: OutConfig): void {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const c = config as unknown as Record<string, unknown>;
+    let sink: Sink | null = null;
+    let connecting: Promise<Sink> | null = null;
+    let format: 'json' | 'avro';
+    try {
+      format = choiceField(c, 'format', 'format', ['json', 'avro'] as const, 'json');
+    } catch (err) {
+      node.status({ fill: 'red', shape: 'ring', text: (err as Error).message });
+      node.on('input', (_m, _s, done) => done(err as Error));
+      return;
+    }
+    const kafka = RED.nodes.getNode(config.kafka ?? '') as KafkaConfigNode | null;
+
+    const connect = (): Promise<Sink> => {
+      if (sink) return Promise.resolve(sink);
+      if (!connecting) {
+        connecting = (async () => {
+          if (!kafka) throw new Error('no Kafka configuration selected');
+          const s = kafka.client().sink({ compression: 'none' });
+          await s.connect();
+          sink = s;
+          node.status({ fill: 'green', shape: 'dot', text: `connected to ${kafka.brokers}` });
+          return s;
+        })().catch((err: Error) => {
+          connecting = null;
+          node.status({ fill: 'red', shape: 'ring', text: `disconnected: ${err.message}`.slice(0, 80) });
+          throw err;
+        });
+      }
+      return connecting;
+    };
+
+    let written = 0;
+    node.on('input', (msg: NodeMessage, _send, done) => {
+      const topic = textField(c, 'topic') ?? (typeof msg.topic === 'string' && !EVENT_TYPES.has(msg.topic) ? msg.topic : undefined);
+      if (!topic) {
+        done(new Error('no topic: set one in the node or send msg.topic'));
+        return;
+      }
+      const p = msg.payload;
+      let value: string | Buffer;
+      let key: string | null = typeof msg.key === 'string' ? msg.key : null;
+      let timestampMs = Date.now();
+      const headers: Record<string, string> = {};
+      try {
+        if (isEvent(p)) {
+          value = format === 'avro' ? encodeEvent(p) : JSON.stringify(p);
+          key ??= eventKey(p);
+          timestampMs = Math.floor(p.ts / 1000);
+          headers[EVENT_TYPE_HEADER] = p.type;
+        } else if (Buffer.isBuffer(p) || typeof p === 'string') {
+          value = p;
+        } else {
+          value = JSON.stringify(p);
+        }
+      } catch (err) {
+        done(err as Error);
+        return;
+      }
+      connect()
+        .then((s) => s.send([{ topic, key, value, timestampMs, headers }]))
+        .then(() => {
+          written++;
+          node.status({ fill: 'green', shape: 'dot', text: `${written} written to ${topic}` });
+          done();
+        })
+        .catch((err: Error) => done(err));
+    });
+
+    node.on('close', (_removed, done) => {
+      const s = sink;
+      sink = null;
+      connecting = null;
+      node.status({});
+      if (!s) {
+        done();
+        return;
+      }
+      s.disconnect().then(
+        () => done(),
+        () => done(),
+      );
+    });
+  }
+  RED.nodes.registerType('tcpreuse-kafka-out', TcpreuseKafkaOutNode as never);
+};

@@ -1,0 +1,71 @@
+import type { KafkaClient } from '../src/kafka/client';
+import { createKafkajsClient, type KafkaConnection } from '../src/kafka/kafkajs-client';
+import { createLogger, type Logger } from '../src/util/logger';
+import { choiceField, NodeConfigError, textField } from './lib/config-values';
+import type { Node, NodeAPI } from './lib/node-red';
+
+interface KafkaConfig {
+  name?: string;
+  brokers?: string;
+  clientId?: string;
+  ssl?: boolean;
+  sslInsecure?: boolean;
+  sslCa?: string;
+  saslMechanism?: string;
+}
+
+/** What the in/out nodes get from the config node. */
+export interface KafkaConfigNode extends Node {
+  /** A client for this broker; throws a NodeConfigError when the configuration is not usable. */
+  client(): KafkaClient;
+  readonly brokers: string;
+}
+
+/** Routes kafkajs's and our own log lines to the node's log (warnings as node warnings). */
+function nodeLogger(node: Node): Logger {
+  return createLogger('warn', (line) => {
+    try {
+      const { level, msg } = JSON.parse(line) as { level: string; msg: string };
+      if (level === 'error' || level === 'warn') node.warn(msg);
+      else node.log(msg);
+    } catch {
+      node.log(line.trim());
+    }
+  });
+}
+
+/**
+ * tcpreuse-kafka (config node): brokers, client id, TLS and SASL. The SASL user and password are
+ * Node-RED credentials, stored apart from the flow file and never exported with it.
+ */
+module.exports = function register(RED: NodeAPI): void {
+  function TcpreuseKafkaNode(this: KafkaConfigNode, config: KafkaConfig): void {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const c = config as unknown as Record<string, unknown>;
+    (node as { brokers: string }).brokers = textField(c, 'brokers') ?? '';
+    let client: KafkaClient | null = null;
+    node.client = (): KafkaClient => {
+      if (client) return client;
+      const brokers = (textField(c, 'brokers') ?? '').split(',').map((b) => b.trim()).filter(Boolean);
+      if (brokers.length === 0) throw new NodeConfigError('Kafka config: no brokers (host:port, comma-separated)');
+      for (const b of brokers) if (!/^[^\s:]+:\d{1,5}$/.test(b)) throw new NodeConfigError(`Kafka config: broker "${b}" is not host:port`);
+      const mechanism = choiceField(c, 'saslMechanism', 'SASL mechanism', ['none', 'plain', 'scram-sha-256', 'scram-sha-512'] as const, 'none');
+      const username = node.credentials?.username;
+      const password = node.credentials?.password;
+      if (mechanism !== 'none' && (!username || !password)) throw new NodeConfigError(`Kafka config: SASL ${mechanism} needs a username and a password`);
+      const connection: KafkaConnection = {
+        brokers,
+        clientId: textField(c, 'clientId') ?? 'node-red-tcpreuse',
+        ssl: config.ssl ? (config.sslInsecure || textField(c, 'sslCa') ? { caFile: textField(c, 'sslCa'), rejectUnauthorized: !config.sslInsecure } : true) : false,
+        sasl: mechanism === 'none' ? undefined : { mechanism, username: username!, password: password! },
+        connectionTimeoutMs: 10000,
+      };
+      client = createKafkajsClient(connection, nodeLogger(node));
+      return client;
+    };
+  }
+  RED.nodes.registerType('tcpreuse-kafka', TcpreuseKafkaNode as never, {
+    credentials: { username: { type: 'text' }, password: { type: 'password' } },
+  });
+};

@@ -1,0 +1,86 @@
+import { join } from 'node:path';
+import type { TcpReuseEvent } from '../../src/model/events';
+import { cli, createTopic, describeKafka, kafka, readTopic, uniqueName, BROKERS } from '../helpers/kafka';
+import { collect, helper, load, nodeModule, startServer, stopServer, until } from '../helpers/node-red';
+import { analyzeCapture, CAPTURES } from '../helpers/run';
+
+const nodes = ['tcpreuse-kafka', 'tcpreuse-kafka-in', 'tcpreuse-kafka-out', 'tcpreuse-flows', 'tcpreuse-reuse'].map(nodeModule);
+const CAPTURE = join(CAPTURES, 'fast-reuse-timewait.pcap.gz');
+
+beforeEach(startServer);
+afterEach(stopServer);
+
+describeKafka('Kafka nodes against the real broker', () => {
+  test('kafka in → tcp flows → port reuse → kafka out gives the reuses analyze finds', async () => {
+    const id = uniqueName('nr');
+    await cli(['replay', CAPTURE, '--topic', `${id}.in`, '--partitions', '1', '--batch-size', '20', '--log-level', 'warn']);
+    await load(nodes, [
+      { id: 'k', type: 'tcpreuse-kafka', brokers: BROKERS },
+      { id: 'in', type: 'tcpreuse-kafka-in', kafka: 'k', topic: `${id}.in`, group: `${id}.g`, format: 'avro', output: 'batch', wires: [['flows']] },
+      { id: 'flows', type: 'tcpreuse-flows', sensor: 'cap', wires: [['reuse'], ['reuse'], []] },
+      { id: 'reuse', type: 'tcpreuse-reuse', wires: [['out'], [], [], []] },
+      { id: 'out', type: 'tcpreuse-kafka-out', kafka: 'k', topic: `${id}.alerts`, format: 'json' },
+    ]);
+    const want = (await analyzeCapture(CAPTURE, { sensor: 'cap' })).filter((e) => e.type === 'port.reuse');
+    let got: TcpReuseEvent[] = [];
+    const t0 = Date.now();
+    while (got.length < want.length && Date.now() - t0 < 30000) {
+      got = (await readTopic(`${id}.alerts`)).map((m) => JSON.parse(m.value.toString()) as TcpReuseEvent);
+      if (got.length < want.length) await new Promise((r) => setTimeout(r, 300));
+    }
+    expect(got.map((e) => JSON.stringify(e)).sort()).toEqual(want.map((e) => JSON.stringify(e)).sort());
+  });
+
+  test('undecodable Kafka messages reach a Catch node with their origin; the rest flows on', async () => {
+    const id = uniqueName('nrbad');
+    await createTopic(`${id}.in`, 1);
+    const producer = kafka().producer();
+    await producer.connect();
+    const good = { ts: 1, src: '10.0.0.1', dst: '10.0.0.2', sport: 1025, dport: 80, flags: 2, seq: 1, ack: 0, len: 0 };
+    await producer.send({ topic: `${id}.in`, messages: [{ value: JSON.stringify(good) }, { value: 'not json {' }, { value: JSON.stringify({ ...good, ts: 2 }) }] });
+    await producer.disconnect();
+    await load(nodes, [
+      { id: 'k', type: 'tcpreuse-kafka', brokers: BROKERS },
+      { id: 'in', type: 'tcpreuse-kafka-in', kafka: 'k', topic: `${id}.in`, group: `${id}.g`, format: 'json', wires: [['pk']] },
+      { id: 'pk', type: 'helper' },
+      { id: 'c', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+      { id: 'caught', type: 'helper' },
+    ]);
+    const [pk, caught] = ['pk', 'caught'].map(collect);
+    await until(() => pk.length === 2 && caught.length === 1, 30000);
+    expect((caught[0].error as { message: string }).message).toMatch(new RegExp(`${id}\\.in/0@1: not JSON`));
+    expect(pk.map((m) => (m.payload as { ts: number }).ts)).toEqual([1, 2]);
+  });
+});
+
+describe('Kafka nodes with the broker down or misconfigured', () => {
+  test('kafka out: a write to an unreachable broker fails through done(err) to a Catch node', async () => {
+    await load(nodes, [
+      { id: 'k', type: 'tcpreuse-kafka', brokers: '127.0.0.1:1' },
+      { id: 'out', type: 'tcpreuse-kafka-out', kafka: 'k', topic: 't' },
+      { id: 'c', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+      { id: 'caught', type: 'helper' },
+    ]);
+    const caught = collect('caught');
+    helper.getNode('out').receive({ payload: 'hello' });
+    await until(() => caught.length === 1, 60000);
+    expect((caught[0].error as { message: string }).message).toMatch(/connect|ECONNREFUSED|broker/i);
+  }, 90000);
+
+  test('kafka out without a topic, and a config with a bad broker address, are clear errors', async () => {
+    await load(nodes, [
+      { id: 'k', type: 'tcpreuse-kafka', brokers: 'nocolon' },
+      { id: 'out', type: 'tcpreuse-kafka-out', kafka: 'k' },
+      { id: 'out2', type: 'tcpreuse-kafka-out', kafka: 'k', topic: 't' },
+      { id: 'c', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+      { id: 'caught', type: 'helper' },
+    ]);
+    const caught = collect('caught');
+    helper.getNode('out').receive({ payload: 'x' });
+    helper.getNode('out2').receive({ payload: 'x' });
+    await until(() => caught.length === 2);
+    const messages = caught.map((m) => (m.error as { message: string }).message).sort();
+    expect(messages[0]).toMatch(/no topic/);
+    expect(messages[1]).toMatch(/broker "nocolon" is not host:port/);
+  });
+});
