@@ -111,12 +111,33 @@ module.exports = function register(RED: NodeAPI): void {
       if (!pumping) pumping = setImmediate(pump);
     };
 
-    node.status({ fill: 'yellow', shape: 'ring', text: `connecting to ${kafka.brokers}` });
-    (async () => {
-      const s = kafka.client().source({ groupId: textField(c, 'group') ?? 'node-red-tcpreuse', topics: [topic], fromBeginning: config.fromBeginning !== false });
+    let retry: NodeJS.Timeout | null = null;
+    const RETRY_MS = 5000;
+    /** Connects, waits for the topic, consumes; on failure says why and tries again, until closed. */
+    const start = async (): Promise<void> => {
+      retry = null;
+      node.status({ fill: 'yellow', shape: 'ring', text: `connecting to ${kafka.brokers}` });
+      const client = kafka.client();
+      const admin = client.admin();
+      await admin.connect();
+      try {
+        // Subscribing to a topic that does not exist yet fails in kafkajs; wait for it instead.
+        while (!closing && !(await admin.listTopics()).has(topic)) {
+          node.status({ fill: 'yellow', shape: 'ring', text: `waiting for topic ${topic}` });
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+      } finally {
+        await admin.disconnect().catch(() => undefined);
+      }
+      if (closing) return;
+      const s = client.source({ groupId: textField(c, 'group') ?? 'node-red-tcpreuse', topics: [topic], fromBeginning: config.fromBeginning !== false });
       s.onCrash((err) => {
+        if (closing) return;
         node.status({ fill: 'red', shape: 'ring', text: `disconnected: ${err.message}`.slice(0, 80) });
         node.error(err);
+        source = null;
+        s.disconnect().catch(() => undefined);
+        retry = setTimeout(() => void start().catch(failed), RETRY_MS);
       });
       await s.connect();
       if (closing) {
@@ -126,14 +147,19 @@ module.exports = function register(RED: NodeAPI): void {
       source = s;
       await s.run(onBatch);
       status();
-    })().catch((err: Error) => {
+    };
+    const failed = (err: Error): void => {
       if (closing) return;
       node.status({ fill: 'red', shape: 'ring', text: `disconnected: ${err.message}`.slice(0, 80) });
       node.error(err);
-    });
+      retry = setTimeout(() => void start().catch(failed), RETRY_MS);
+    };
+    void start().catch(failed);
 
     node.on('close', (_removed, done) => {
       closing = true;
+      if (retry) clearTimeout(retry);
+      retry = null;
       if (pumping) clearImmediate(pumping);
       pumping = null;
       queue.length = 0;
