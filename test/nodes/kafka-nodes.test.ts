@@ -53,7 +53,71 @@ describeKafka('Kafka nodes against the real broker', () => {
   });
 });
 
+describeKafka('kafka in: back-pressure and clean shutdown', () => {
+  test('a queue limit below the batch pauses the consumer, resumes it, and loses nothing', async () => {
+    const id = uniqueName('nrq');
+    await createTopic(`${id}.in`, 1);
+    const producer = kafka().producer();
+    await producer.connect();
+    const good = { ts: 1, src: '10.0.0.1', dst: '10.0.0.2', sport: 1025, dport: 80, flags: 2, seq: 1, ack: 0, len: 0 };
+    await producer.send({ topic: `${id}.in`, messages: Array.from({ length: 300 }, (_, i) => ({ value: JSON.stringify({ ...good, ts: i + 1 }) })) });
+    await producer.disconnect();
+    await load(nodes, [
+      { id: 'k', type: 'tcpreuse-kafka', brokers: BROKERS },
+      { id: 'in', type: 'tcpreuse-kafka-in', kafka: 'k', topic: `${id}.in`, group: `${id}.g`, format: 'json', maxQueue: '20', wires: [['pk']] },
+      { id: 'pk', type: 'helper' },
+    ]);
+    const statuses: string[] = [];
+    const inNode = helper.getNode('in') as unknown as { status(s: { text?: string }): void };
+    const realStatus = inNode.status.bind(inNode);
+    inNode.status = (st) => {
+      statuses.push(st.text ?? '');
+      realStatus(st);
+    };
+    const pk = collect('pk');
+    await until(() => pk.length === 300, 30000);
+    expect(pk.map((m) => (m.payload as { ts: number }).ts)).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
+    expect(statuses.some((t) => /paused/.test(t))).toBe(true);
+  });
+
+  test('closing the flow leaves no consumer in the group', async () => {
+    const id = uniqueName('nrc');
+    await createTopic(`${id}.in`, 1);
+    await load(nodes, [
+      { id: 'k', type: 'tcpreuse-kafka', brokers: BROKERS },
+      { id: 'in', type: 'tcpreuse-kafka-in', kafka: 'k', topic: `${id}.in`, group: `${id}.g`, format: 'json', wires: [[]] },
+    ]);
+    const admin = kafka().admin();
+    await admin.connect();
+    try {
+      const members = async () => (await admin.describeGroups([`${id}.g`])).groups[0].members.length;
+      const t0 = Date.now();
+      while ((await members()) === 0 && Date.now() - t0 < 30000) await new Promise((r) => setTimeout(r, 200));
+      expect(await members()).toBe(1);
+      await helper.unload();
+      expect(await members()).toBe(0);
+    } finally {
+      await admin.disconnect();
+    }
+  });
+});
+
 describe('Kafka nodes with the broker down or misconfigured', () => {
+  test('kafka in: an unreachable broker turns the status red and it keeps retrying', async () => {
+    await load(nodes, [
+      { id: 'k', type: 'tcpreuse-kafka', brokers: '127.0.0.1:1' },
+      { id: 'in', type: 'tcpreuse-kafka-in', kafka: 'k', topic: 't', format: 'json', wires: [[]] },
+    ]);
+    const statuses: { fill?: string; text?: string }[] = [];
+    const inNode = helper.getNode('in') as unknown as { status(s: { fill?: string; text?: string }): void };
+    const realStatus = inNode.status.bind(inNode);
+    inNode.status = (st) => {
+      statuses.push(st);
+      realStatus(st);
+    };
+    await until(() => statuses.some((st) => st.fill === 'red' && /disconnected/.test(st.text ?? '')), 60000);
+  }, 90000);
+
   test('kafka out: a write to an unreachable broker fails through done(err) to a Catch node', async () => {
     await load(nodes, [
       { id: 'k', type: 'tcpreuse-kafka', brokers: '127.0.0.1:1' },
