@@ -126,6 +126,16 @@ export class FlowTracker {
   private readonly watermarkUs: number;
   private readonly nextStream = new Map<string, number>();
   private now = -Infinity;
+  // Two-entry tuple → row cache (see process); a row's key identity proves the entry still holds.
+  private readonly cacheSrc: string[] = ['', ''];
+  private readonly cacheDst: string[] = ['', ''];
+  private readonly cacheSport = [-1, -1];
+  private readonly cacheDport = [-1, -1];
+  private readonly cacheSensor: string[] = ['', ''];
+  private readonly cacheKey: string[] = ['', ''];
+  private readonly cacheDir = [0, 0];
+  private readonly cacheRow = [0, 0];
+  private cacheNext = 0;
   private lastWatermark = -Infinity;
 
   constructor(
@@ -186,13 +196,25 @@ export class FlowTracker {
     else this.advance(p.ts);
     const t = this.t;
     const sensor = p.sensor || this.defaultSensor;
-    // Canonical key: lower address (then port) first, so both directions find one row.
-    const aIsSrc = p.src < p.dst || (p.src === p.dst && p.sport <= p.dport);
-    const key = aIsSrc
-      ? sensor + '|' + p.src + '|' + p.sport + '|' + p.dst + '|' + p.dport
-      : sensor + '|' + p.dst + '|' + p.dport + '|' + p.src + '|' + p.sport;
-    const dir = aIsSrc ? 0 : 1;
-    let row = t.index.get(key);
+    // Packets of one connection come in runs, often alternating direction: a two-entry cache of the
+    // last tuples seen skips building the key string and hashing it (the per-packet hot spot).
+    let key: string;
+    let dir: number;
+    let row: number | undefined;
+    const c = p.src === this.cacheSrc[0] && p.sport === this.cacheSport[0] ? 0 : p.src === this.cacheSrc[1] && p.sport === this.cacheSport[1] ? 1 : -1;
+    if (c >= 0 && p.dst === this.cacheDst[c] && p.dport === this.cacheDport[c] && sensor === this.cacheSensor[c] && t.keys[this.cacheRow[c]] === this.cacheKey[c]) {
+      key = this.cacheKey[c];
+      dir = this.cacheDir[c];
+      row = this.cacheRow[c];
+    } else {
+      // Canonical key: lower address (then port) first, so both directions find one row.
+      const aIsSrc = p.src < p.dst || (p.src === p.dst && p.sport <= p.dport);
+      key = aIsSrc
+        ? sensor + '|' + p.src + '|' + p.sport + '|' + p.dst + '|' + p.dport
+        : sensor + '|' + p.dst + '|' + p.dport + '|' + p.src + '|' + p.sport;
+      dir = aIsSrc ? 0 : 1;
+      row = t.index.get(key);
+    }
 
     if (p.icmpQuote !== undefined) {
       this.icmpQuote(p, key, sensor, row);
@@ -219,6 +241,7 @@ export class FlowTracker {
         t.wsBase[2 * row + dir] = seq;
       }
     }
+    if (c < 0) this.remember(p, sensor, key, dir, row);
     // Wireshark's base sequence numbers, per direction (see the class comment).
     if (!(t.wsFlags[row] & (1 << dir))) {
       t.wsBase[2 * row + dir] = flags & F_SYN ? seq : (seq - 1) >>> 0;
@@ -263,6 +286,20 @@ export class FlowTracker {
       while ((r = t.head(list)) !== NIL) this.closeFlow(r, 'eof');
     }
     if (this.now > -Infinity && this.now !== this.lastWatermark) this.emit({ type: 'watermark', ts: this.now });
+  }
+
+  /** Puts a tuple in the two-entry lookup cache (the older entry goes). */
+  private remember(p: PacketRecord, sensor: string, key: string, dir: number, row: number): void {
+    const slot = this.cacheNext;
+    this.cacheNext ^= 1;
+    this.cacheSrc[slot] = p.src;
+    this.cacheDst[slot] = p.dst;
+    this.cacheSport[slot] = p.sport;
+    this.cacheDport[slot] = p.dport;
+    this.cacheSensor[slot] = sensor;
+    this.cacheKey[slot] = key;
+    this.cacheDir[slot] = dir;
+    this.cacheRow[slot] = row;
   }
 
   private newStream(sensor: string): number {
