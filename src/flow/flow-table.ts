@@ -26,7 +26,6 @@ export class FlowTable {
   // Row columns (see FlowTracker for what each field means).
   keys: (string | undefined)[] = [];
   sensors: (string | undefined)[] = [];
-  flowIds: (string | undefined)[] = [];
   stream = new Int32Array(0);
   wsFlags = new Uint8Array(0);
   wsBase = new Uint32Array(0); // 2 per row
@@ -73,7 +72,7 @@ export class FlowTable {
     }
     this.keys[row] = key;
     this.sensors[row] = sensor;
-    this.flowIds[row] = undefined;
+    this.firstTs[row] = NaN; // no connection opened on this row yet: no flowId
     this.wsFlags[row] = 0;
     this.state[row] = 0;
     this.index.set(key, row);
@@ -87,7 +86,6 @@ export class FlowTable {
     this.index.delete(this.keys[row]!);
     this.keys[row] = undefined;
     this.sensors[row] = undefined;
-    this.flowIds[row] = undefined;
     this.freeRows.push(row);
   }
 

@@ -275,7 +275,7 @@ export class FlowTracker {
       this.openFlow(row, p, dir, open, wsReused, live);
     }
     this.update(row, p, dir);
-    if (this.annotate) this.emitAnnotation(p, sensor, t.stream[row], t.flowIds[row] ?? null, wsReused);
+    if (this.annotate) this.emitAnnotation(p, sensor, t.stream[row], this.flowIdAt(row), wsReused);
   }
 
   /** Input complete: every live flow is closed (`eof` unless it ended with FIN/RST). */
@@ -286,6 +286,15 @@ export class FlowTracker {
       while ((r = t.head(list)) !== NIL) this.closeFlow(r, 'eof');
     }
     if (this.now > -Infinity && this.now !== this.lastWatermark) this.emit({ type: 'watermark', ts: this.now });
+  }
+
+  /**
+   * The id of the row's current (or last) connection, derived from its key and first packet time
+   * rather than stored: a string per open flow would cost ~50 bytes of the per-flow budget.
+   */
+  private flowIdAt(row: number): string | null {
+    const first = this.t.firstTs[row];
+    return Number.isNaN(first) ? null : flowIdOf(this.t.keys[row]!, first); // the key starts with the sensor
   }
 
   /** Puts a tuple in the two-entry lookup cache (the older entry goes). */
@@ -319,7 +328,7 @@ export class FlowTracker {
     const t = this.t;
     // Wireshark gives a stream only when the quote holds the whole 20-byte TCP header.
     if ((p.icmpQuote ?? 0) < 20) {
-      if (this.annotate) this.emitAnnotation(p, sensor, null, row !== undefined ? (t.flowIds[row] ?? null) : null, false);
+      if (this.annotate) this.emitAnnotation(p, sensor, null, row !== undefined ? (this.flowIdAt(row)) : null, false);
       return;
     }
     if (row === undefined) {
@@ -330,7 +339,7 @@ export class FlowTracker {
     }
     if (this.annotate) {
       const live = (t.state[row] & S_LIVE) !== 0;
-      this.emitAnnotation(p, sensor, t.stream[row], live ? (t.flowIds[row] ?? null) : null, false);
+      this.emitAnnotation(p, sensor, t.stream[row], live ? (this.flowIdAt(row)) : null, false);
     }
   }
 
@@ -372,8 +381,6 @@ export class FlowTracker {
     t.history[row] = 0;
     t.historySeen[row] = 0;
     t.vlan[row] = p.vlan ?? 0xffff;
-    const id = flowIdOf(t.keys[row]!, p.ts); // the key starts with the sensor
-    t.flowIds[row] = id;
     this.counters.flowsOpened++;
     this.emit(this.openEvent(row, p.ts));
   }
@@ -498,7 +505,7 @@ export class FlowTracker {
       type: 'flow.open',
       ts,
       sensor: t.sensors[row]!,
-      flowId: t.flowIds[row]!,
+      flowId: this.flowIdAt(row)!,
       stream: t.stream[row],
       client,
       server,
