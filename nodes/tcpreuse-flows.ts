@@ -3,11 +3,11 @@ import type { FlowEvent, PacketAnnotation, Watermark } from '../src/model/events
 import type { PacketRecord } from '../src/model/packet-record';
 import { eventKey } from '../src/kafka/event-records';
 import { trackFlows } from '../src/operators/track-flows';
+import { validatePackets } from '../src/ingest/json-packets';
 import { numberField, textField } from './lib/config-values';
 import { IdleClock } from './lib/idle-clock';
 import type { Node, NodeAPI, NodeMessage } from './lib/node-red';
 import { OperatorBridge } from './lib/operator-bridge';
-import { packetsFromMessage } from './lib/packets-from-message';
 
 interface FlowsConfig {
   sensor?: string;
@@ -74,7 +74,7 @@ module.exports = function register(RED: NodeAPI): void {
     node.on('input', (msg, inputSend, done) => {
       send = inputSend;
       try {
-        const packets = packetsFromMessage(msg);
+        const packets = validatePackets(msg.payload, 'msg.payload');
         bridge.push(packets);
         for (const p of packets) clock.saw(p.ts);
         if (msg.complete === true) {

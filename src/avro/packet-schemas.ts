@@ -7,7 +7,7 @@ export const packetRecordType = loadSchema('packet-record.avsc');
 export const packetBatchType = loadSchema('packet-batch.avsc');
 
 /** Avro nulls become absent fields, so decoded records look like the JSON ones. */
-function fromAvro(o: Record<string, unknown>): PacketRecord {
+export function fromAvro(o: Record<string, unknown>): PacketRecord {
   const r: Record<string, unknown> = {};
   for (const k of Object.keys(o)) if (o[k] !== null) r[k] = o[k];
   return r as unknown as PacketRecord;

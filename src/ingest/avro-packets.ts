@@ -1,4 +1,4 @@
-import { packetBatchType, packetRecordType } from '../avro/packet-schemas';
+import { fromAvro as withoutNulls, packetBatchType, packetRecordType } from '../avro/packet-schemas';
 import { PacketRecordError, validatePacketRecord, type PacketRecord } from '../model/packet-record';
 import { InputError } from './input-error';
 
@@ -7,11 +7,8 @@ export type AvroShape = 'record' | 'batch';
 /** Kafka header naming the shape of an Avro value (`record` or `batch`); `tcpreuse replay` sets it. */
 export const AVRO_SHAPE_HEADER = 'tcpreuse-avro';
 
-function fromAvro(o: Record<string, unknown>): PacketRecord {
-  const r: Record<string, unknown> = {};
-  for (const k of Object.keys(o)) if (o[k] !== null) r[k] = o[k];
-  return validatePacketRecord(r);
-}
+/** The schema fixes the types, not the ranges (ports, flags, uint32): those are checked here. */
+const fromAvro = (o: Record<string, unknown>): PacketRecord => validatePacketRecord(withoutNulls(o));
 
 /** Decodes with `type` only if it consumes the whole buffer (Avro binary carries no framing). */
 function decodeExactly(type: typeof packetRecordType, value: Buffer): unknown {

@@ -13,13 +13,22 @@ export function decodeJsonPackets(value: Buffer): PacketRecord[] {
   } catch (err) {
     throw new InputError(`not JSON: ${(err as Error).message}`);
   }
-  const items = Array.isArray(parsed) ? parsed : [parsed];
+  return validatePackets(parsed);
+}
+
+/**
+ * A value that should be one PacketRecord or an array of them (parsed JSON, a Node-RED payload):
+ * the packets, or an InputError naming the first bad one (`where` prefixes the message).
+ */
+export function validatePackets(value: unknown, where?: string): PacketRecord[] {
+  const items = Array.isArray(value) ? value : [value];
   return items.map((item, i) => {
     try {
       return validatePacketRecord(item);
     } catch (err) {
       if (!(err instanceof PacketRecordError)) throw err;
-      throw new InputError(Array.isArray(parsed) ? `packet [${i}]: ${err.message}` : err.message);
+      const at = Array.isArray(value) ? `${where ?? 'packet '}[${i}]` : where;
+      throw new InputError(at ? `${at} is not a PacketRecord: ${err.message}` : err.message);
     }
   });
 }

@@ -9,6 +9,7 @@ import { encodePcapRecord, LINK_TYPE_HEADER } from '../ingest/pcap-record';
 import { decodeTsharkEk } from '../ingest/tshark-ek';
 import type { PacketRecord } from '../model/packet-record';
 import type { KafkaClient, OutgoingMessage, Sink } from './client';
+import { fnv1a32 } from '../util/fnv';
 import type { Compression } from './codecs';
 
 export interface ReplayOptions {
@@ -44,12 +45,7 @@ export function addressPairKey(p: { src: string; dst: string }): string {
 
 /** FNV-1a: which partition an address pair goes to (stable across runs and machines). */
 export function partitionOf(key: string, partitions: number): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) {
-    h ^= key.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0) % partitions;
+  return fnv1a32(key) % partitions;
 }
 
 const SEND_EVERY_MESSAGES = 200;

@@ -42,13 +42,4 @@ export function collect(id: string): Record<string, unknown>[] {
   return got;
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Waits until `cond` holds (polling), or fails after `ms`. */
-export async function until(cond: () => boolean, ms = 10000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error('timed out waiting');
-    await sleep(20);
-  }
-}
+export { sleep, until } from './wait';

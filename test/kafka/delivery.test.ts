@@ -2,9 +2,9 @@ import { get } from 'node:http';
 import { join } from 'node:path';
 import type { FlowCloseEvent, FlowOpenEvent, PortReuseEvent, TcpReuseEvent } from '../../src/model/events';
 import { cli, createTopic, describeKafka, kafka, killChildren, readTopic, runCli, uniqueName } from '../helpers/kafka';
+import { sleep } from '../helpers/wait';
 import { analyzeCapture, CAPTURES } from '../helpers/run';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function endOffset(topic: string): Promise<number> {
   const admin = kafka().admin();
