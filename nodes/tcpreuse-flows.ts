@@ -17,6 +17,8 @@ interface FlowsConfig {
   maxFlows?: string;
   annotate?: boolean;
   idleTick?: string;
+  streamMemory?: string;
+  maxRemembered?: string;
 }
 
 /**
@@ -41,6 +43,8 @@ module.exports = function register(RED: NodeAPI): void {
         halfOpenTimeoutS: numberField(c, 'halfOpenTimeout', 'half-open timeout', 0.001),
         closedTimeoutS: numberField(c, 'closedTimeout', 'closed timeout'),
         maxFlows: numberField(c, 'maxFlows', 'max flows', 1),
+        streamMemoryS: numberField(c, 'streamMemory', 'stream memory'),
+        maxRemembered: numberField(c, 'maxRemembered', 'max remembered', 1),
         annotate: config.annotate === true,
       };
       const tickS = numberField(c, 'idleTick', 'idle tick', 0) ?? 1;

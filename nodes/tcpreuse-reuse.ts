@@ -17,6 +17,14 @@ interface ReuseConfig {
   statsWindow?: string;
   minSeverity?: string;
   idleTick?: string;
+  rstRecur?: string;
+  includeQuietClients?: boolean;
+  minConnections?: string;
+  sequentialShare?: string;
+  maxStep?: string;
+  rateWindow?: string;
+  pressureThreshold?: string;
+  maxClients?: string;
 }
 
 const OUTPUT: Record<string, number> = { 'port.reuse': 0, 'port.cycle': 1, 'port.pressure': 2, 'reuse.stats': 3 };
@@ -53,9 +61,22 @@ module.exports = function register(RED: NodeAPI): void {
       minRank = SEVERITIES.indexOf(choiceField<Severity>(c, 'minSeverity', 'minimum severity', SEVERITIES, 'info'));
       const tickS = numberField(c, 'idleTick', 'idle tick') ?? 1;
       const operator = pipe(
-        detectPortReuse<StreamItem>({ timeWaitS, windowS: numberField(c, 'window', 'window'), maxEntries: numberField(c, 'maxEntries', 'max entries', 1) }),
-        detectPortCycles<StreamItem>({ timeWaitS }),
-        reuseStats<StreamItem>({ windowS: numberField(c, 'statsWindow', 'stats window', 0.001) }),
+        detectPortReuse<StreamItem>({
+          timeWaitS,
+          windowS: numberField(c, 'window', 'window'),
+          maxEntries: numberField(c, 'maxEntries', 'max entries', 1),
+          rstRecurS: numberField(c, 'rstRecur', 'RST recurrence'),
+        }),
+        detectPortCycles<StreamItem>({
+          timeWaitS,
+          minConnections: numberField(c, 'minConnections', 'min connections', 2),
+          sequentialShare: numberField(c, 'sequentialShare', 'sequential share'),
+          maxStep: numberField(c, 'maxStep', 'max step', 1),
+          rateWindowS: numberField(c, 'rateWindow', 'rate window', 0.001),
+          pressureThreshold: numberField(c, 'pressureThreshold', 'pressure threshold'),
+          maxClients: numberField(c, 'maxClients', 'max clients', 1),
+        }),
+        reuseStats<StreamItem>({ windowS: numberField(c, 'statsWindow', 'stats window', 0.001), includeQuietClients: config.includeQuietClients === true }),
       );
       bridge = new OperatorBridge<StreamItem, StreamItem>(operator, (e) => {
         const port = OUTPUT[e.type];

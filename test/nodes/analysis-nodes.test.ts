@@ -1,10 +1,11 @@
-import { lastValueFrom, toArray } from 'rxjs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { lastValueFrom, toArray } from 'rxjs';
 import { readCapture } from '../../src/capture/pcap-reader';
 import type { TcpReuseEvent } from '../../src/model/events';
 import type { PacketRecord } from '../../src/model/packet-record';
 import { decodeFrames } from '../../src/operators/decode-frames';
-import { analyzeCapture, CAPTURES } from '../helpers/run';
+import { analyzeCapture, CAPTURES, ROOT } from '../helpers/run';
 import { collect, helper, load, nodeModule, startServer, stopServer, until } from '../helpers/node-red';
 
 const flowsNode = nodeModule('tcpreuse-flows');
@@ -143,5 +144,38 @@ describe('close and redeploy', () => {
       setSpy.mockRestore();
       clearSpy.mockRestore();
     }
+  });
+});
+
+describe('every edit-dialog field reaches the operator options and is validated', () => {
+  /** The fields of a node's editor defaults (the edit dialog), from its .html. */
+  const fields = (type: string): string[] => {
+    const html = readFileSync(join(ROOT, 'nodes', `${type}.html`), 'utf8');
+    const defaults = /defaults: \{([\s\S]*?)\n    \},/.exec(html)![1];
+    return [...defaults.matchAll(/^\s+(\w+): \{ value: (?!false|true)/gm)].map((m) => m[1]).filter((f) => !['name', 'sensor', 'filename'].includes(f));
+  };
+  const cases = [
+    ...fields('tcpreuse-flows').map((f) => ['tcpreuse-flows', f] as const),
+    ...fields('tcpreuse-reuse').map((f) => ['tcpreuse-reuse', f] as const),
+    ...fields('tcpreuse-decode').map((f) => ['tcpreuse-decode', f] as const),
+  ];
+
+  test('the dialogs expose the operator options (not only a few)', () => {
+    expect(fields('tcpreuse-flows')).toEqual(expect.arrayContaining(['establishedTimeout', 'halfOpenTimeout', 'closedTimeout', 'maxFlows', 'streamMemory', 'maxRemembered', 'idleTick']));
+    expect(fields('tcpreuse-reuse')).toEqual(
+      expect.arrayContaining(['timeWait', 'window', 'maxEntries', 'rstRecur', 'statsWindow', 'minConnections', 'sequentialShare', 'maxStep', 'rateWindow', 'pressureThreshold', 'maxClients', 'minSeverity']),
+    );
+  });
+
+  test.each(cases)('%s: a bad %s is a configuration error the node reports', async (type, field) => {
+    await load([flowsNode, reuseNode, decodeNode], [
+      { id: 'n', type, format: type === 'tcpreuse-decode' && field !== 'format' ? 'pcap-record' : undefined, [field]: 'bogus', wires: [[], [], [], []] },
+      { id: 'c', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+      { id: 'caught', type: 'helper' },
+    ]);
+    const caught = collect('caught');
+    helper.getNode('n').receive({ payload: packets[0] });
+    await until(() => caught.length === 1);
+    expect((caught[0].error as { message: string }).message).toMatch(/must be (a number|one of|an integer)/);
   });
 });
