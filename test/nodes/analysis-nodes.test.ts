@@ -74,6 +74,24 @@ describe('tcpreuse-flows and tcpreuse-reuse nodes', () => {
     expect((close[0].payload as { closedBy: string }).closedBy).toBe('idle');
   });
 
+  test('on a quiet network the reuse node still closes its statistics windows', async () => {
+    await load([flowsNode, reuseNode], chain({}, { statsWindow: '0.1', idleTick: '0.05' }));
+    const stats = collect('stats');
+    // Two connections reusing one tuple: one reuse; then nothing more arrives.
+    const reusePair = want.find((e) => e.type === 'port.reuse')!;
+    const upTo = packets.filter((p) => p.frame !== undefined && p.frame <= (reusePair as { frame: number }).frame);
+    helper.getNode('flows').receive({ payload: upTo });
+    // The reuse's SYN is the last packet sent, so only the idle timer's watermark can close its window.
+    const inLastWindow = () =>
+      stats.find((m) => {
+        const e = m.payload as { windowStart: number; windowEnd: number; counts: Record<string, number> };
+        return e.windowStart <= reusePair.ts && reusePair.ts < e.windowEnd;
+      });
+    await until(() => inLastWindow() !== undefined, 5000);
+    const counts = (inLastWindow()!.payload as { counts: Record<string, number> }).counts;
+    expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(1);
+  });
+
   test('capture-file mode of tcpreuse-decode feeds the chain', async () => {
     await load([decodeNode, flowsNode, reuseNode], [
       { id: 'dec', type: 'tcpreuse-decode', format: 'capture-file', output: 'batch', batchSize: '50', sensor: 'cap', wires: [['flows']] },
