@@ -26,7 +26,10 @@ export interface ConsumedBatch extends TopicPartition {
 }
 
 export interface BatchContext {
-  /** Keep the group membership alive during long work. */
+  /**
+   * Keeps the group membership alive; call it once the batch's messages are taken. It rejects when
+   * the group rebalances: let that error out of the batch handler, the client rejoins.
+   */
   heartbeat(): Promise<void>;
   /** False once the consumer is stopping or the batch is stale (rebalance). */
   isRunning(): boolean;

@@ -104,6 +104,7 @@ export class ConsumeService {
     events: (n?: number, l?: Record<string, string>) => void;
     dlq: (n?: number, l?: Record<string, string>) => void;
     commits: (n?: number) => void;
+    commitFailures: (n?: number) => void;
   };
 
   constructor(
@@ -122,6 +123,7 @@ export class ConsumeService {
       events: metrics.counter('events_out_total', 'Events written and acknowledged, by type.'),
       dlq: metrics.counter('dead_letter_total', 'Messages sent to the dead-letter topic, by input format.'),
       commits: metrics.counter('offset_commits_total', 'Offset commits.'),
+      commitFailures: metrics.counter('offset_commit_failures_total', 'Offset commits the broker refused (retried on the next drain).'),
     };
     metrics.gauge('open_flows', 'TCP flows open in the flow table.', () => [{ labels: {}, value: this.tracker?.openFlows ?? 0 }]);
     metrics.gauge('pinned_flows', 'Flows whose opening offset holds back the commit (open or remembered).', () => [{ labels: {}, value: this.pins.size }]);
@@ -286,9 +288,10 @@ export class ConsumeService {
     });
   }
 
-  private onBatch(batch: ConsumedBatch, ctx: BatchContext): Promise<void> {
-    if (this.stopping) return Promise.resolve();
-    return this.enqueue(async () => {
+  private async onBatch(batch: ConsumedBatch, ctx: BatchContext): Promise<void> {
+    if (this.stopping) return;
+    const started = Date.now();
+    await this.enqueue(async () => {
       if (this.stopping || !ctx.isRunning()) return;
       const key = keyOf(batch);
       const taken: PendingMessage[] = [];
@@ -313,11 +316,12 @@ export class ConsumeService {
         this.paused.add(key);
         this.source?.pause([partOf(key)]);
       }
-      const started = Date.now();
       await this.drainAndFlush(false);
-      await ctx.heartbeat();
       this.metrics.observeLatency((Date.now() - started) / 1000);
     });
+    // Outside the task on purpose: a rebalance surfaces here as an error kafkajs expects back from
+    // its batch handler (it rejoins the group); it is not a failure of the service.
+    await ctx.heartbeat();
   }
 
   private deadLetter(batch: ConsumedBatch, msg: ConsumedBatch['messages'][number], err: InputError): void {
@@ -395,7 +399,15 @@ export class ConsumeService {
       if (safe > (this.committed.get(key) ?? -1)) offsets.push({ ...partOf(key), offset: String(safe) });
     }
     if (offsets.length === 0) return;
-    await this.source!.commit(offsets);
+    try {
+      await this.source!.commit(offsets);
+    } catch (err) {
+      // A rebalance or a coordinator move rejects commits for a moment. Not fatal: nothing is
+      // marked committed, so the next drain commits again (or the partition's new owner replays).
+      this.count.commitFailures(1);
+      this.log.warn('offset commit failed; will retry', { error: err as Error });
+      return;
+    }
     for (const o of offsets) this.committed.set(keyOf(o), Number(o.offset));
     this.count.commits(1);
   }
@@ -405,8 +417,14 @@ export class ConsumeService {
     this.enqueue(async () => {
       if (this.stopping) return;
       await this.drainAndFlush(false);
-      if (this.options.untilEnd && (await this.atEnd())) await this.finishAtEnd();
+      if (this.options.untilEnd && (await this.atEnd().catch((err: Error) => this.notYet(err)))) await this.finishAtEnd();
     });
+  }
+
+  /** The end-of-input check could not ask the broker this time; the next tick asks again. */
+  private notYet(err: Error): boolean {
+    this.log.debug('end-of-input check failed; retrying', { error: err });
+    return false;
   }
 
   /** Every assigned partition consumed to its current end and nothing left buffered. */

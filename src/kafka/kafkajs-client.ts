@@ -128,8 +128,19 @@ class KafkajsSource implements Source {
             headers: headersOf(m.headers as Record<string, unknown> | undefined),
           })),
         };
-        await onBatch(b, { heartbeat, isRunning: () => isRunning() && !isStale() });
-        if (batch.messages.length > 0) resolveOffset(batch.lastOffset());
+        // Every message of the batch is taken once onBatch heartbeats or returns: resolve first, so
+        // that a rebalance error from the heartbeat does not make kafkajs fetch the batch again.
+        const resolveAll = (): void => {
+          if (batch.messages.length > 0) resolveOffset(batch.lastOffset());
+        };
+        await onBatch(b, {
+          heartbeat: async () => {
+            resolveAll();
+            await heartbeat();
+          },
+          isRunning: () => isRunning() && !isStale(),
+        });
+        resolveAll();
       },
     });
   }
@@ -156,6 +167,22 @@ class KafkajsSource implements Source {
 
   disconnect(): Promise<void> {
     return this.consumer.disconnect();
+  }
+}
+
+/**
+ * kafkajs's admin does not retry a request that fails with a retriable error (a partition whose
+ * leader is still being elected right after the topic was created, a leader move): retry those
+ * here, briefly, instead of failing the caller.
+ */
+async function retryRetriable<T>(request: () => Promise<T>, attempts = 20): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await request();
+    } catch (err) {
+      if (i >= attempts || !(err as { retriable?: boolean }).retriable) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** i)));
+    }
   }
 }
 
@@ -205,7 +232,8 @@ export function createKafkajsClient(connection: KafkaConnection, logger: Logger)
           }
         },
         async endOffsets(topic) {
-          return new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, p.high]));
+          const offsets = await retryRetriable(() => admin.fetchTopicOffsets(topic));
+          return new Map(offsets.map((p) => [p.partition, p.high]));
         },
         async committedOffsets(groupId, topic) {
           const [t] = await admin.fetchOffsets({ groupId, topics: [topic] });
