@@ -4,6 +4,7 @@ import { InputDecoder, INPUT_FORMATS, type InputFormat } from '../src/ingest/inp
 import type { PacketRecord } from '../src/model/packet-record';
 import { decodeFrames } from '../src/operators/decode-frames';
 import { choiceField, numberField, textField } from './lib/config-values';
+import { failConfiguration } from './lib/event-time-node';
 import type { Node, NodeAPI, NodeMessage } from './lib/node-red';
 
 interface DecodeConfig {
@@ -51,9 +52,7 @@ module.exports = function register(RED: NodeAPI): void {
         });
       }
     } catch (err) {
-      node.status({ fill: 'red', shape: 'ring', text: (err as Error).message });
-      node.error(err);
-      node.on('input', (_msg, _send, done) => done(err as Error));
+      failConfiguration(node, err);
       return;
     }
 

@@ -1,6 +1,7 @@
 import type { ConsumedBatch, Source, TopicPartition } from '../src/kafka/client';
 import { InputDecoder, InputError, INPUT_FORMATS } from '../src/ingest/input-decoder';
 import { choiceField, numberField, textField } from './lib/config-values';
+import { disconnectThen } from './lib/event-time-node';
 import type { Node, NodeAPI, NodeMessage } from './lib/node-red';
 import type { KafkaConfigNode } from './tcpreuse-kafka';
 
@@ -166,14 +167,7 @@ module.exports = function register(RED: NodeAPI): void {
       const s = source;
       source = null;
       node.status({});
-      if (!s) {
-        done();
-        return;
-      }
-      s.disconnect().then(
-        () => done(),
-        () => done(),
-      );
+      disconnectThen(s, done);
     });
   }
   RED.nodes.registerType('tcpreuse-kafka-in', TcpreuseKafkaInNode as never);

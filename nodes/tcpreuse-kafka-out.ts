@@ -3,6 +3,7 @@ import type { Sink } from '../src/kafka/client';
 import { eventKey, EVENT_TYPE_HEADER } from '../src/kafka/event-records';
 import type { TcpReuseEvent } from '../src/model/events';
 import { choiceField, textField } from './lib/config-values';
+import { disconnectThen, failConfiguration } from './lib/event-time-node';
 import type { Node, NodeAPI, NodeMessage } from './lib/node-red';
 import type { KafkaConfigNode } from './tcpreuse-kafka';
 
@@ -32,8 +33,7 @@ module.exports = function register(RED: NodeAPI): void {
     try {
       format = choiceField(c, 'format', 'format', ['json', 'avro'] as const, 'json');
     } catch (err) {
-      node.status({ fill: 'red', shape: 'ring', text: (err as Error).message });
-      node.on('input', (_m, _s, done) => done(err as Error));
+      failConfiguration(node, err);
       return;
     }
     const kafka = RED.nodes.getNode(config.kafka ?? '') as KafkaConfigNode | null;
@@ -99,14 +99,7 @@ module.exports = function register(RED: NodeAPI): void {
       sink = null;
       connecting = null;
       node.status({});
-      if (!s) {
-        done();
-        return;
-      }
-      s.disconnect().then(
-        () => done(),
-        () => done(),
-      );
+      disconnectThen(s, done);
     });
   }
   RED.nodes.registerType('tcpreuse-kafka-out', TcpreuseKafkaOutNode as never);

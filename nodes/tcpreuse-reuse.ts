@@ -6,9 +6,8 @@ import { detectPortReuse } from '../src/operators/detect-port-reuse';
 import { reuseStats } from '../src/operators/reuse-stats';
 import { pipe } from 'rxjs';
 import { choiceField, numberField } from './lib/config-values';
-import { IdleClock } from './lib/idle-clock';
+import { failConfiguration, runEventTimeNode } from './lib/event-time-node';
 import type { Node, NodeAPI, NodeMessage } from './lib/node-red';
-import { OperatorBridge } from './lib/operator-bridge';
 
 interface ReuseConfig {
   timeWait?: string;
@@ -50,16 +49,11 @@ module.exports = function register(RED: NodeAPI): void {
   function TcpreuseReuseNode(this: Node, config: ReuseConfig): void {
     RED.nodes.createNode(this, config);
     const node = this;
-    let bridge: OperatorBridge<StreamItem, StreamItem>;
-    let clock: IdleClock;
-    let send: (m: (NodeMessage | null)[]) => void = (m) => node.send(m);
     const recent: number[] = []; // wall-clock ms of recent reuses, for the status
-    let minRank = 0;
     try {
       const c = config as unknown as Record<string, unknown>;
       const timeWaitS = numberField(c, 'timeWait', 'TIME_WAIT');
-      minRank = SEVERITIES.indexOf(choiceField<Severity>(c, 'minSeverity', 'minimum severity', SEVERITIES, 'info'));
-      const tickS = numberField(c, 'idleTick', 'idle tick') ?? 1;
+      const minRank = SEVERITIES.indexOf(choiceField<Severity>(c, 'minSeverity', 'minimum severity', SEVERITIES, 'info'));
       const operator = pipe(
         detectPortReuse<StreamItem>({
           timeWaitS,
@@ -78,66 +72,31 @@ module.exports = function register(RED: NodeAPI): void {
         }),
         reuseStats<StreamItem>({ windowS: numberField(c, 'statsWindow', 'stats window', 0.001), includeQuietClients: config.includeQuietClients === true }),
       );
-      bridge = new OperatorBridge<StreamItem, StreamItem>(operator, (e) => {
-        const port = OUTPUT[e.type];
-        if (port === undefined) return; // flow events and watermarks pass through the operators; not ours to re-send
-        const d = e as DetectionEvent;
-        if (d.type === 'port.reuse') {
-          recent.push(Date.now());
-          if (SEVERITIES.indexOf(d.severity) < minRank) return;
-        }
-        const out: (NodeMessage | null)[] = [null, null, null, null];
-        out[port] = { topic: d.type, key: eventKey(d), payload: d };
-        send(out);
-      });
-      clock = new IdleClock(tickS * 1000, (ts) => {
-        try {
-          bridge.push([{ type: 'watermark', ts }]);
-        } catch (err) {
-          node.error(err);
-        }
-        showStatus();
+      runEventTimeNode<FlowEvent | Watermark, StreamItem>(node, {
+        operator,
+        outputs: 4,
+        completePort: OUTPUT['reuse.stats'], // after the last statistics window
+        tickS: numberField(c, 'idleTick', 'idle tick') ?? 1,
+        itemsOf: flowEventsFromMessage,
+        route: (e) => {
+          const port = OUTPUT[e.type];
+          if (port === undefined) return null; // flow events and watermarks pass through the operators: not ours to send
+          const d = e as DetectionEvent;
+          if (d.type === 'port.reuse') {
+            recent.push(Date.now());
+            if (SEVERITIES.indexOf(d.severity) < minRank) return null;
+          }
+          return { port, msg: { topic: d.type, key: eventKey(d), payload: d } };
+        },
+        showStatus: () => {
+          const cutoff = Date.now() - 60_000;
+          while (recent.length > 0 && recent[0] < cutoff) recent.shift();
+          node.status({ fill: recent.length > 0 ? 'yellow' : 'green', shape: 'dot', text: `${recent.length} reuses in the last minute` });
+        },
       });
     } catch (err) {
-      node.status({ fill: 'red', shape: 'ring', text: (err as Error).message });
-      node.error(err);
-      node.on('input', (_msg, _send, done) => done(err as Error));
-      return;
+      failConfiguration(node, err);
     }
-
-    const showStatus = (): void => {
-      const cutoff = Date.now() - 60_000;
-      while (recent.length > 0 && recent[0] < cutoff) recent.shift();
-      node.status({ fill: recent.length > 0 ? 'yellow' : 'green', shape: 'dot', text: `${recent.length} reuses in the last minute` });
-    };
-
-    node.on('input', (msg, inputSend, done) => {
-      send = inputSend;
-      try {
-        const events = flowEventsFromMessage(msg);
-        bridge.push(events);
-        for (const e of events) clock.saw(e.ts);
-        if (msg.complete === true) {
-          // End of the input: the open statistics window is emitted; the marker follows it.
-          bridge.finish();
-          send([null, null, null, { complete: true, payload: [] }]);
-        }
-        showStatus();
-        done();
-      } catch (err) {
-        node.status({ fill: 'red', shape: 'ring', text: (err as Error).message.slice(0, 60) });
-        done(err as Error);
-      } finally {
-        send = (m) => node.send(m);
-      }
-    });
-
-    node.on('close', (_removed, done) => {
-      clock.stop();
-      bridge.close();
-      node.status({});
-      done();
-    });
   }
   RED.nodes.registerType('tcpreuse-reuse', TcpreuseReuseNode as never);
 };
