@@ -1,12 +1,17 @@
 /**
  * Column-oriented flow table: one row ("slot") per 4-tuple, fields in typed arrays, so a million
- * concurrent flows cost a few hundred bytes each and no per-flow objects churn the GC.
+ * concurrent flows cost a few hundred bytes each and no per-flow objects churn the GC. Rows are
+ * found through an open-addressing index on the tuple's hash; a row keeps references to the
+ * address strings of its first packet, not a composed key string.
  *
  * Rows sit on one of several intrusive doubly-linked lists, each ordered by last packet time.
  * Every list has one timeout, so its head is always the next row to expire: expiry is O(expired),
  * with no timer per flow (the Suricata/Zeek approach), and the least recently seen row overall is
  * the oldest of the list heads.
  */
+import { EMPTY, OpenIndex } from '../util/open-index';
+import { mix32, tupleHash } from './tuple-hash';
+
 export const NIL = -1;
 
 /** The lists a row can be on. */
@@ -21,11 +26,18 @@ export const LIST_COUNT = 4;
 
 export class FlowTable {
   capacity = 0;
-  readonly index = new Map<string, number>();
+  private readonly index: OpenIndex;
+  private rows = 0;
 
-  // Row columns (see FlowTracker for what each field means).
-  keys: (string | undefined)[] = [];
+  // Row columns (see FlowTracker for what each field means). The tuple is canonical: endpoint A
+  // is the lower address (then port).
   sensors: (string | undefined)[] = [];
+  ipA: (string | undefined)[] = [];
+  ipB: (string | undefined)[] = [];
+  ports = new Uint16Array(0); // 2 per row: A's, B's
+  keyHash = new Uint32Array(0); // tupleHash: the first half of every flowId on the row
+  /** Bumped whenever a row is given to a new tuple, so a cached row number can be checked. */
+  generation = new Uint32Array(0);
   stream = new Int32Array(0);
   wsFlags = new Uint8Array(0);
   wsBase = new Uint32Array(0); // 2 per row
@@ -51,31 +63,58 @@ export class FlowTable {
   private used = 0;
 
   constructor(initialCapacity = 1024) {
+    this.index = new OpenIndex(initialCapacity);
     this.grow(initialCapacity);
   }
 
   get size(): number {
-    return this.index.size;
+    return this.rows;
+  }
+
+  /** The row of a canonical tuple whose `tupleHash` is `hash`, or NIL. */
+  find(hash: number, sensor: string, ipA: string, portA: number, ipB: string, portB: number): number {
+    const index = this.index;
+    const slots = index.slots;
+    let row: number;
+    for (let s = index.home(mix32(hash)); (row = slots[s]) !== EMPTY; s = (s + 1) & index.mask) {
+      if (
+        this.keyHash[row] === hash &&
+        this.ports[2 * row] === portA &&
+        this.ports[2 * row + 1] === portB &&
+        this.ipA[row] === ipA &&
+        this.ipB[row] === ipB &&
+        this.sensors[row] === sensor
+      ) {
+        return row;
+      }
+    }
+    return NIL;
   }
 
   head(list: number): number {
     return this.heads[list];
   }
 
-  /** Allocates a row for `key`, placed at the tail of `list`. */
-  add(key: string, sensor: string, list: number): number {
+  /** Allocates a row for a canonical tuple (`hash` from tupleHash, or computed), at the tail of `list`. */
+  add(sensor: string, ipA: string, portA: number, ipB: string, portB: number, list: number, hash = tupleHash(sensor, ipA, portA, ipB, portB)): number {
     let row: number;
     if (this.freeRows.length > 0) row = this.freeRows.pop()!;
     else {
       if (this.used === this.capacity) this.grow(this.capacity * 2);
       row = this.used++;
     }
-    this.keys[row] = key;
     this.sensors[row] = sensor;
+    this.ipA[row] = ipA;
+    this.ipB[row] = ipB;
+    this.keyHash[row] = hash;
+    this.ports[2 * row] = portA;
+    this.ports[2 * row + 1] = portB;
+    this.generation[row]++;
     this.firstTs[row] = NaN; // no connection opened on this row yet: no flowId
     this.wsFlags[row] = 0;
     this.state[row] = 0;
-    this.index.set(key, row);
+    this.index.insert(row, mix32(hash));
+    this.rows++;
     this.link(row, list);
     return row;
   }
@@ -83,9 +122,10 @@ export class FlowTable {
   /** Removes the row entirely. */
   remove(row: number): void {
     this.unlink(row);
-    this.index.delete(this.keys[row]!);
-    this.keys[row] = undefined;
-    this.sensors[row] = undefined;
+    this.index.remove(row);
+    this.rows--;
+    this.generation[row]++;
+    this.sensors[row] = this.ipA[row] = this.ipB[row] = undefined;
     this.freeRows.push(row);
   }
 
@@ -124,6 +164,10 @@ export class FlowTable {
       b.set(a);
       return b;
     };
+    this.keyHash = g(this.keyHash);
+    this.generation = g(this.generation);
+    this.index.growEntries(cap);
+    this.ports = g(this.ports, 2);
     this.stream = g(this.stream);
     this.wsFlags = g(this.wsFlags);
     this.wsBase = g(this.wsBase, 2);

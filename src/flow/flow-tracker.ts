@@ -11,9 +11,10 @@ import type {
 } from '../model/events';
 import type { PacketRecord } from '../model/packet-record';
 import { numberOption, secondsBetween, stringOption, US_PER_S } from '../util/options';
-import { flowIdOf } from './flow-id';
+import { flowIdFromHash } from './flow-id';
 import { FlowTable, List, NIL } from './flow-table';
 import { connState, H, historyAppend, historySymbol, historyText } from './history';
+import { endpointFirst, tupleHash } from './tuple-hash';
 
 export interface TrackFlowsOptions {
   /** Sensor for packets that do not name one. @default "default" */
@@ -126,13 +127,13 @@ export class FlowTracker {
   private readonly watermarkUs: number;
   private readonly nextStream = new Map<string, number>();
   private now = -Infinity;
-  // Two-entry tuple → row cache (see process); a row's key identity proves the entry still holds.
+  // Two-entry tuple → row cache (see process); a row's generation proves the entry still holds.
   private readonly cacheSrc: string[] = ['', ''];
   private readonly cacheDst: string[] = ['', ''];
   private readonly cacheSport = [-1, -1];
   private readonly cacheDport = [-1, -1];
   private readonly cacheSensor: string[] = ['', ''];
-  private readonly cacheKey: string[] = ['', ''];
+  private readonly cacheGeneration = [-1, -1];
   private readonly cacheDir = [0, 0];
   private readonly cacheRow = [0, 0];
   private cacheNext = 0;
@@ -197,27 +198,23 @@ export class FlowTracker {
     const t = this.t;
     const sensor = p.sensor || this.defaultSensor;
     // Packets of one connection come in runs, often alternating direction: a two-entry cache of the
-    // last tuples seen skips building the key string and hashing it (the per-packet hot spot).
-    let key: string;
+    // last tuples seen skips hashing the tuple and probing the index (the per-packet hot spot).
     let dir: number;
-    let row: number | undefined;
+    let row: number;
+    let hash = 0;
     const c = p.src === this.cacheSrc[0] && p.sport === this.cacheSport[0] ? 0 : p.src === this.cacheSrc[1] && p.sport === this.cacheSport[1] ? 1 : -1;
-    if (c >= 0 && p.dst === this.cacheDst[c] && p.dport === this.cacheDport[c] && sensor === this.cacheSensor[c] && t.keys[this.cacheRow[c]] === this.cacheKey[c]) {
-      key = this.cacheKey[c];
+    if (c >= 0 && p.dst === this.cacheDst[c] && p.dport === this.cacheDport[c] && sensor === this.cacheSensor[c] && t.generation[this.cacheRow[c]] === this.cacheGeneration[c]) {
       dir = this.cacheDir[c];
       row = this.cacheRow[c];
     } else {
-      // Canonical key: lower address (then port) first, so both directions find one row.
-      const aIsSrc = p.src < p.dst || (p.src === p.dst && p.sport <= p.dport);
-      key = aIsSrc
-        ? sensor + '|' + p.src + '|' + p.sport + '|' + p.dst + '|' + p.dport
-        : sensor + '|' + p.dst + '|' + p.dport + '|' + p.src + '|' + p.sport;
-      dir = aIsSrc ? 0 : 1;
-      row = t.index.get(key);
+      // Canonical tuple: lower address (then port) first, so both directions find one row.
+      dir = endpointFirst(p.src, p.sport, p.dst, p.dport) ? 0 : 1;
+      hash = dir === 0 ? tupleHash(sensor, p.src, p.sport, p.dst, p.dport) : tupleHash(sensor, p.dst, p.dport, p.src, p.sport);
+      row = dir === 0 ? t.find(hash, sensor, p.src, p.sport, p.dst, p.dport) : t.find(hash, sensor, p.dst, p.dport, p.src, p.sport);
     }
 
     if (p.icmpQuote !== undefined) {
-      this.icmpQuote(p, key, sensor, row);
+      this.icmpQuote(p, sensor, dir, hash, row);
       return;
     }
 
@@ -227,11 +224,8 @@ export class FlowTracker {
     const seq = p.seq;
     let wsReused = false;
 
-    if (row === undefined) {
-      this.makeRoom();
-      row = t.add(key, sensor, List.MEMORY);
-      t.stream[row] = this.newStream(sensor);
-      t.lastTs[row] = p.ts;
+    if (row === NIL) {
+      row = this.addRow(p, sensor, dir, hash);
     } else if ((synOnly || synAck) && t.wsFlags[row] & (1 << dir) && seq !== t.wsBase[2 * row + dir]) {
       wsReused = true;
       if (synOnly) {
@@ -241,7 +235,7 @@ export class FlowTracker {
         t.wsBase[2 * row + dir] = seq;
       }
     }
-    if (c < 0) this.remember(p, sensor, key, dir, row);
+    if (c < 0) this.remember(p, sensor, dir, row);
     // Wireshark's base sequence numbers, per direction (see the class comment).
     if (!(t.wsFlags[row] & (1 << dir))) {
       t.wsBase[2 * row + dir] = flags & F_SYN ? seq : (seq - 1) >>> 0;
@@ -294,11 +288,11 @@ export class FlowTracker {
    */
   private flowIdAt(row: number): string | null {
     const first = this.t.firstTs[row];
-    return Number.isNaN(first) ? null : flowIdOf(this.t.keys[row]!, first); // the key starts with the sensor
+    return Number.isNaN(first) ? null : flowIdFromHash(this.t.keyHash[row], first);
   }
 
   /** Puts a tuple in the two-entry lookup cache (the older entry goes). */
-  private remember(p: PacketRecord, sensor: string, key: string, dir: number, row: number): void {
+  private remember(p: PacketRecord, sensor: string, dir: number, row: number): void {
     const slot = this.cacheNext;
     this.cacheNext ^= 1;
     this.cacheSrc[slot] = p.src;
@@ -306,7 +300,7 @@ export class FlowTracker {
     this.cacheSport[slot] = p.sport;
     this.cacheDport[slot] = p.dport;
     this.cacheSensor[slot] = sensor;
-    this.cacheKey[slot] = key;
+    this.cacheGeneration[slot] = this.t.generation[row];
     this.cacheDir[slot] = dir;
     this.cacheRow[slot] = row;
   }
@@ -323,20 +317,25 @@ export class FlowTracker {
     return (st & S_LAST_SHIFT_MASK) !== 0 || !(st & S_DATA);
   }
 
-  private icmpQuote(p: PacketRecord, key: string, sensor: string, row: number | undefined): void {
+  /** A row for the packet's tuple, which has none (`hash`: its tupleHash). */
+  private addRow(p: PacketRecord, sensor: string, dir: number, hash: number): number {
+    this.makeRoom();
+    const t = this.t;
+    const row = dir === 0 ? t.add(sensor, p.src, p.sport, p.dst, p.dport, List.MEMORY, hash) : t.add(sensor, p.dst, p.dport, p.src, p.sport, List.MEMORY, hash);
+    t.stream[row] = this.newStream(sensor);
+    t.lastTs[row] = p.ts;
+    return row;
+  }
+
+  private icmpQuote(p: PacketRecord, sensor: string, dir: number, hash: number, row: number): void {
     this.counters.icmpQuotes++;
     const t = this.t;
     // Wireshark gives a stream only when the quote holds the whole 20-byte TCP header.
     if ((p.icmpQuote ?? 0) < 20) {
-      if (this.annotate) this.emitAnnotation(p, sensor, null, row !== undefined ? (this.flowIdAt(row)) : null, false);
+      if (this.annotate) this.emitAnnotation(p, sensor, null, row !== NIL ? this.flowIdAt(row) : null, false);
       return;
     }
-    if (row === undefined) {
-      this.makeRoom();
-      row = t.add(key, sensor, List.MEMORY);
-      t.stream[row] = this.newStream(sensor);
-      t.lastTs[row] = p.ts;
-    }
+    if (row === NIL) row = this.addRow(p, sensor, dir, hash);
     if (this.annotate) {
       const live = (t.state[row] & S_LIVE) !== 0;
       this.emitAnnotation(p, sensor, t.stream[row], live ? (this.flowIdAt(row)) : null, false);
@@ -490,10 +489,8 @@ export class FlowTracker {
 
   private endpoints(row: number): { client: Endpoint; server: Endpoint } {
     const t = this.t;
-    const sensor = t.sensors[row]!;
-    const parts = t.keys[row]!.slice(sensor.length + 1).split('|');
-    const a: Endpoint = { ip: parts[0], port: +parts[1] };
-    const b: Endpoint = { ip: parts[2], port: +parts[3] };
+    const a: Endpoint = { ip: t.ipA[row]!, port: t.ports[2 * row] };
+    const b: Endpoint = { ip: t.ipB[row]!, port: t.ports[2 * row + 1] };
     return t.state[row] & S_CLIENT_B ? { client: b, server: a } : { client: a, server: b };
   }
 

@@ -15,10 +15,15 @@ export function historySymbol(l: number, fromClient: boolean): number {
   return fromClient ? l : l + LETTERS.length;
 }
 
+// 16^i for each position, and the number of set bits of every 14-bit mask: table look-ups
+// instead of Math.pow and a bit-count loop on every new letter.
+const PLACE = Float64Array.from({ length: MAX_LEN }, (_, i) => Math.pow(2, BITS * i));
+const LENGTH = Uint8Array.from({ length: 1 << SYMBOLS }, (_, m) => popcount(m));
+
 /** The packed history with `sym` appended, given the symbols already present (`seenMask`). */
 export function historyAppend(packed: number, seenMask: number, sym: number): number {
-  const len = popcount(seenMask);
-  return len >= MAX_LEN ? packed : packed + (sym + 1) * Math.pow(2, BITS * len);
+  const len = LENGTH[seenMask & ((1 << SYMBOLS) - 1)];
+  return len >= MAX_LEN ? packed : packed + (sym + 1) * PLACE[len];
 }
 
 export function historyText(packed: number): string {

@@ -5,11 +5,11 @@ import type {
   PortReuseEvent,
   PreviousEnd,
   ReuseKind,
-  Side,
   Watermark,
 } from '../model/events';
 import { numberOption, secondsBetween, US_PER_S } from '../util/options';
 import { judgeReuse } from './severity-policy';
+import { NIL, TupleMemory } from './tuple-memory';
 
 export interface DetectPortReuseOptions {
   /** How long an ended connection is remembered per 4-tuple. @default 14400 (4 h) */
@@ -28,25 +28,6 @@ export interface ReuseCounters {
   forgotten: number;
   /** Remembered connections dropped because their window ended. */
   expired: number;
-}
-
-/** What is remembered of the last connection on a 4-tuple. */
-interface Previous {
-  flowId: string;
-  stream: number;
-  startTs: number;
-  endTs: number;
-  closedBy: ClosedBy;
-  activeCloser: Side | null;
-  vlan: number | null;
-  /** The previous connection's start was seen (its handshake), so its age is known. */
-  startSeen: boolean;
-}
-
-function tupleKey(e: FlowOpenEvent | FlowCloseEvent): string {
-  const a = e.client.ip + '|' + e.client.port;
-  const b = e.server.ip + '|' + e.server.port;
-  return e.sensor + '|' + (a < b ? a + '|' + b : b + '|' + a);
 }
 
 function classify(closedBy: ClosedBy): { kind: ReuseKind; previousEnd: PreviousEnd } {
@@ -68,7 +49,7 @@ function classify(closedBy: ClosedBy): { kind: ReuseKind; previousEnd: PreviousE
  */
 export class ReuseDetector {
   readonly counters: ReuseCounters = { reuses: 0, forgotten: 0, expired: 0 };
-  private readonly memory = new Map<string, Previous>();
+  private readonly memory = new TupleMemory();
   private readonly windowUs: number;
   private readonly maxEntries: number;
   private readonly timeWaitS: number;
@@ -94,50 +75,45 @@ export class ReuseDetector {
     if (ts <= this.now) return;
     this.now = ts;
     const limit = ts - this.windowUs;
-    // Entries are re-inserted on every close, so the Map's order is (nearly) end-time order.
-    for (const [key, prev] of this.memory) {
-      if (prev.endTs > limit) break;
-      this.memory.delete(key);
+    const m = this.memory;
+    // Entries are rewritten on every close, so the oldest is (nearly) the earliest ended.
+    for (let e = m.oldest(); e !== NIL && m.endTs[e] <= limit; e = m.oldest()) {
+      m.remove(e);
       this.counters.expired++;
     }
   }
 
   onClose(e: FlowCloseEvent): void {
-    const key = tupleKey(e);
-    this.memory.delete(key);
-    if (this.memory.size >= this.maxEntries) {
-      this.memory.delete(this.memory.keys().next().value as string);
+    const m = this.memory;
+    const entry = m.find(e.sensor, e.client, e.server);
+    if (entry === NIL && m.size >= this.maxEntries) {
+      m.remove(m.oldest());
       this.counters.forgotten++;
     }
-    this.memory.set(key, {
-      flowId: e.flowId,
-      stream: e.stream,
-      startTs: e.startTs,
-      endTs: e.endTs,
-      closedBy: e.closedBy,
-      activeCloser: e.activeCloser,
-      vlan: e.vlan,
-      startSeen: e.openedBy !== 'midstream',
-    });
+    m.write(entry, e.sensor, e.client, e.server, e.flowId, e.stream, e.startTs, e.endTs, e.closedBy, e.activeCloser, e.openedBy !== 'midstream', e.vlan);
   }
 
   onOpen(e: FlowOpenEvent): void {
     this.advance(e.ts);
     if (e.openedBy === 'midstream') return; // a reuse is a new connection opened by a handshake
-    const prev = this.memory.get(tupleKey(e));
-    if (!prev || prev.endTs < e.ts - this.windowUs) return;
-    const { kind, previousEnd } = classify(prev.closedBy);
-    const gapS = secondsBetween(prev.endTs, e.ts);
+    const m = this.memory;
+    const prev = m.find(e.sensor, e.client, e.server);
+    if (prev === NIL || m.endTs[prev] < e.ts - this.windowUs) return;
+    const closedBy = m.closedBy(prev);
+    const activeCloser = m.activeCloser(prev);
+    const endTs = m.endTs[prev];
+    const { kind, previousEnd } = classify(closedBy);
+    const gapS = secondsBetween(endTs, e.ts);
     const { severity, reason } = judgeReuse(
       {
         kind,
         previousEnd,
-        activeCloser: prev.activeCloser,
+        activeCloser,
         gapS,
-        sincePreviousStartS: prev.startSeen ? secondsBetween(prev.startTs, e.ts) : null,
-        previousEvicted: prev.closedBy === 'evicted',
+        sincePreviousStartS: m.startSeen(prev) ? secondsBetween(m.startTs[prev], e.ts) : null,
+        previousEvicted: closedBy === 'evicted',
         vlan: e.vlan,
-        previousVlan: prev.vlan,
+        previousVlan: m.vlan[prev] === -1 ? null : m.vlan[prev],
       },
       { timeWaitS: this.timeWaitS, rstRecurS: this.rstRecurS },
     );
@@ -147,15 +123,15 @@ export class ReuseDetector {
       ts: e.ts,
       sensor: e.sensor,
       flowId: e.flowId,
-      previousFlowId: prev.flowId,
+      previousFlowId: m.flowId[prev]!,
       stream: e.stream,
-      previousStream: prev.stream,
+      previousStream: m.stream[prev],
       frame: e.frame,
       client: e.client,
       server: e.server,
       kind,
       previousEnd,
-      activeCloser: prev.activeCloser,
+      activeCloser,
       gapS,
       timeWaitS: this.timeWaitS,
       severity,
