@@ -9,25 +9,40 @@ export function flowIdOf(tupleKey: string, firstTs: number): string {
   return flowIdFromHash(fnv1a32(tupleKey), firstTs);
 }
 
-/** `flowIdOf` with the tuple key's hash already computed (the flow table keeps it per row). */
-export function flowIdFromHash(tupleHash: number, firstTs: number): string {
-  return hex8(tupleHash) + '-' + hex(firstTs);
-}
-
-const SPLIT = 0x1000000; // 2^24: both halves of a safe integer stay small integers (Smis)
+const HEX = [48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 97, 98, 99, 100, 101, 102]; // '0'..'9', 'a'..'f'
+const DASH = 45;
+const SPLIT = 0x1000000; // 2^24: both halves of a safe integer are small integers
+const codes: number[] = [];
 
 /**
- * `n.toString(16)`, fast for the integers timestamps are: V8 formats small integers directly but
- * sends larger numbers through its generic double-to-radix routine (fmod per digit).
+ * `flowIdOf` with the tuple hash already computed (the flow table keeps it per row). Written as
+ * one fromCharCode over the digits: concatenated pieces would leave a tree of string objects
+ * behind every id that is kept (the reuse detector keeps one per tuple), and V8's
+ * `toString(16)` of a large number runs a generic double-to-radix loop.
  */
-function hex(n: number): string {
-  if (n >= 0 && n < SPLIT) return n.toString(16);
-  if (!(n >= 0 && n <= Number.MAX_SAFE_INTEGER && Number.isInteger(n))) return n.toString(16);
-  const hi = Math.floor(n / SPLIT);
-  const lo = n - hi * SPLIT;
-  return hi.toString(16) + lo.toString(16).padStart(6, '0');
+export function flowIdFromHash(tupleHash: number, firstTs: number): string {
+  if (!(firstTs >= 0 && firstTs <= Number.MAX_SAFE_INTEGER && Number.isInteger(firstTs))) {
+    return (tupleHash >>> 0).toString(16).padStart(8, '0') + '-' + firstTs.toString(16);
+  }
+  let n = 0;
+  for (let shift = 28; shift >= 0; shift -= 4) codes[n++] = HEX[(tupleHash >>> shift) & 15];
+  codes[n++] = DASH;
+  const hi = Math.floor(firstTs / SPLIT);
+  const lo = firstTs - hi * SPLIT;
+  if (hi > 0) {
+    n = pushHex(hi, n);
+    for (let shift = 20; shift >= 0; shift -= 4) codes[n++] = HEX[(lo >>> shift) & 15];
+  } else {
+    n = pushHex(lo, n);
+  }
+  codes.length = n;
+  return String.fromCharCode.apply(null, codes);
 }
 
-function hex8(u32: number): string {
-  return ((u32 >>> 16).toString(16) + (u32 & 0xffff).toString(16).padStart(4, '0')).padStart(8, '0');
+/** Appends the hex digits of `v` (0 ≤ v < 2^30) without leading zeros; returns the new length. */
+function pushHex(v: number, n: number): number {
+  let shift = 28;
+  while (shift > 0 && v >>> shift === 0) shift -= 4;
+  for (; shift >= 0; shift -= 4) codes[n++] = HEX[(v >>> shift) & 15];
+  return n;
 }

@@ -36,6 +36,12 @@ export class TupleMemory {
   private next = new Int32Array(0);
   private readonly index: OpenIndex;
   private head = NIL;
+  // The hash `find` computed last, and for which arguments: `write` right after a missed `find`
+  // (the usual order) inserts without hashing the tuple again.
+  private lastSensor = '';
+  private lastClient: Endpoint | null = null;
+  private lastServer: Endpoint | null = null;
+  private lastHash = 0;
   private tail = NIL;
   private free: number[] = [];
   private used = 0;
@@ -74,6 +80,10 @@ export class TupleMemory {
     const a = aIsClient ? client : server;
     const b = aIsClient ? server : client;
     const h = tupleHash(sensor, a.ip, a.port, b.ip, b.port) | 0;
+    this.lastSensor = sensor;
+    this.lastClient = client;
+    this.lastServer = server;
+    this.lastHash = h;
     const index = this.index;
     const slots = index.slots;
     let e: number;
@@ -144,7 +154,8 @@ export class TupleMemory {
     this.ipB[e] = b.ip;
     this.portA[e] = a.port;
     this.portB[e] = b.port;
-    this.hash[e] = tupleHash(sensor, a.ip, a.port, b.ip, b.port) | 0;
+    const known = client === this.lastClient && server === this.lastServer && sensor === this.lastSensor;
+    this.hash[e] = known ? this.lastHash : tupleHash(sensor, a.ip, a.port, b.ip, b.port) | 0;
     this.index.insert(e, mix32(this.hash[e]));
     this.count++;
     return e;
