@@ -1,6 +1,7 @@
 import { from, lastValueFrom, map, toArray } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import type { FlowCloseEvent, PortReuseEvent, StreamItem, Watermark } from '../src/model/events';
+import type { FlowCloseEvent, FlowOpenEvent, PortCycleEvent, PortReuseEvent, StreamItem, Watermark } from '../src/model/events';
+import { PortCycleDetector } from '../src/cycles/port-cycle-detector';
 import type { PacketRecord } from '../src/model/packet-record';
 import { analyze } from '../src/operators/analyze';
 import { detectPortReuse } from '../src/operators/detect-port-reuse';
@@ -149,5 +150,40 @@ describe('analyze', () => {
     expect(types(out as StreamItem[])).toEqual(['flow.open', 'flow.close', 'flow.open', 'port.reuse', 'flow.close', 'reuse.stats']);
     const withWm = await lastValueFrom(from(input).pipe(analyze({ watermarks: true }), toArray()));
     expect(withWm.some((e) => e.type === 'watermark')).toBe(true);
+  });
+});
+
+describe('PortCycleDetector client limit', () => {
+  const open = (client: string, port: number, i: number): FlowOpenEvent => ({
+    type: 'flow.open',
+    ts: T0 + i * 1000,
+    sensor: 'default',
+    flowId: `f${i}`,
+    stream: i,
+    client: { ip: client, port },
+    server: { ip: '192.0.2.1', port: 443 },
+    clientBy: 'syn',
+    openedBy: 'syn',
+    reused: false,
+    wireshark: false,
+    frame: null,
+    vlan: null,
+  });
+
+  it('keeps an active client while one-off clients come and go, and drops idle ones first', () => {
+    const events: PortCycleEvent[] = [];
+    const d = new PortCycleDetector({ maxClients: 4, minConnections: 32 }, (e) => {
+      if (e.type === 'port.cycle') events.push(e);
+    });
+    let i = 0;
+    // A busy client walks 40000..40399 and wraps; between its connections three new clients
+    // each open one connection, so the table (4 entries) turns over all the time.
+    for (let round = 0; round <= 400; round++) {
+      d.push(open('10.0.0.1', 40000 + (round % 400), i++));
+      for (let k = 0; k < 3; k++) d.push(open(`10.1.${round}.${k}`, 50000, i++));
+    }
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ client: '10.0.0.1', rangeLow: 40000, rangeHigh: 40399, connections: 401 });
+    expect(d.counters.droppedClients).toBeGreaterThan(1000);
   });
 });

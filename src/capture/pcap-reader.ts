@@ -1,6 +1,6 @@
 import { createReadStream, statSync } from 'node:fs';
 import { createGunzip } from 'node:zlib';
-import { Observable } from 'rxjs';
+import { Observable } from '../util/rx';
 
 /** One captured frame as the file stores it, before any protocol decoding. */
 export interface CapturedFrame {

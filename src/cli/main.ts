@@ -3,14 +3,13 @@ import { statSync } from 'node:fs';
 import { readCapture, CaptureError } from '../capture/pcap-reader';
 import type { FrameDecoder } from '../decode/frame-decoder';
 import type { FlowTracker } from '../flow/flow-tracker';
+import { eventJson } from '../model/event-json';
 import type { TcpReuseEvent } from '../model/events';
 import { analyze } from '../operators/analyze';
 import { decodeFrames } from '../operators/decode-frames';
 import { trackFlows } from '../operators/track-flows';
 import { OptionError } from '../util/options';
 import { HELP, parseCli, UsageError, type CliCommand } from './args';
-import { consumeCommand } from './consume-command';
-import { replayCommand } from './replay-command';
 import { ProgressBar } from './progress';
 import { AnalyzeReport } from './report';
 import { StdoutWriter } from './stdout-writer';
@@ -74,7 +73,7 @@ function run(cmd: CliCommand): Promise<void> {
       )
       .subscribe({
         next(e: TcpReuseEvent) {
-          if (cmd.json) out.write(JSON.stringify(e) + '\n');
+          if (cmd.json) out.write(eventJson(e) + '\n');
           else report.add(e);
         },
         error: fail,
@@ -103,10 +102,15 @@ function run(cmd: CliCommand): Promise<void> {
   });
 }
 
-/** consume and replay are long-running Kafka commands with their own settings (flags, env, file). */
+/**
+ * consume and replay are long-running Kafka commands with their own settings (flags, env, file).
+ * Loaded on demand: kafkajs, the compression codecs and Avro cost `analyze` a tenth of a second
+ * of start-up it has no use for.
+ */
 async function kafkaCommand(name: string, argv: string[]): Promise<number> {
   try {
-    return name === 'consume' ? await consumeCommand(argv) : await replayCommand(argv);
+    if (name === 'consume') return await (require('./consume-command') as typeof import('./consume-command')).consumeCommand(argv);
+    return await (require('./replay-command') as typeof import('./replay-command')).replayCommand(argv);
   } catch (err) {
     if (err instanceof UsageError || err instanceof OptionError) {
       process.stderr.write(`tcpreuse: ${err.message}\n`);

@@ -39,8 +39,11 @@ interface Allocator {
   /** Ports advanced since the first connection, counting across wraps. */
   advanced: number;
   wraps: number;
-  /** Connection timestamps within the rate window (oldest first) for pressure. */
+  /** Connection timestamps (oldest first) for pressure, kept for pairs only; those before `recentHead` have left the window. */
   recent: number[];
+  recentHead: number;
+  /** `touches` when the entry was last (re)inserted into its map: its place in the LRU order. */
+  touched: number;
   lastPressure: Severity | null;
   lastPressureTs: number;
 }
@@ -62,6 +65,7 @@ export class PortCycleDetector {
   private readonly rateWindowUs: number;
   private readonly threshold: number;
   private readonly maxClients: number;
+  private touches = 0;
 
   constructor(
     options: DetectPortCyclesOptions,
@@ -81,9 +85,10 @@ export class PortCycleDetector {
     if (item.type !== 'flow.open') return;
     const e = item as FlowOpenEvent;
     if (e.openedBy === 'midstream') return; // only a handshake tells who allocated the port
+    this.touches++;
     const clientKey = e.sensor + '|' + e.client.ip;
-    const client = this.observe(this.perClient, clientKey, e);
-    const pair = this.observe(this.perPair, clientKey + '|' + e.server.ip + '|' + e.server.port, e);
+    const client = this.observe(this.perClient, clientKey, e, false);
+    const pair = this.observe(this.perPair, clientKey + '|' + e.server.ip + '|' + e.server.port, e, true);
     // A host-wide sequential allocator shows per client; per-destination allocators only per pair.
     if (client.wrapped) this.emitCycle(e, client.a, null, client.wrapped);
     else if (pair.wrapped && !this.isSequential(client.a)) this.emitCycle(e, pair.a, e.server, pair.wrapped);
@@ -92,8 +97,9 @@ export class PortCycleDetector {
 
   flush(): void {}
 
-  private observe(map: Map<string, Allocator>, key: string, e: FlowOpenEvent): { a: Allocator; wrapped: { low: number; high: number } | null } {
+  private observe(map: Map<string, Allocator>, key: string, e: FlowOpenEvent, keepRecent: boolean): { a: Allocator; wrapped: { low: number; high: number } | null } {
     const port = e.client.port;
+    const touch = this.touches;
     let a = map.get(key);
     if (!a) {
       if (map.size >= this.maxClients) {
@@ -110,16 +116,24 @@ export class PortCycleDetector {
         maxPort: port,
         advanced: 0,
         wraps: 0,
-        recent: [e.ts],
+        recent: keepRecent ? [e.ts] : [],
+        recentHead: 0,
+        touched: touch,
         lastPressure: null,
         lastPressureTs: -Infinity,
       };
       map.set(key, a);
       return { a, wrapped: null };
     }
-    // Re-insert so the Map's order is least-recently-active first (for the size limit).
-    map.delete(key);
-    map.set(key, a);
+    // The Map's order is the eviction order (for the size limit). Re-inserting on every
+    // connection would keep it exact; re-inserting only entries that have drifted into the older
+    // half keeps it close (nothing active within the last maxClients/2 connections is dropped)
+    // for a fraction of the cost.
+    if (touch - a.touched > this.maxClients / 2) {
+      map.delete(key);
+      map.set(key, a);
+      a.touched = touch;
+    }
     let wrapped: { low: number; high: number } | null = null;
     const step = port - a.lastPort;
     if (step >= 1 && step <= this.maxStep) {
@@ -138,7 +152,7 @@ export class PortCycleDetector {
     a.lastTs = e.ts;
     if (port < a.minPort) a.minPort = port;
     if (port > a.maxPort) a.maxPort = port;
-    a.recent.push(e.ts);
+    if (keepRecent) a.recent.push(e.ts);
     return { a, wrapped };
   }
 
@@ -168,14 +182,20 @@ export class PortCycleDetector {
 
   private checkPressure(e: FlowOpenEvent, pair: Allocator, client: Allocator): void {
     const windowStart = e.ts - this.rateWindowUs;
-    let drop = 0;
-    while (drop < pair.recent.length && pair.recent[drop] <= windowStart) drop++;
-    if (drop > 0) pair.recent.splice(0, drop);
-    if (client.recent.length > 1) client.recent.splice(0, client.recent.length - 1); // only pairs need the window
+    const recent = pair.recent;
+    let head = pair.recentHead;
+    while (head < recent.length && recent[head] <= windowStart) head++;
+    // Compact only once half the array has left the window: a shift per connection is O(window).
+    if (head > 64 && head * 2 > recent.length) {
+      recent.splice(0, head);
+      head = 0;
+    }
+    pair.recentHead = head;
+    const inWindow = recent.length - head;
     const span = Math.max(e.ts - pair.firstTs, 1);
     // Until a full window has passed, measure over what was seen (but at least 1 s).
     const seconds = Math.max(Math.min(span, this.rateWindowUs) / US_PER_S, 1);
-    const rate = pair.recent.length / seconds;
+    const rate = inWindow / seconds;
     const rangeSize = rangeSizeFor(client);
     const utilisation = (rate * this.timeWaitS) / rangeSize;
     if (utilisation < this.threshold) {

@@ -1,7 +1,7 @@
 import type { CapturedFrame } from '../capture/pcap-reader';
 import type { PacketRecord } from '../model/packet-record';
 import { IpReassembler } from './ip-reassembly';
-import { ipv4Text, ipv6Text } from './ip-text';
+import { AddressText } from './ip-text';
 
 /**
  * Decodes captured frames down to the TCP segment, through the link layers and tunnels sensors
@@ -51,6 +51,7 @@ export class FrameDecoder {
 
   private readonly sensor: string | undefined;
   private readonly reassembler = new IpReassembler();
+  private readonly addressText = new AddressText();
   // Per-frame scratch: set while walking the headers, read when the TCP header is reached.
   private ts = 0;
   private frameNo = 0;
@@ -287,8 +288,8 @@ export class FrameDecoder {
     if (b.length < o + ihl) return 'truncated:ipv4';
     const fragWord = b.readUInt16BE(o + 6);
     const proto = b[o + 9];
-    const src = ipv4Text(b, o + 12);
-    const dst = ipv4Text(b, o + 16);
+    const src = this.addressText.v4(b, o + 12);
+    const dst = this.addressText.v4(b, o + 16);
     // Never read past the IP datagram (frames are padded to 60 bytes on Ethernet).
     const end = Math.min(b.length, o + total);
     if (fragWord & 0x3fff) {
@@ -306,8 +307,8 @@ export class FrameDecoder {
     if (b[o] >> 4 !== 6) return 'undecodable:ipv6-version';
     const payloadLen = b.readUInt16BE(o + 4);
     let next = b[o + 6];
-    const src = ipv6Text(b, o + 8);
-    const dst = ipv6Text(b, o + 24);
+    const src = this.addressText.v6(b, o + 8);
+    const dst = this.addressText.v6(b, o + 24);
     let p = o + 40;
     const declaredEnd = payloadLen === 0 ? b.length : o + 40 + payloadLen; // 0: jumbogram or TSO
     const end = Math.min(b.length, declaredEnd);
@@ -525,14 +526,14 @@ export class FrameDecoder {
       if (end < q + 20 || b[q] >> 4 !== 4) return 'not-tcp:icmp-error';
       const ihl = (b[q] & 0x0f) * 4;
       next = b[q + 9];
-      src = ipv4Text(b, q + 12);
-      dst = ipv4Text(b, q + 16);
+      src = this.addressText.v4(b, q + 12);
+      dst = this.addressText.v4(b, q + 16);
       p = q + ihl;
     } else {
       if (end < q + 40 || b[q] >> 4 !== 6) return 'not-tcp:icmpv6-error';
       next = b[q + 6];
-      src = ipv6Text(b, q + 8);
-      dst = ipv6Text(b, q + 24);
+      src = this.addressText.v6(b, q + 8);
+      dst = this.addressText.v6(b, q + 24);
       p = q + 40;
       while ((next === 0 || next === 43 || next === 60) && end >= p + 8) {
         next = b[p];

@@ -1,4 +1,5 @@
-import { Subject, type Subscription } from 'rxjs';
+import type { Subscription } from 'rxjs';
+import { Subject } from '../util/rx';
 import type { FlowTracker } from '../flow/flow-tracker';
 import { InputDecoder, InputError, type InputFormat } from '../ingest/input-decoder';
 import type { PcapRecordOptions } from '../ingest/pcap-record';

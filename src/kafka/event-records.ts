@@ -1,5 +1,6 @@
 import { encodeEvent } from '../avro/event-schemas';
 import type { Endpoint, TcpReuseEvent } from '../model/events';
+import { eventJson } from '../model/event-json';
 import type { OutgoingMessage } from './client';
 
 export const OUTPUT_FORMATS = ['json', 'avro'] as const;
@@ -52,7 +53,7 @@ export function eventRecord(e: TcpReuseEvent, topic: string, format: OutputForma
   return {
     topic,
     key: eventKey(e),
-    value: format === 'avro' ? encodeEvent(e) : JSON.stringify(e),
+    value: format === 'avro' ? encodeEvent(e) : eventJson(e),
     timestampMs: Math.floor(e.ts / 1000),
     headers: { [EVENT_TYPE_HEADER]: e.type },
   };

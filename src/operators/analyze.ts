@@ -1,4 +1,5 @@
-import { filter, pipe, type OperatorFunction } from 'rxjs';
+import type { OperatorFunction } from 'rxjs';
+import { filter, pipe } from '../util/rx';
 import type { FlowTracker } from '../flow/flow-tracker';
 import type { StreamItem, TcpReuseEvent, Watermark } from '../model/events';
 import type { PacketRecord } from '../model/packet-record';

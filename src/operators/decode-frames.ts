@@ -1,4 +1,5 @@
-import { Observable, type OperatorFunction } from 'rxjs';
+import type { OperatorFunction } from 'rxjs';
+import { Observable } from '../util/rx';
 import type { CapturedFrame } from '../capture/pcap-reader';
 import { FrameDecoder, type DecoderOptions } from '../decode/frame-decoder';
 import type { PacketRecord } from '../model/packet-record';

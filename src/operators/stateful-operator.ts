@@ -1,4 +1,5 @@
-import { Observable, type OperatorFunction } from 'rxjs';
+import type { OperatorFunction } from 'rxjs';
+import { Observable } from '../util/rx';
 
 /** A synchronous event processor: the plain core behind each operator (also usable without RxJS). */
 export interface EventProcessor<I> {

@@ -25,6 +25,8 @@ export class ReuseStatsWindows {
   /** windowStart → "sensor|client" → counts */
   private readonly windows = new Map<number, Map<string, ClientCounts>>();
   private now = -Infinity;
+  /** End of the earliest open window: nothing closes before the watermark reaches it. */
+  private nextEnd = Infinity;
 
   constructor(
     options: ReuseStatsOptions,
@@ -45,7 +47,7 @@ export class ReuseStatsWindows {
     const ts = (item as Watermark).ts;
     if (ts > this.now) {
       this.now = ts;
-      this.close(ts);
+      if (ts >= this.nextEnd) this.close(ts);
     }
   }
 
@@ -59,6 +61,7 @@ export class ReuseStatsWindows {
     if (!w) {
       w = new Map();
       this.windows.set(start, w);
+      this.nextEnd = Math.min(this.nextEnd, start + this.windowUs);
     }
     const key = sensor + '|' + client;
     let c = w.get(key);
@@ -71,6 +74,8 @@ export class ReuseStatsWindows {
 
   private close(watermark: number): void {
     const done = [...this.windows.keys()].filter((start) => start + this.windowUs <= watermark).sort((a, b) => a - b);
+    this.nextEnd = Infinity;
+    for (const start of this.windows.keys()) if (start + this.windowUs > watermark) this.nextEnd = Math.min(this.nextEnd, start + this.windowUs);
     for (const start of done) {
       const w = this.windows.get(start)!;
       this.windows.delete(start);

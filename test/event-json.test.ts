@@ -1,0 +1,51 @@
+import { readdirSync } from 'node:fs';
+import { eventJson } from '../src/model/event-json';
+import type { FlowOpenEvent, TcpReuseEvent } from '../src/model/events';
+import { analyzeCapture, CAPTURES, capturePath } from './helpers/run';
+
+const captures = readdirSync(CAPTURES)
+  .filter((f) => f.endsWith('.pcap.gz'))
+  .map((f) => f.replace(/\.pcap\.gz$/, ''));
+
+describe('eventJson', () => {
+  const seen = new Set<string>();
+
+  it.each(captures)('is byte-equal to JSON.stringify for every event of %s', async (name) => {
+    const events = await analyzeCapture(capturePath(name), { annotate: true });
+    const types = new Set<string>();
+    for (const e of events) {
+      types.add(e.type);
+      seen.add(e.type);
+      const ours = eventJson(e);
+      if (ours !== JSON.stringify(e)) expect(ours).toBe(JSON.stringify(e)); // the diff only on failure
+    }
+    expect([...types]).toEqual(expect.arrayContaining(['flow.open', 'flow.close', 'packet']));
+  });
+
+  it('was checked on every kind of event the hand-written paths cover', () => {
+    expect([...seen]).toEqual(expect.arrayContaining(['flow.open', 'flow.close', 'port.reuse', 'port.cycle']));
+  });
+
+  it('escapes what JSON.stringify escapes, and writes non-finite numbers as null', () => {
+    const open = (sensor: string, ts: number): TcpReuseEvent =>
+      ({
+        type: 'flow.open',
+        ts,
+        sensor,
+        flowId: 'f',
+        stream: 0,
+        client: { ip: '10.0.0.1', port: 1 },
+        server: { ip: '10.0.0.2', port: 2 },
+        clientBy: 'syn',
+        openedBy: 'syn',
+        reused: false,
+        wireshark: false,
+        frame: null,
+        vlan: 7,
+      }) satisfies FlowOpenEvent;
+    for (const sensor of ['tap "a"', 'back\\slash', 'line\nbreak', '\u0001', 'lone \ud800 surrogate', 'pair 😀', 'ünï']) {
+      expect(eventJson(open(sensor, 1))).toBe(JSON.stringify(open(sensor, 1)));
+    }
+    expect(eventJson(open('s', NaN))).toBe(JSON.stringify(open('s', NaN)));
+  });
+});
