@@ -18,7 +18,8 @@ interface FlowsConfig {
   maxRemembered?: string;
 }
 
-const PORT = { 'flow.open': 0, 'flow.close': 1, packet: 2 } as const;
+// flow.interleave (a replaced connection still sending) rides with the closes to tcpreuse-reuse.
+const PORT = { 'flow.open': 0, 'flow.close': 1, 'flow.interleave': 1, packet: 2 } as const;
 
 /**
  * tcpreuse-flows: packets in (msg.payload a PacketRecord or an array), flow events out —
@@ -48,7 +49,7 @@ module.exports = function register(RED: NodeAPI): void {
         completePort: PORT['flow.close'], // the marker goes on to tcpreuse-reuse with the eof closes
         tickS: numberField(c, 'idleTick', 'idle tick') ?? 1,
         itemsOf: (msg) => validatePackets(msg.payload, 'msg.payload'),
-        route: (e) => ({ port: PORT[e.type], msg: { topic: e.type, key: eventKey(e), payload: e } }),
+        route: (e) => ({ port: PORT[e.type], msg: { topic: e.type, key: e.type === 'flow.interleave' ? undefined : eventKey(e), payload: e } }),
         showStatus: () =>
           node.status({ fill: 'green', shape: 'dot', text: `${tracker?.openFlows ?? 0} open flows, ${tracker?.counters.flowsOpened ?? 0} seen` }),
       });

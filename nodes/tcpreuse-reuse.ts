@@ -1,4 +1,4 @@
-import type { DetectionEvent, FlowEvent, Severity, StreamItem, Watermark } from '../src/model/events';
+import type { DetectionEvent, FlowEvent, FlowInterleave, Severity, StreamItem, Watermark } from '../src/model/events';
 import { SEVERITIES } from '../src/model/events';
 import { eventKey } from '../src/kafka/event-records';
 import { detectPortCycles } from '../src/operators/detect-port-cycles';
@@ -17,6 +17,7 @@ interface ReuseConfig {
   minSeverity?: string;
   idleTick?: string;
   rstRecur?: string;
+  interleaveWait?: string;
   includeQuietClients?: boolean;
   minConnections?: string;
   sequentialShare?: string;
@@ -28,15 +29,17 @@ interface ReuseConfig {
 
 const OUTPUT: Record<string, number> = { 'port.reuse': 0, 'port.cycle': 1, 'port.pressure': 2, 'reuse.stats': 3 };
 
-function flowEventsFromMessage(msg: NodeMessage): (FlowEvent | Watermark)[] {
+type FlowInput = FlowEvent | FlowInterleave | Watermark;
+
+function flowEventsFromMessage(msg: NodeMessage): FlowInput[] {
   const items = Array.isArray(msg.payload) ? (msg.payload as unknown[]) : [msg.payload];
   return items.map((e, i) => {
     const t = (e as { type?: unknown } | null)?.type;
-    if (t !== 'flow.open' && t !== 'flow.close' && t !== 'watermark') {
+    if (t !== 'flow.open' && t !== 'flow.close' && t !== 'flow.interleave' && t !== 'watermark') {
       throw new Error(`msg.payload${Array.isArray(msg.payload) ? `[${i}]` : ''} is not a flow event (type flow.open or flow.close): got ${JSON.stringify(t ?? typeof e)}`);
     }
     if (typeof (e as { ts?: unknown }).ts !== 'number') throw new Error('flow event without a numeric ts');
-    return e as FlowEvent | Watermark;
+    return e as FlowInput;
   });
 }
 
@@ -60,6 +63,7 @@ module.exports = function register(RED: NodeAPI): void {
           windowS: numberField(c, 'window', 'window'),
           maxEntries: numberField(c, 'maxEntries', 'max entries', 1),
           rstRecurS: numberField(c, 'rstRecur', 'RST recurrence'),
+          interleaveWaitS: numberField(c, 'interleaveWait', 'interleave wait'),
         }),
         detectPortCycles<StreamItem>({
           timeWaitS,
@@ -72,7 +76,7 @@ module.exports = function register(RED: NodeAPI): void {
         }),
         reuseStats<StreamItem>({ windowS: numberField(c, 'statsWindow', 'stats window', 0.001), includeQuietClients: config.includeQuietClients === true }),
       );
-      runEventTimeNode<FlowEvent | Watermark, StreamItem>(node, {
+      runEventTimeNode<FlowInput, StreamItem>(node, {
         operator,
         outputs: 4,
         completePort: OUTPUT['reuse.stats'], // after the last statistics window

@@ -116,6 +116,50 @@ describe('detectPortReuse', () => {
     expect(forgotten.some((e) => e.type === 'port.reuse')).toBe(false);
   });
 
+  describe('while-open reuse', () => {
+    // The old connection (ISN 1000) is open with data; a SYN with another ISN takes its tuple at 10 s.
+    const old = connection(0, 1000, false);
+    const newSyn = pkt(C, 0x02, 10, 900_000);
+    const newHandshake = [pkt(R, 0x12, 10.01, 70_000, 900_001), pkt(C, 0x10, 10.02, 900_001, 70_001)];
+    const reuseOf = (out: StreamItem[]): PortReuseEvent => out.find((e): e is PortReuseEvent => e.type === 'port.reuse')!;
+
+    test('the old client sending on after the new SYN: "interleaved: NAT collision", and its packets stay out of the new flow', async () => {
+      const oldCarriesOn = pkt(C, 0x18, 10.2, 1101, 5001, 50); // continues the old client's sequence space
+      const out = await lastValueFrom(from([...old, newSyn, ...newHandshake, oldCarriesOn, pkt(C, 0x18, 10.3, 900_001, 70_001, 10)]).pipe(trackFlows(), detectPortReuse(), toArray()));
+      const r = reuseOf(out);
+      expect(r).toMatchObject({ kind: 'while-open', previousEnd: 'open', severity: 'high', gapS: 9.97 });
+      expect(r.reason).toMatch(/^interleaved: NAT collision/);
+      // Emitted when the evidence came (after the old packet's time), not before.
+      expect(out.indexOf(r)).toBeGreaterThan(out.findIndex((e) => e.type === 'flow.open' && e.ts === newSyn.ts));
+      const closes = out.filter((e): e is FlowCloseEvent => e.type === 'flow.close');
+      const newFlow = closes.find((e) => e.flowId === r.flowId)!;
+      expect(newFlow.packets).toEqual({ c2s: 3, s2c: 1 });
+      expect(newFlow.bytes).toEqual({ c2s: 10, s2c: 0 });
+      expect(out.some((e) => e.type === 'flow.interleave')).toBe(true); // trackFlows → detectPortReuse plumbing
+    });
+
+    test('a challenge ACK answered by RST is not interleaving; the reuse waits interleaveWaitS of event time', async () => {
+      const challengeAck = pkt(R, 0x10, 10.01, 5001, 1101);
+      const clientRst = pkt(C, 0x04, 10.02, 1101);
+      const later = pkt({ src: '10.9.9.9', dst: '10.0.0.2', sport: 1234, dport: 80 }, 0x02, 13, 1);
+      const out = await lastValueFrom(from([...old, newSyn, challengeAck, clientRst, later]).pipe(trackFlows(), detectPortReuse({ interleaveWaitS: 2 }), toArray()));
+      const r = reuseOf(out);
+      expect(r.reason).not.toMatch(/interleaved/);
+      expect(r.reason).toMatch(/^the previous connection on this 4-tuple never closed/);
+      // Held until event time passed 12 s: released by the watermark the packet at 13 s brings.
+      expect(out.indexOf(r)).toBe(out.findIndex((e) => e.type === 'watermark' && e.ts >= T0 + 12 * S) + 1);
+      // The RST answered the old connection's challenge ACK: the new flow did not end with it.
+      const newFlow = out.find((e): e is FlowCloseEvent => e.type === 'flow.close' && e.flowId === r.flowId)!;
+      expect(newFlow.closedBy).not.toBe('rst');
+    });
+
+    test('a held reuse still comes out when the input ends, and analyze drops the plumbing', async () => {
+      const out = await lastValueFrom(from([...old, newSyn]).pipe(analyze(), toArray()));
+      expect(out.filter((e) => e.type === 'port.reuse')).toHaveLength(1);
+      expect(out.some((e) => (e as { type: string }).type === 'flow.interleave')).toBe(false);
+    });
+  });
+
   test('marble: a reuse is emitted right after the flow.open that causes it', () => {
     new TestScheduler((a, e) => expect(a).toEqual(e)).run(({ cold, expectObservable }) => {
       const close = { type: 'flow.close', ts: T0, sensor: 's', flowId: 'f1', stream: 0, client: { ip: 'a', port: 1 }, server: { ip: 'b', port: 2 }, clientBy: 'syn', openedBy: 'syn', reused: false, wireshark: false, frame: 1, vlan: null, startTs: T0 - S, endTs: T0, durationS: 1, closedBy: 'rst', activeCloser: 'server', state: 'RSTR', history: 'ShR', packets: { c2s: 1, s2c: 1 }, bytes: { c2s: 0, s2c: 0 } } as const;

@@ -43,6 +43,7 @@ export class FlowTable {
   wsBase = new Uint32Array(0); // 2 per row
   state = new Uint32Array(0);
   isn = new Uint32Array(0); // 2 per row: client, server
+  seqEnd = new Uint32Array(0); // 2 per row, per canonical direction: seq after the latest segment
   firstTs = new Float64Array(0);
   lastTs = new Float64Array(0);
   openFrame = new Float64Array(0);
@@ -173,6 +174,7 @@ export class FlowTable {
     this.wsBase = g(this.wsBase, 2);
     this.state = g(this.state);
     this.isn = g(this.isn, 2);
+    this.seqEnd = g(this.seqEnd, 2);
     this.firstTs = g(this.firstTs);
     this.lastTs = g(this.lastTs);
     this.openFrame = g(this.openFrame);

@@ -55,6 +55,20 @@ export interface TrackerCounters {
   icmpQuotes: number;
   /** Packets older than the newest seen (processed, but the clock does not go back). */
   outOfOrder: number;
+  /** Packets of a replaced connection seen after the SYN that replaced it (kept out of the new flow). */
+  interleaved: number;
+}
+
+/** A connection replaced by a SYN while still open, watched for packets that keep coming. */
+interface Replaced {
+  flowId: string;
+  /** The new connection's flowId. */
+  by: string;
+  /** The old connection's next sequence number per canonical direction, and which are known. */
+  seqEnd: [number, number];
+  known: number; // S_SEQ_A | S_SEQ_B
+  /** A flow.interleave has been emitted for it. */
+  told: boolean;
 }
 
 // Row state bits.
@@ -78,6 +92,8 @@ const S_WS_REUSED = 1 << 20;
 const S_DATA = 1 << 21;
 const S_SEEN_C = 1 << 22;
 const S_SEEN_S = 1 << 23;
+const S_SEQ_A = 1 << 24; // seqEnd known for direction 0 (canonical A → B)
+const S_SEQ_B = 1 << 25; // … and for direction 1
 
 const S_LAST_SHIFT_MASK = 3 << S_LAST_SHIFT;
 const CLOSED_MASK = S_RST_C | S_RST_S;
@@ -88,6 +104,9 @@ const F_FIN = 0x01;
 const F_SYN = 0x02;
 const F_RST = 0x04;
 const F_ACK = 0x10;
+
+/** How far (bytes of sequence space) from a connection's last segment a packet still counts as its. */
+const SEQ_NEAR = 1 << 24;
 
 const CLIENT_BY: ClientBy[] = ['syn', 'synack', 'port'];
 const OPENED_BY: OpenedBy[] = ['syn', 'synack', 'midstream'];
@@ -115,6 +134,7 @@ export class FlowTracker {
     lateDuplicates: 0,
     icmpQuotes: 0,
     outOfOrder: 0,
+    interleaved: 0,
   };
 
   private readonly t: FlowTable;
@@ -137,6 +157,8 @@ export class FlowTracker {
   private readonly cacheDir = [0, 0];
   private readonly cacheRow = [0, 0];
   private cacheNext = 0;
+  /** Rows whose live flow replaced a still-open connection (rare, so a Map beside the table). */
+  private readonly replaced = new Map<number, Replaced>();
   private lastWatermark = -Infinity;
 
   constructor(
@@ -265,11 +287,48 @@ export class FlowTracker {
       open = 'synack'; // the SYN of a new connection was not captured
     }
     if (open !== null) {
+      // A SYN on a connection still open (no FIN/RST seen): watch for it carrying on (NAT collision).
+      const old: Replaced | null =
+        live && open === 'syn' && !(st & S_LAST_SHIFT_MASK) && st & (S_SEQ_A | S_SEQ_B)
+          ? { flowId: this.flowIdAt(row)!, by: '', seqEnd: [t.seqEnd[2 * row], t.seqEnd[2 * row + 1]], known: st & (S_SEQ_A | S_SEQ_B), told: false }
+          : null;
       if (live) this.closeFlow(row, 'reused');
       this.openFlow(row, p, dir, open, wsReused, live);
+      if (old !== null) {
+        old.by = this.flowIdAt(row)!;
+        this.replaced.set(row, old);
+      }
+    } else if (this.replaced.size > 0 && this.replaced.has(row) && this.oldConnectionPacket(row, p, dir, sensor, wsReused)) {
+      return;
     }
     this.update(row, p, dir);
     if (this.annotate) this.emitAnnotation(p, sensor, t.stream[row], this.flowIdAt(row), wsReused);
+  }
+
+  /**
+   * Whether a packet on a row whose flow replaced a still-open connection belongs to that old
+   * connection (its sequence numbers continue the old one's, not the new one's). Such packets
+   * are kept out of the new flow; the first from the client side that is not a bare RST (the
+   * RFC 5961 answer to a challenge ACK) means two hosts are using the 4-tuple at once, and a
+   * `flow.interleave` tells detectPortReuse so.
+   */
+  private oldConnectionPacket(row: number, p: PacketRecord, dir: number, sensor: string, wsReused: boolean): boolean {
+    const t = this.t;
+    const old = this.replaced.get(row)!;
+    const bit = dir === 0 ? S_SEQ_A : S_SEQ_B;
+    if (!(old.known & bit) || p.flags & F_SYN) return false; // SYNs and SYN-ACKs are the new handshake's
+    const dOld = Math.abs((p.seq - old.seqEnd[dir]) | 0);
+    if (dOld >= SEQ_NEAR) return false;
+    if (t.state[row] & bit && Math.abs((p.seq - t.seqEnd[2 * row + dir]) | 0) <= dOld) return false;
+    this.counters.interleaved++;
+    old.seqEnd[dir] = (p.seq + p.len) >>> 0;
+    const fromClient = (dir === 1) === ((t.state[row] & S_CLIENT_B) !== 0);
+    if (fromClient && !(p.flags & F_RST) && !old.told) {
+      old.told = true;
+      this.emit({ type: 'flow.interleave', ts: p.ts, sensor, flowId: old.by, previousFlowId: old.flowId, frame: p.frame ?? null });
+    }
+    if (this.annotate) this.emitAnnotation(p, sensor, t.stream[row], old.flowId, wsReused);
+    return true;
   }
 
   /** Input complete: every live flow is closed (`eof` unless it ended with FIN/RST). */
@@ -393,6 +452,8 @@ export class FlowTracker {
     const flags = p.flags;
     t.packets[2 * row + side]++;
     t.bytes[2 * row + side] += p.len;
+    t.seqEnd[2 * row + dir] = (p.seq + p.len + (flags & F_SYN ? 1 : 0) + (flags & F_FIN ? 1 : 0)) >>> 0;
+    st |= dir === 0 ? S_SEQ_A : S_SEQ_B;
     st |= fromClient ? S_SEEN_C : S_SEEN_S;
     let h = -1;
     if (flags & F_SYN) {
@@ -449,6 +510,7 @@ export class FlowTracker {
 
   private closeFlow(row: number, cause: ClosedBy): void {
     const t = this.t;
+    if (this.replaced.size > 0) this.replaced.delete(row);
     this.counters.flowsClosed++;
     this.emit(this.closeEvent(row, cause));
     t.state[row] &= ~S_LIVE;

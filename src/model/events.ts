@@ -152,7 +152,23 @@ export interface Watermark {
   sensor?: string;
 }
 
+/**
+ * Between trackFlows and detectPortReuse (analyze drops it, as it drops watermarks): the client
+ * side of a connection that a new SYN replaced while it was open kept sending after that SYN, so
+ * two hosts are using one 4-tuple at once (typically a NAT mapping collision).
+ */
+export interface FlowInterleave {
+  type: 'flow.interleave';
+  ts: number;
+  sensor: string;
+  /** The new connection (the one the SYN opened). */
+  flowId: string;
+  /** The replaced connection whose packet this was. */
+  previousFlowId: string;
+  frame: number | null;
+}
+
 export type FlowEvent = FlowOpenEvent | FlowCloseEvent;
 export type DetectionEvent = PortReuseEvent | PortCycleEvent | PortPressureEvent | ReuseStatsEvent;
 export type TcpReuseEvent = FlowEvent | DetectionEvent | PacketAnnotation;
-export type StreamItem = TcpReuseEvent | Watermark;
+export type StreamItem = TcpReuseEvent | Watermark | FlowInterleave;

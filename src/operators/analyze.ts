@@ -47,6 +47,7 @@ export function analyze(options: AnalyzeOptions = {}): OperatorFunction<PacketRe
     detectPortCycles<StreamItem>({ ...options.cycles, timeWaitS }),
     reuseStats<StreamItem>(options.stats),
   );
-  if (options.watermarks) return body;
-  return pipe(body, filter((e): e is TcpReuseEvent => e.type !== 'watermark'));
+  // flow.interleave is plumbing between trackFlows and detectPortReuse, not an event of the contract.
+  if (options.watermarks) return pipe(body, filter((e): e is TcpReuseEvent | Watermark => e.type !== 'flow.interleave'));
+  return pipe(body, filter((e): e is TcpReuseEvent => e.type !== 'watermark' && e.type !== 'flow.interleave'));
 }

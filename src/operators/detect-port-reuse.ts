@@ -30,7 +30,9 @@ export function detectPortReuse<T extends { type: string; ts: number }>(
         emit(item);
         detector.push(item);
       },
-      flush() {},
+      flush() {
+        detector.flush();
+      },
     };
   });
 }

@@ -1,6 +1,6 @@
 import type { OperatorFunction } from 'rxjs';
 import { FlowTracker, type TrackFlowsOptions, type TrackerCounters } from '../flow/flow-tracker';
-import type { FlowEvent, PacketAnnotation, Watermark } from '../model/events';
+import type { FlowEvent, FlowInterleave, PacketAnnotation, Watermark } from '../model/events';
 import type { PacketRecord } from '../model/packet-record';
 import { statefulOperator } from './stateful-operator';
 
@@ -19,6 +19,9 @@ export interface TrackFlowsHooks {
  * linger, idle timeout in event time, replaced by a new connection, evicted, or end of input),
  * optionally a `packet` annotation per packet, and watermarks as event time advances. Watermarks
  * in the input (e.g. from a timer on a quiet live feed) advance the clock too and are forwarded.
+ * When a SYN replaces a connection that is still open and the old client keeps sending, a
+ * `flow.interleave` goes out for detectPortReuse (the old connection's packets are kept out of
+ * the new flow's counts).
  *
  * ```
  * packets:  --S--A--D--F--f--A----------------|
@@ -32,7 +35,7 @@ export interface TrackFlowsHooks {
 export function trackFlows(
   options: TrackFlowsOptions = {},
   hooks: TrackFlowsHooks = {},
-): OperatorFunction<PacketRecord | Watermark, FlowEvent | PacketAnnotation | Watermark> {
+): OperatorFunction<PacketRecord | Watermark, FlowEvent | FlowInterleave | PacketAnnotation | Watermark> {
   return statefulOperator<PacketRecord | Watermark, FlowEvent | PacketAnnotation | Watermark>((emit) => {
     const tracker = new FlowTracker(options, emit as (e: unknown) => void);
     hooks.onTracker?.(tracker);

@@ -1,6 +1,7 @@
 import type {
   ClosedBy,
   FlowCloseEvent,
+  FlowInterleave,
   FlowOpenEvent,
   PortReuseEvent,
   PreviousEnd,
@@ -8,7 +9,7 @@ import type {
   Watermark,
 } from '../model/events';
 import { numberOption, secondsBetween, US_PER_S } from '../util/options';
-import { judgeReuse } from './severity-policy';
+import { judgeReuse, type ReuseFacts, type SeverityPolicy } from './severity-policy';
 import { NIL, TupleMemory } from './tuple-memory';
 
 export interface DetectPortReuseOptions {
@@ -20,6 +21,18 @@ export interface DetectPortReuseOptions {
   readonly timeWaitS?: number;
   /** RST-closed tuples re-opened faster than once per this many seconds are `medium`. @default 1 */
   readonly rstRecurS?: number;
+  /**
+   * How long (event time) a `while-open` reuse waits for the replaced connection's client to keep
+   * sending, which makes it "interleaved: NAT collision". @default 2
+   */
+  readonly interleaveWaitS?: number;
+}
+
+/** A while-open reuse waiting to learn whether the old connection carries on. */
+interface HeldReuse {
+  event: PortReuseEvent;
+  facts: ReuseFacts;
+  until: number;
 }
 
 export interface ReuseCounters {
@@ -54,6 +67,10 @@ export class ReuseDetector {
   private readonly maxEntries: number;
   private readonly timeWaitS: number;
   private readonly rstRecurS: number;
+  private readonly interleaveWaitUs: number;
+  private readonly policy: SeverityPolicy;
+  /** new flowId → its while-open reuse, in SYN order. */
+  private readonly held = new Map<string, HeldReuse>();
   private now = -Infinity;
 
   constructor(
@@ -65,6 +82,8 @@ export class ReuseDetector {
     this.maxEntries = numberOption(o, 'maxEntries', options.maxEntries, 1_000_000, { min: 1, integer: true });
     this.timeWaitS = numberOption(o, 'timeWaitS', options.timeWaitS, 60, { min: 0 });
     this.rstRecurS = numberOption(o, 'rstRecurS', options.rstRecurS, 1, { min: 0 });
+    this.policy = { timeWaitS: this.timeWaitS, rstRecurS: this.rstRecurS };
+    this.interleaveWaitUs = numberOption(o, 'interleaveWaitS', options.interleaveWaitS, 2, { min: 0 }) * US_PER_S;
   }
 
   get remembered(): number {
@@ -74,6 +93,10 @@ export class ReuseDetector {
   advance(ts: number): void {
     if (ts <= this.now) return;
     this.now = ts;
+    for (const [flowId, h] of this.held) {
+      if (h.until > ts) break;
+      this.release(flowId, h);
+    }
     const limit = ts - this.windowUs;
     const m = this.memory;
     // Entries are rewritten on every close, so the oldest is (nearly) the earliest ended.
@@ -84,6 +107,8 @@ export class ReuseDetector {
   }
 
   onClose(e: FlowCloseEvent): void {
+    const h = this.held.size > 0 ? this.held.get(e.flowId) : undefined;
+    if (h) this.release(e.flowId, h); // its connection is over: nothing more to wait for
     const m = this.memory;
     const entry = m.find(e.sensor, e.client, e.server);
     if (entry === NIL && m.size >= this.maxEntries) {
@@ -104,21 +129,20 @@ export class ReuseDetector {
     const endTs = m.endTs[prev];
     const { kind, previousEnd } = classify(closedBy);
     const gapS = secondsBetween(endTs, e.ts);
-    const { severity, reason } = judgeReuse(
-      {
-        kind,
-        previousEnd,
-        activeCloser,
-        gapS,
-        sincePreviousStartS: m.startSeen(prev) ? secondsBetween(m.startTs[prev], e.ts) : null,
-        previousEvicted: closedBy === 'evicted',
-        vlan: e.vlan,
-        previousVlan: m.vlan[prev] === -1 ? null : m.vlan[prev],
-      },
-      { timeWaitS: this.timeWaitS, rstRecurS: this.rstRecurS },
-    );
+    const facts: ReuseFacts = {
+      kind,
+      previousEnd,
+      activeCloser,
+      gapS,
+      sincePreviousStartS: m.startSeen(prev) ? secondsBetween(m.startTs[prev], e.ts) : null,
+      previousEvicted: closedBy === 'evicted',
+      vlan: e.vlan,
+      previousVlan: m.vlan[prev] === -1 ? null : m.vlan[prev],
+      interleaved: false,
+    };
+    const { severity, reason } = judgeReuse(facts, this.policy);
     this.counters.reuses++;
-    this.emit({
+    const reuse: PortReuseEvent = {
       type: 'port.reuse',
       ts: e.ts,
       sensor: e.sensor,
@@ -137,7 +161,30 @@ export class ReuseDetector {
       severity,
       reason,
       wireshark: e.wireshark,
-    });
+    };
+    if (kind === 'while-open' && this.interleaveWaitUs > 0) this.held.set(e.flowId, { event: reuse, facts, until: e.ts + this.interleaveWaitUs });
+    else this.emit(reuse);
+  }
+
+  /** The replaced connection's client kept sending after the SYN: the held reuse says so, now. */
+  onInterleave(e: FlowInterleave): void {
+    const h = this.held.get(e.flowId);
+    if (!h) return;
+    h.facts.interleaved = true;
+    const { severity, reason } = judgeReuse(h.facts, this.policy);
+    h.event.severity = severity;
+    h.event.reason = reason;
+    this.release(e.flowId, h);
+  }
+
+  /** Input complete: emits the reuses still waiting. */
+  flush(): void {
+    for (const [flowId, h] of this.held) this.release(flowId, h);
+  }
+
+  private release(flowId: string, h: HeldReuse): void {
+    this.held.delete(flowId);
+    this.emit(h.event);
   }
 
   push(item: { type: string; ts: number }): void {
@@ -147,6 +194,9 @@ export class ReuseDetector {
         break;
       case 'flow.close':
         this.onClose(item as FlowCloseEvent);
+        break;
+      case 'flow.interleave':
+        this.onInterleave(item as FlowInterleave);
         break;
       case 'watermark':
         this.advance((item as Watermark).ts);

@@ -12,6 +12,8 @@ export interface ReuseFacts {
   previousEvicted: boolean;
   vlan: number | null;
   previousVlan: number | null;
+  /** (while-open) The replaced connection's client kept sending after the new SYN. */
+  interleaved: boolean;
 }
 
 export interface SeverityPolicy {
@@ -32,11 +34,12 @@ export function judgeReuse(f: ReuseFacts, p: SeverityPolicy): { severity: Severi
   switch (f.kind) {
     case 'while-open':
       severity = 'high';
-      reason =
-        `the previous connection on this 4-tuple never closed (no FIN/RST seen, last packet ${gap} s before this SYN): ` +
-        (f.gapS < 5
-          ? 'it was still active, so two clients behind one NAT address probably collided'
-          : 'a NAT mapping collision, a lost FIN/RST, or a client that lost its state (reboot, crash)');
+      reason = f.interleaved
+        ? `interleaved: NAT collision: the previous connection on this 4-tuple (last packet ${gap} s before this SYN) kept sending after it, so two hosts share one public address and port; check the NAT's port allocation and mapping timeouts`
+        : `the previous connection on this 4-tuple never closed (no FIN/RST seen, last packet ${gap} s before this SYN): ` +
+          (f.gapS < 5
+            ? 'it was still active, so two clients behind one NAT address probably collided'
+            : 'a NAT mapping collision, a lost FIN/RST, or a client that lost its state (reboot, crash)');
       break;
     case 'after-idle':
       if (f.gapS < tw) {

@@ -49,6 +49,23 @@ describe('tcpreuse-flows and tcpreuse-reuse nodes', () => {
     expect(open[0].topic).toBe('flow.open');
   });
 
+  test('NAT collisions come out of the node chain as they come out of analyze ("interleaved")', async () => {
+    const nat = join(CAPTURES, 'nat-collision.pcap.gz');
+    const natPackets = await lastValueFrom(readCapture(nat).pipe(decodeFrames({ sensor: 'cap' }), toArray()));
+    const natWant = await analyzeCapture(nat, { sensor: 'cap' });
+    await load([flowsNode, reuseNode], chain());
+    const [close, r, stats] = ['close', 'r', 'stats'].map(collect);
+    const flows = helper.getNode('flows');
+    for (let i = 0; i < natPackets.length; i += 25) flows.receive({ payload: natPackets.slice(i, i + 25) });
+    flows.receive({ payload: [], complete: true });
+    await until(() => stats.some((m) => m.complete === true));
+    expect(payloads(r).map((e) => JSON.stringify(e)).sort()).toEqual(ofType(natWant, 'port.reuse'));
+    expect(payloads(r).filter((e) => e.type === 'port.reuse' && e.reason.startsWith('interleaved: NAT collision'))).toHaveLength(3);
+    // The evidence rides on the close output; the flow closes there are exactly analyze's.
+    expect(payloads(close).filter((e) => e.type === 'flow.close').map((e) => JSON.stringify(e)).sort()).toEqual(ofType(natWant, 'flow.close'));
+    expect(payloads(close).some((e) => (e as { type: string }).type === 'flow.interleave')).toBe(true);
+  });
+
   test('the severity filter keeps port.reuse at or above it', async () => {
     await load([flowsNode, reuseNode], chain({}, { minSeverity: 'high' }));
     const r = collect('r');
