@@ -85,7 +85,7 @@ describe('TupleMemory', () => {
   it('finds a tuple from either side, keeps sensors apart, and forgets oldest first', () => {
     const m = new TupleMemory(2);
     const write = (sensor: string, c: string, s: string, flowId: string, endTs: number): void =>
-      m.write(m.find(sensor, ep(c, 40000), ep(s, 80)), sensor, ep(c, 40000), ep(s, 80), flowId, 1, endTs - 5, endTs, 'fin', 'client', true, null);
+      m.write(m.find(sensor, ep(c, 40000), ep(s, 80)), flowId, 1, endTs - 5, endTs, 'fin', 'client', true, null);
     write('a', '10.0.0.1', '10.0.0.9', 'f1', 10);
     write('b', '10.0.0.1', '10.0.0.9', 'f2', 20);
     write('a', '10.0.0.2', '10.0.0.9', 'f3', 30);

@@ -9,10 +9,10 @@
  * with no timer per flow (the Suricata/Zeek approach), and the least recently seen row overall is
  * the oldest of the list heads.
  */
-import { EMPTY, OpenIndex } from '../util/open-index';
-import { mix32, tupleHash } from './tuple-hash';
+import { tupleHash } from './tuple-hash';
+import { NO_ENTRY, TupleKeys } from './tuple-keys';
 
-export const NIL = -1;
+export const NIL = NO_ENTRY;
 
 /** The lists a row can be on. */
 export const List = {
@@ -26,16 +26,11 @@ export const LIST_COUNT = 4;
 
 export class FlowTable {
   capacity = 0;
-  private readonly index: OpenIndex;
   private rows = 0;
 
-  // Row columns (see FlowTracker for what each field means). The tuple is canonical: endpoint A
-  // is the lower address (then port).
-  sensors: (string | undefined)[] = [];
-  ipA: (string | undefined)[] = [];
-  ipB: (string | undefined)[] = [];
-  ports = new Uint16Array(0); // 2 per row: A's, B's
-  keyHash = new Uint32Array(0); // tupleHash: the first half of every flowId on the row
+  /** Each row's canonical 4-tuple and its hash (the first half of every flowId on the row). */
+  readonly keys: TupleKeys;
+  // Row columns (see FlowTracker for what each field means).
   /** Bumped whenever a row is given to a new tuple, so a cached row number can be checked. */
   generation = new Uint32Array(0);
   stream = new Int32Array(0);
@@ -64,32 +59,12 @@ export class FlowTable {
   private used = 0;
 
   constructor(initialCapacity = 1024) {
-    this.index = new OpenIndex(initialCapacity);
+    this.keys = new TupleKeys(initialCapacity);
     this.grow(initialCapacity);
   }
 
   get size(): number {
     return this.rows;
-  }
-
-  /** The row of a canonical tuple whose `tupleHash` is `hash`, or NIL. */
-  find(hash: number, sensor: string, ipA: string, portA: number, ipB: string, portB: number): number {
-    const index = this.index;
-    const slots = index.slots;
-    let row: number;
-    for (let s = index.home(mix32(hash)); (row = slots[s]) !== EMPTY; s = (s + 1) & index.mask) {
-      if (
-        this.keyHash[row] === hash &&
-        this.ports[2 * row] === portA &&
-        this.ports[2 * row + 1] === portB &&
-        this.ipA[row] === ipA &&
-        this.ipB[row] === ipB &&
-        this.sensors[row] === sensor
-      ) {
-        return row;
-      }
-    }
-    return NIL;
   }
 
   head(list: number): number {
@@ -104,17 +79,11 @@ export class FlowTable {
       if (this.used === this.capacity) this.grow(this.capacity * 2);
       row = this.used++;
     }
-    this.sensors[row] = sensor;
-    this.ipA[row] = ipA;
-    this.ipB[row] = ipB;
-    this.keyHash[row] = hash;
-    this.ports[2 * row] = portA;
-    this.ports[2 * row + 1] = portB;
+    this.keys.set(row, hash, sensor, ipA, portA, ipB, portB);
     this.generation[row]++;
     this.firstTs[row] = NaN; // no connection opened on this row yet: no flowId
     this.wsFlags[row] = 0;
     this.state[row] = 0;
-    this.index.insert(row, mix32(hash));
     this.rows++;
     this.link(row, list);
     return row;
@@ -123,10 +92,9 @@ export class FlowTable {
   /** Removes the row entirely. */
   remove(row: number): void {
     this.unlink(row);
-    this.index.remove(row);
+    this.keys.clear(row);
     this.rows--;
     this.generation[row]++;
-    this.sensors[row] = this.ipA[row] = this.ipB[row] = undefined;
     this.freeRows.push(row);
   }
 
@@ -165,10 +133,8 @@ export class FlowTable {
       b.set(a);
       return b;
     };
-    this.keyHash = g(this.keyHash);
+    this.keys.grow(cap);
     this.generation = g(this.generation);
-    this.index.growEntries(cap);
-    this.ports = g(this.ports, 2);
     this.stream = g(this.stream);
     this.wsFlags = g(this.wsFlags);
     this.wsBase = g(this.wsBase, 2);

@@ -115,7 +115,7 @@ export class ReuseDetector {
       m.remove(m.oldest());
       this.counters.forgotten++;
     }
-    m.write(entry, e.sensor, e.client, e.server, e.flowId, e.stream, e.startTs, e.endTs, e.closedBy, e.activeCloser, e.openedBy !== 'midstream', e.vlan);
+    m.write(entry, e.flowId, e.stream, e.startTs, e.endTs, e.closedBy, e.activeCloser, e.openedBy !== 'midstream', e.vlan);
   }
 
   onOpen(e: FlowOpenEvent): void {

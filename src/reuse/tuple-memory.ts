@@ -1,29 +1,21 @@
-import { endpointFirst, mix32, tupleHash } from '../flow/tuple-hash';
+import { endpointFirst, tupleHash } from '../flow/tuple-hash';
+import { NO_ENTRY, TupleKeys } from '../flow/tuple-keys';
 import type { ClosedBy, Endpoint, Side } from '../model/events';
-import { EMPTY, OpenIndex } from '../util/open-index';
 
 /**
- * What `detectPortReuse` remembers of the last connection per 4-tuple, as a column store with an
- * open-addressing hash index. A Map keyed by a "sensor|ip|port|ip|port" string, with an object
- * per entry, cost as much as tracking the connection itself; here the hash comes straight from
- * the event's fields and an entry is a row of typed arrays plus string references the events
- * already hold.
+ * What `detectPortReuse` remembers of the last connection per 4-tuple: a column store keyed by
+ * TupleKeys (no per-entry object, no key string).
  *
  * Entries sit on one list ordered by the time they were last written (≈ end time), so expiry and
  * eviction of the oldest are O(1) each.
  */
 export const CLOSED_BY: readonly ClosedBy[] = ['fin', 'rst', 'idle', 'reused', 'evicted', 'eof'];
 const SIDES: readonly (Side | null)[] = [null, 'client', 'server'];
-export const NIL = -1;
+export const NIL = NO_ENTRY;
 
 export class TupleMemory {
-  // Entry columns. The tuple is stored canonically: endpoint A is the lower (ip, then port).
-  sensor: (string | undefined)[] = [];
-  ipA: (string | undefined)[] = [];
-  ipB: (string | undefined)[] = [];
-  portA = new Uint16Array(0);
-  portB = new Uint16Array(0);
-  hash = new Int32Array(0);
+  readonly keys: TupleKeys;
+  // Entry columns.
   flowId: (string | undefined)[] = [];
   stream = new Float64Array(0);
   startTs = new Float64Array(0);
@@ -34,22 +26,20 @@ export class TupleMemory {
 
   private prev = new Int32Array(0);
   private next = new Int32Array(0);
-  private readonly index: OpenIndex;
   private head = NIL;
-  // The hash `find` computed last, and for which arguments: `write` right after a missed `find`
-  // (the usual order) inserts without hashing the tuple again.
-  private lastSensor = '';
-  private lastClient: Endpoint | null = null;
-  private lastServer: Endpoint | null = null;
-  private lastHash = 0;
   private tail = NIL;
+  // The canonical tuple `find` looked up last: `write` after a miss inserts it without hashing again.
+  private lastSensor = '';
+  private lastA: Endpoint = { ip: '', port: 0 };
+  private lastB: Endpoint = { ip: '', port: 0 };
+  private lastHash = 0;
   private free: number[] = [];
   private used = 0;
   private capacity = 0;
   private count = 0;
 
   constructor(initialCapacity = 1024) {
-    this.index = new OpenIndex(initialCapacity);
+    this.keys = new TupleKeys(initialCapacity);
     this.growEntries(initialCapacity);
   }
 
@@ -79,38 +69,19 @@ export class TupleMemory {
     const aIsClient = endpointFirst(client.ip, client.port, server.ip, server.port);
     const a = aIsClient ? client : server;
     const b = aIsClient ? server : client;
-    const h = tupleHash(sensor, a.ip, a.port, b.ip, b.port) | 0;
     this.lastSensor = sensor;
-    this.lastClient = client;
-    this.lastServer = server;
-    this.lastHash = h;
-    const index = this.index;
-    const slots = index.slots;
-    let e: number;
-    for (let s = index.home(mix32(h)); (e = slots[s]) !== EMPTY; s = (s + 1) & index.mask) {
-      if (
-        this.hash[e] === h &&
-        this.portA[e] === a.port &&
-        this.portB[e] === b.port &&
-        this.ipA[e] === a.ip &&
-        this.ipB[e] === b.ip &&
-        this.sensor[e] === sensor
-      ) {
-        return e;
-      }
-    }
-    return NIL;
+    this.lastA = a;
+    this.lastB = b;
+    this.lastHash = tupleHash(sensor, a.ip, a.port, b.ip, b.port);
+    return this.keys.find(this.lastHash, sensor, a.ip, a.port, b.ip, b.port);
   }
 
   /**
-   * Remembers a connection on this tuple as the newest entry: in entry `e` (what `find` gave for
-   * the tuple), or in a new entry when `e` is NIL.
+   * Remembers a connection as the newest entry: in entry `e`, what `find` just returned for its
+   * tuple, or, when that was NIL, in a new entry for the tuple `find` looked up.
    */
   write(
     e: number,
-    sensor: string,
-    client: Endpoint,
-    server: Endpoint,
     flowId: string,
     stream: number,
     startTs: number,
@@ -120,7 +91,7 @@ export class TupleMemory {
     startSeen: boolean,
     vlan: number | null,
   ): void {
-    if (e === NIL) e = this.insert(sensor, client, server);
+    if (e === NIL) e = this.insertLastFound();
     else this.unlink(e);
     this.link(e);
     this.flowId[e] = flowId;
@@ -133,30 +104,22 @@ export class TupleMemory {
 
   remove(e: number): void {
     this.unlink(e);
-    this.index.remove(e);
-    this.sensor[e] = this.ipA[e] = this.ipB[e] = this.flowId[e] = undefined;
+    this.keys.clear(e);
+    this.flowId[e] = undefined;
     this.free.push(e);
     this.count--;
   }
 
-  private insert(sensor: string, client: Endpoint, server: Endpoint): number {
+  private insertLastFound(): number {
     let e: number;
     if (this.free.length > 0) e = this.free.pop()!;
     else {
       if (this.used === this.capacity) this.growEntries(this.capacity * 2);
       e = this.used++;
     }
-    const aIsClient = endpointFirst(client.ip, client.port, server.ip, server.port);
-    const a = aIsClient ? client : server;
-    const b = aIsClient ? server : client;
-    this.sensor[e] = sensor;
-    this.ipA[e] = a.ip;
-    this.ipB[e] = b.ip;
-    this.portA[e] = a.port;
-    this.portB[e] = b.port;
-    const known = client === this.lastClient && server === this.lastServer && sensor === this.lastSensor;
-    this.hash[e] = known ? this.lastHash : tupleHash(sensor, a.ip, a.port, b.ip, b.port) | 0;
-    this.index.insert(e, mix32(this.hash[e]));
+    const a = this.lastA;
+    const b = this.lastB;
+    this.keys.set(e, this.lastHash, this.lastSensor, a.ip, a.port, b.ip, b.port);
     this.count++;
     return e;
   }
@@ -179,14 +142,11 @@ export class TupleMemory {
   }
 
   private growEntries(cap: number): void {
-    const g = <T extends Float64Array | Int32Array | Uint16Array | Uint8Array>(a: T): T => {
+    const g = <T extends Float64Array | Int32Array | Uint8Array>(a: T): T => {
       const b = new (a.constructor as new (n: number) => T)(cap);
       b.set(a);
       return b;
     };
-    this.portA = g(this.portA);
-    this.portB = g(this.portB);
-    this.hash = g(this.hash);
     this.stream = g(this.stream);
     this.startTs = g(this.startTs);
     this.endTs = g(this.endTs);
@@ -194,7 +154,7 @@ export class TupleMemory {
     this.how = g(this.how);
     this.prev = g(this.prev);
     this.next = g(this.next);
-    this.index.growEntries(cap);
+    this.keys.grow(cap);
     this.capacity = cap;
   }
 }

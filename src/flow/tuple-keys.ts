@@ -1,0 +1,78 @@
+import { EMPTY, OpenIndex } from '../util/open-index';
+import { mix32 } from './tuple-hash';
+
+export const NO_ENTRY = -1;
+
+/**
+ * The key half of a column-store table of 4-tuples (the flow table's rows, the reuse detector's
+ * remembered connections): per entry the canonical tuple (endpoint A is the lower address, then
+ * port) and its `tupleHash`, found through an open-addressing index. The owner allocates entry
+ * numbers and keeps its own value columns beside these.
+ *
+ * A Map keyed by a composed "sensor|ip|port|ip|port" string would build, flatten and hash that
+ * string on every lookup and keep it alive per entry; here the hash comes from the fields and an
+ * entry holds references to address strings its events already carry.
+ */
+export class TupleKeys {
+  sensor: (string | undefined)[] = [];
+  ipA: (string | undefined)[] = [];
+  ipB: (string | undefined)[] = [];
+  ports = new Uint16Array(0); // 2 per entry: A's, B's
+  /** tupleHash of the entry's tuple (the first half of a flowId). */
+  hash = new Uint32Array(0);
+  private readonly index: OpenIndex;
+
+  constructor(capacity: number) {
+    this.index = new OpenIndex(capacity);
+    this.grow(capacity);
+  }
+
+  /** The entry holding this canonical tuple (`hash` its tupleHash), or NO_ENTRY. */
+  find(hash: number, sensor: string, ipA: string, portA: number, ipB: string, portB: number): number {
+    const index = this.index;
+    const slots = index.slots;
+    let e: number;
+    for (let s = index.home(mix32(hash)); (e = slots[s]) !== EMPTY; s = (s + 1) & index.mask) {
+      if (
+        this.hash[e] === hash &&
+        this.ports[2 * e] === portA &&
+        this.ports[2 * e + 1] === portB &&
+        this.ipA[e] === ipA &&
+        this.ipB[e] === ipB &&
+        this.sensor[e] === sensor
+      ) {
+        return e;
+      }
+    }
+    return NO_ENTRY;
+  }
+
+  /** Gives the free entry `e` this canonical tuple and indexes it. */
+  set(e: number, hash: number, sensor: string, ipA: string, portA: number, ipB: string, portB: number): void {
+    this.sensor[e] = sensor;
+    this.ipA[e] = ipA;
+    this.ipB[e] = ipB;
+    this.ports[2 * e] = portA;
+    this.ports[2 * e + 1] = portB;
+    this.hash[e] = hash;
+    this.index.insert(e, mix32(hash));
+  }
+
+  /** Takes entry `e` out of the index and lets go of its strings. */
+  clear(e: number): void {
+    this.index.remove(e);
+    this.sensor[e] = this.ipA[e] = this.ipB[e] = undefined;
+  }
+
+  /** Makes room for entry numbers below `capacity`. */
+  grow(capacity: number): void {
+    if (capacity * 2 <= this.ports.length) return;
+    const ports = new Uint16Array(capacity * 2);
+    ports.set(this.ports);
+    this.ports = ports;
+    const hash = new Uint32Array(capacity);
+    hash.set(this.hash);
+    this.hash = hash;
+    this.index.growEntries(capacity);
+  }
+}
