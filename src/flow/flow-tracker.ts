@@ -298,8 +298,9 @@ export class FlowTracker {
         old.by = this.flowIdAt(row)!;
         this.replaced.set(row, old);
       }
-    } else if (this.replaced.size > 0 && this.replaced.has(row) && this.oldConnectionPacket(row, p, dir, sensor, wsReused)) {
-      return;
+    } else if (this.replaced.size > 0) {
+      const old = this.replaced.get(row);
+      if (old !== undefined && this.oldConnectionPacket(old, row, p, dir, sensor, wsReused)) return;
     }
     this.update(row, p, dir);
     if (this.annotate) this.emitAnnotation(p, sensor, t.stream[row], this.flowIdAt(row), wsReused);
@@ -312,9 +313,8 @@ export class FlowTracker {
    * RFC 5961 answer to a challenge ACK) means two hosts are using the 4-tuple at once, and a
    * `flow.interleave` tells detectPortReuse so.
    */
-  private oldConnectionPacket(row: number, p: PacketRecord, dir: number, sensor: string, wsReused: boolean): boolean {
+  private oldConnectionPacket(old: Replaced, row: number, p: PacketRecord, dir: number, sensor: string, wsReused: boolean): boolean {
     const t = this.t;
-    const old = this.replaced.get(row)!;
     const bit = dir === 0 ? S_SEQ_A : S_SEQ_B;
     if (!(old.known & bit) || p.flags & F_SYN) return false; // SYNs and SYN-ACKs are the new handshake's
     const dOld = Math.abs((p.seq - old.seqEnd[dir]) | 0);
