@@ -14,6 +14,7 @@ import { eventRecord, topicOf, type OutputFormat, type OutputTopics } from './ev
 import type { Metrics } from './metrics';
 import { EventTimeMerger, type PendingMessage } from './partition-merge';
 import { StatePins } from './state-pins';
+import { WriteBehind, type CommitOffsets } from './write-behind';
 
 export interface ConsumeOptions {
   readonly groupId: string;
@@ -57,6 +58,8 @@ export interface ConsumeSummary {
 }
 
 const PAUSE_ABOVE_PACKETS = 500_000;
+/** Records the write-behind may hold before the batch handler waits for it (memory bound). */
+const WRITE_BACKLOG = 100_000;
 const TICK_MS = 250;
 
 const keyOf = (tp: TopicPartition): string => `${tp.topic}/${tp.partition}`;
@@ -85,6 +88,11 @@ export class ConsumeService {
   private sink: Sink | null = null;
   private admin: Admin | null = null;
   private outbox: OutgoingMessage[] = [];
+  private readonly writer = new WriteBehind(
+    (out) => this.write(out),
+    (offsets) => this.commitOffsets(offsets),
+    (err) => this.fail(err),
+  );
   private current: PendingMessage | null = null;
   private eventTime = -Infinity;
   private assigned: string[] = [];
@@ -237,6 +245,7 @@ export class ConsumeService {
     if (!this.source) return; // still starting: run() notices and returns
     this.enqueue(async () => {
       await this.drainAndFlush(false);
+      await this.writer.settle();
       this.finished?.(reason);
     });
   }
@@ -346,13 +355,16 @@ export class ConsumeService {
     });
   }
 
-  /** Releases what event-time order allows, writes the events, then commits what is safe. */
+  /**
+   * Releases what event-time order allows and hands the events, with the offsets they make safe
+   * to commit, to the write-behind; waits for it only when it falls far behind.
+   */
   private async drainAndFlush(force: boolean): Promise<void> {
     this.release(force);
     if (this.pipelineError) throw this.pipelineError;
     this.pins.advance(this.eventTime);
-    await this.flushOutbox();
-    await this.commit();
+    this.flushOutbox();
+    if (this.writer.backlog > WRITE_BACKLOG) await this.writer.settle();
     for (const key of [...this.paused]) {
       if (this.merger.bufferedIn(key) < PAUSE_ABOVE_PACKETS / 2) {
         this.paused.delete(key);
@@ -379,10 +391,14 @@ export class ConsumeService {
     if (n > 0) this.count.packets(n);
   }
 
-  private async flushOutbox(): Promise<void> {
-    if (this.outbox.length === 0) return;
+  /** Queues the outbox and the commit it allows (offsets whose every event is in it or before it). */
+  private flushOutbox(): void {
     const out = this.outbox;
     this.outbox = [];
+    this.writer.push(out, this.safeOffsets());
+  }
+
+  private async write(out: OutgoingMessage[]): Promise<void> {
     await this.sink!.send(out);
     for (const m of out) {
       const type = m.headers?.['tcpreuse-type'];
@@ -390,8 +406,9 @@ export class ConsumeService {
     }
   }
 
-  private async commit(): Promise<void> {
-    const offsets: (TopicPartition & { offset: string })[] = [];
+  /** Per assigned partition: the first offset not yet released into the pipeline, held back by pins. */
+  private safeOffsets(): CommitOffsets {
+    const offsets: CommitOffsets = [];
     for (const key of this.assigned) {
       const next = this.merger.firstUnreleased(key);
       if (next === undefined || next < 0) continue;
@@ -399,9 +416,15 @@ export class ConsumeService {
       const safe = pinned === undefined ? next : Math.min(next, pinned);
       if (safe > (this.committed.get(key) ?? -1)) offsets.push({ ...partOf(key), offset: String(safe) });
     }
-    if (offsets.length === 0) return;
+    return offsets;
+  }
+
+  private async commitOffsets(offsets: CommitOffsets): Promise<void> {
+    // Partitions revoked while the write was in flight are their new owner's to commit.
+    const fresh = offsets.filter((o) => this.assigned.includes(keyOf(o)) && Number(o.offset) > (this.committed.get(keyOf(o)) ?? -1));
+    if (fresh.length === 0) return;
     try {
-      await this.source!.commit(offsets);
+      await this.source!.commit(fresh);
     } catch (err) {
       // A rebalance or a coordinator move rejects commits for a moment. Not fatal: nothing is
       // marked committed, so the next drain commits again (or the partition's new owner replays).
@@ -409,7 +432,7 @@ export class ConsumeService {
       this.log.warn('offset commit failed; will retry', { error: err as Error });
       return;
     }
-    for (const o of offsets) this.committed.set(keyOf(o), Number(o.offset));
+    for (const o of fresh) this.committed.set(keyOf(o), Number(o.offset));
     this.count.commits(1);
   }
 
@@ -451,8 +474,8 @@ export class ConsumeService {
     this.input.complete();
     if (this.pipelineError) throw this.pipelineError;
     this.pins.clear();
-    await this.flushOutbox();
-    await this.commit();
+    this.flushOutbox();
+    await this.writer.settle();
     this.log.info('input consumed to its end', { messages: this.metrics.total('messages_in_total') });
     this.finished?.('end of input');
   }
