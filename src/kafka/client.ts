@@ -71,6 +71,8 @@ export interface Source {
 
 export interface SinkOptions {
   readonly compression: Compression;
+  /** Run the producer in a worker thread (its CPU off the caller's thread). @default false */
+  readonly thread?: boolean;
 }
 
 export interface Sink {

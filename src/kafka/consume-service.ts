@@ -170,7 +170,7 @@ export class ConsumeService {
         for (const [p, off] of await this.admin.committedOffsets(this.options.groupId, topic)) this.startOffsets.set(keyOf({ topic, partition: p }), Number(off));
       }
     }
-    this.sink = this.client.sink({ compression: this.options.compression });
+    this.sink = this.client.sink({ compression: this.options.compression, thread: true });
     await this.sink.connect();
     this.source = this.client.source({
       groupId: this.options.groupId,

@@ -3,6 +3,7 @@ import { Kafka, logLevel as KafkaLogLevel, Partitioners, type Consumer, type Kaf
 import type { Logger } from '../util/logger';
 import type { Admin, ConsumedBatch, KafkaClient, OutgoingMessage, Sink, SinkOptions, Source, SourceOptions, TopicPartition } from './client';
 import { COMPRESSION_TYPE, registerCodecs } from './codecs';
+import { threadedSink } from './threaded-sink';
 
 export interface KafkaConnection {
   readonly brokers: readonly string[];
@@ -192,6 +193,7 @@ export function createKafkajsClient(connection: KafkaConnection, logger: Logger)
   return {
     source: (options) => new KafkajsSource(kafka, options),
     sink: (options: SinkOptions): Sink => {
+      if (options.thread) return threadedSink(connection, options, logger);
       const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: true, createPartitioner: Partitioners.DefaultPartitioner });
       const compression = COMPRESSION_TYPE[options.compression];
       const sendSlice = async (messages: readonly OutgoingMessage[]): Promise<void> => {
