@@ -6,11 +6,38 @@ export const packetRecordType = loadSchema('packet-record.avsc');
 /** Avro type of a batch of PacketRecords (schemas/packet-batch.avsc). */
 export const packetBatchType = loadSchema('packet-batch.avsc');
 
-/** Avro nulls become absent fields, so decoded records look like the JSON ones. */
+/** The record avsc decodes: every field present, optional ones null. */
+interface AvroPacket {
+  ts: number;
+  src: string;
+  dst: string;
+  sport: number;
+  dport: number;
+  flags: number;
+  seq: number;
+  ack: number;
+  len: number;
+  win: number | null;
+  vlan: number | null;
+  sensor: string | null;
+  frame: number | null;
+  icmpQuote: number | null;
+}
+
+/**
+ * Avro nulls become absent fields, so decoded records look like the JSON ones (fields in schema
+ * order). Written out field by field: copying by Object.keys made a differently shaped object per
+ * packet, several times slower on the consumer's hot path.
+ */
 export function fromAvro(o: Record<string, unknown>): PacketRecord {
-  const r: Record<string, unknown> = {};
-  for (const k of Object.keys(o)) if (o[k] !== null) r[k] = o[k];
-  return r as unknown as PacketRecord;
+  const a = o as unknown as AvroPacket;
+  const r: PacketRecord = { ts: a.ts, src: a.src, dst: a.dst, sport: a.sport, dport: a.dport, flags: a.flags, seq: a.seq, ack: a.ack, len: a.len };
+  if (a.win !== null) r.win = a.win;
+  if (a.vlan !== null) r.vlan = a.vlan;
+  if (a.sensor !== null) r.sensor = a.sensor;
+  if (a.frame !== null) r.frame = a.frame;
+  if (a.icmpQuote !== null) r.icmpQuote = a.icmpQuote;
+  return r;
 }
 
 export function encodePacket(p: PacketRecord): Buffer {

@@ -60,6 +60,8 @@ export interface ConsumeSummary {
 const PAUSE_ABOVE_PACKETS = 500_000;
 /** Records the write-behind may hold before the batch handler waits for it (memory bound). */
 const WRITE_BACKLOG = 100_000;
+/** Packets analysed between two flushes to the write-behind. */
+const RELEASE_CHUNK = 20_000;
 const TICK_MS = 250;
 
 const keyOf = (tp: TopicPartition): string => `${tp.topic}/${tp.partition}`;
@@ -360,11 +362,17 @@ export class ConsumeService {
    * to commit, to the write-behind; waits for it only when it falls far behind.
    */
   private async drainAndFlush(force: boolean): Promise<void> {
-    this.release(force);
-    if (this.pipelineError) throw this.pipelineError;
-    this.pins.advance(this.eventTime);
-    this.flushOutbox();
-    if (this.writer.backlog > WRITE_BACKLOG) await this.writer.settle();
+    for (;;) {
+      const released = this.release(force, RELEASE_CHUNK);
+      if (this.pipelineError) throw this.pipelineError;
+      this.pins.advance(this.eventTime);
+      this.flushOutbox();
+      if (this.writer.backlog > WRITE_BACKLOG) await this.writer.settle();
+      if (released < RELEASE_CHUNK) break;
+      // A fetched batch can hold 100k+ packets: yield between chunks so the producer thread's
+      // acknowledgements come in and writing overlaps the analysis instead of following it.
+      await new Promise((r) => setImmediate(r));
+    }
     for (const key of [...this.paused]) {
       if (this.merger.bufferedIn(key) < PAUSE_ABOVE_PACKETS / 2) {
         this.paused.delete(key);
@@ -373,8 +381,8 @@ export class ConsumeService {
     }
   }
 
-  /** Feeds the pipeline what the merger releases; events it emits meanwhile are attributed to `current`. */
-  private release(force: boolean): void {
+  /** Feeds the pipeline what the merger releases (at most `limit` packets); events it emits meanwhile are attributed to `current`. */
+  private release(force: boolean, limit = Infinity): number {
     let n = 0;
     this.merger.drain(
       Date.now(),
@@ -386,9 +394,11 @@ export class ConsumeService {
       },
       () => undefined,
       force,
+      limit,
     );
     this.current = null;
     if (n > 0) this.count.packets(n);
+    return n;
   }
 
   /** Queues the outbox and the commit it allows (offsets whose every event is in it or before it). */

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { Kafka, logLevel as KafkaLogLevel, Partitioners, type Consumer, type KafkaConfig, type LogEntry, type Message, type SASLOptions } from 'kafkajs';
+import { Kafka, logLevel as KafkaLogLevel, Partitioners, type Consumer, type KafkaConfig, type LogEntry, type Message, type PartitionMetadata, type SASLOptions } from 'kafkajs';
 import type { Logger } from '../util/logger';
 import type { Admin, ConsumedBatch, KafkaClient, OutgoingMessage, Sink, SinkOptions, Source, SourceOptions, TopicPartition } from './client';
 import { COMPRESSION_TYPE, registerCodecs } from './codecs';
+import { produceSlices } from './produce-slices';
 import { threadedSink } from './threaded-sink';
 
 export interface KafkaConnection {
@@ -15,8 +16,8 @@ export interface KafkaConnection {
   readonly connectionTimeoutMs?: number;
 }
 
-/** Upper bound on the bytes of one produce request (below the broker's default 1 MiB batch limit). */
-const MAX_REQUEST_BYTES = 768 * 1024;
+/** Upper bound on the bytes of one partition's batch in a produce request (the broker's default limit is 1 MiB). */
+const MAX_BATCH_BYTES = 768 * 1024;
 
 const LEVEL_OF: Record<number, 'debug' | 'info' | 'warn' | 'error'> = {
   [KafkaLogLevel.ERROR]: 'error',
@@ -196,6 +197,27 @@ export function createKafkajsClient(connection: KafkaConnection, logger: Logger)
       if (options.thread) return threadedSink(connection, options, logger);
       const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: true, createPartitioner: Partitioners.DefaultPartitioner });
       const compression = COMPRESSION_TYPE[options.compression];
+      // kafkajs allows one produce request in flight per broker for an idempotent producer, so
+      // each request should be as full as the broker allows: partitions are chosen here (with
+      // kafkajs's own partitioner) so that a request can carry a full batch for each of them.
+      const metadata = kafka.admin();
+      const partitionsOf = new Map<string, PartitionMetadata[] | null>();
+      const partitioner = Partitioners.DefaultPartitioner();
+      const assignPartitions = async (messages: readonly OutgoingMessage[]): Promise<OutgoingMessage[]> => {
+        for (const m of messages) {
+          if (m.partition !== undefined || partitionsOf.has(m.topic)) continue;
+          // A topic the broker does not know yet is left to kafkajs (it creates it); asked again next time.
+          const meta = await metadata.fetchTopicMetadata({ topics: [m.topic] }).catch(() => null);
+          partitionsOf.set(m.topic, meta?.topics[0]?.partitions.length ? meta.topics[0].partitions : null);
+        }
+        const out = messages.map((m) => {
+          const partitionMetadata = m.partition === undefined ? partitionsOf.get(m.topic) : null;
+          if (!partitionMetadata) return m;
+          return { ...m, partition: partitioner({ topic: m.topic, partitionMetadata, message: { key: m.key, value: m.value } }) };
+        });
+        for (const [topic, meta] of partitionsOf) if (meta === null) partitionsOf.delete(topic);
+        return out;
+      };
       const sendSlice = async (messages: readonly OutgoingMessage[]): Promise<void> => {
         const byTopic = new Map<string, Message[]>();
         for (const m of messages) {
@@ -206,19 +228,17 @@ export function createKafkajsClient(connection: KafkaConnection, logger: Logger)
         await producer.sendBatch({ acks: -1, compression, topicMessages: [...byTopic].map(([topic, msgs]) => ({ topic, messages: msgs })) });
       };
       return {
-        connect: () => producer.connect(),
-        async send(all) {
-          // A produce request carries one record batch per partition, and the broker refuses a batch
-          // above message.max.bytes (1 MiB by default): send in slices well below it.
-          for (let i = 0; i < all.length; ) {
-            let bytes = 0;
-            let j = i;
-            while (j < all.length && (j === i || bytes + all[j].value.length < MAX_REQUEST_BYTES)) bytes += all[j++].value.length + 64;
-            await sendSlice(all.slice(i, j));
-            i = j;
-          }
+        async connect() {
+          await producer.connect();
+          await metadata.connect();
         },
-        disconnect: () => producer.disconnect(),
+        async send(all) {
+          for (const slice of produceSlices(await assignPartitions(all), MAX_BATCH_BYTES)) await sendSlice(slice);
+        },
+        async disconnect() {
+          await metadata.disconnect();
+          await producer.disconnect();
+        },
       };
     },
     admin: (): Admin => {

@@ -108,11 +108,12 @@ export class EventTimeMerger {
 
   /**
    * Releases packets in event-time order while no partition holds them back (all of them with
-   * `force`, e.g. at end of input). `onMessage` is called when a message's last packet is out.
+   * `force`, e.g. at end of input), at most `limit`; returns how many. `onMessage` is called when
+   * a message's last packet is out.
    */
-  drain(nowMs: number, onPacket: (p: PacketRecord, m: PendingMessage) => void, onMessage: (m: PendingMessage) => void, force = false): void {
+  drain(nowMs: number, onPacket: (p: PacketRecord, m: PendingMessage) => void, onMessage: (m: PendingMessage) => void, force = false, limit = Infinity): number {
     const queues = [...this.queues.values()];
-    for (;;) {
+    for (let released = 0; ; released++) {
       // Messages with nothing (left) to release complete in offset order as soon as they are at the head.
       let best: PartitionQueue | undefined;
       let bestP: PacketRecord | undefined;
@@ -130,8 +131,8 @@ export class EventTimeMerger {
           bestP = p;
         }
       }
-      if (!best || !bestP) return;
-      if (blocked && this.bufferedTotal <= this.maxBuffered) return;
+      if (!best || !bestP || released >= limit) return released;
+      if (blocked && this.bufferedTotal <= this.maxBuffered) return released;
       const m = best.messages[best.head];
       m.next++;
       best.buffered--;
