@@ -1,5 +1,6 @@
 import type { OutgoingMessage } from '../src/kafka/client';
 import { packMessages, unpackMessages } from '../src/kafka/message-pack';
+import { produceSlices } from '../src/kafka/produce-slices';
 
 describe('message-pack (to the producer thread)', () => {
   test('keys, values, partitions, timestamps and headers survive, as bytes, in order', () => {
@@ -23,5 +24,19 @@ describe('message-pack (to the producer thread)', () => {
       expect(Buffer.compare(Buffer.from(m.value), Buffer.from(want.value))).toBe(0);
       expect(m.headers).toEqual(want.headers);
     });
+  });
+});
+
+describe('produceSlices', () => {
+  const m = (topic: string, partition: number | undefined, size: number, n: number): OutgoingMessage => ({ topic, partition, key: null, value: 'v'.repeat(size), timestampMs: n });
+
+  test('a request holds up to the budget per partition; order is kept; unknown partitions share one budget', () => {
+    // budget 1000 bytes per partition; each message is 400 + 64 bytes.
+    const msgs = [m('a', 0, 400, 1), m('a', 1, 400, 2), m('a', 0, 400, 3), m('a', 1, 400, 4), m('a', 0, 400, 5), m('b', undefined, 400, 6), m('b', undefined, 400, 7), m('b', undefined, 400, 8)];
+    const slices = produceSlices(msgs, 1000);
+    expect(slices.map((s) => s.map((x) => x.timestampMs))).toEqual([[1, 2, 3, 4], [5, 6, 7], [8]]);
+    expect(slices.flat()).toEqual(msgs);
+    // One message larger than the budget still goes (alone in its partition's share).
+    expect(produceSlices([m('a', 0, 5000, 1), m('a', 0, 10, 2)], 1000).map((s) => s.length)).toEqual([1, 1]);
   });
 });
