@@ -15,9 +15,11 @@ const port = parentPort!;
 const logger = createLogger(logLevel, (line) => port.postMessage({ log: line } satisfies SinkReply));
 const sink = createKafkajsClient(connection, logger).sink({ ...options, thread: false });
 
+// One request at a time, in arrival order: the output's order is the order of the sends.
+let previous: Promise<unknown> = Promise.resolve();
 port.on('message', (req: SinkRequest) => {
-  const work = req.op === 'connect' ? sink.connect() : req.op === 'send' ? sink.send(unpackMessages(req.packed)) : sink.disconnect();
-  work.then(
+  const work = (): Promise<void> => (req.op === 'connect' ? sink.connect() : req.op === 'send' ? sink.send(unpackMessages(req.packed)) : sink.disconnect());
+  previous = previous.then(work).then(
     () => port.postMessage({ id: req.id } satisfies SinkReply),
     (err: Error) => port.postMessage({ id: req.id, error: { name: err.name, message: err.message } } satisfies SinkReply),
   );
