@@ -10,13 +10,15 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { decodeBatch, encodeBatch } from '../src/avro/packet-schemas';
 import type { OutgoingMessage } from '../src/kafka/client';
 import { registerCodecs } from '../src/kafka/codecs';
 import { ConsumeService } from '../src/kafka/consume-service';
-import { createKafkajsClient } from '../src/kafka/kafkajs-client';
+import { createKafkaClient } from '../src/kafka/kafka-client';
 import { Metrics } from '../src/kafka/metrics';
 import { addressPairKey, partitionOf } from '../src/kafka/replay';
 import type { PacketRecord } from '../src/model/packet-record';
@@ -36,7 +38,7 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 const seconds = (t: bigint): number => Number(process.hrtime.bigint() - t) / 1e9;
 
 async function publish(brokers: string, topic: string, packets: PacketRecord[]): Promise<{ messages: number; s: number }> {
-  const client = createKafkajsClient({ brokers: [brokers], clientId: 'bench' }, createLogger('error'));
+  const client = createKafkaClient({ brokers: [brokers], clientId: 'bench' }, createLogger('error'));
   const admin = client.admin();
   await admin.connect();
   await admin.ensureTopics([{ topic, partitions: PARTITIONS }]);
@@ -112,13 +114,25 @@ async function tcpreuseConsume(brokers: string, topic: string, total: number): P
       analyze: { sensor: 'bench' },
       untilEnd: true,
     },
-    createKafkajsClient({ brokers: [brokers], clientId: 'bench-tcpreuse' }, log),
+    createKafkaClient({ brokers: [brokers], clientId: 'bench-tcpreuse' }, log),
     log,
     metrics,
   );
+  // BENCH_PROFILE=file.cpuprofile: a CPU profile of the pipeline thread during this run alone.
+  const profile = process.env.BENCH_PROFILE ? new Session() : null;
+  if (profile) {
+    profile.connect();
+    await profile.post('Profiler.enable');
+    await profile.post('Profiler.start');
+  }
   const t = process.hrtime.bigint();
   const summary = await service.run();
   const s = seconds(t);
+  if (profile) {
+    const { profile: result } = await profile.post('Profiler.stop');
+    writeFileSync(process.env.BENCH_PROFILE!, JSON.stringify(result));
+    profile.disconnect();
+  }
   if (summary.packets !== total) throw new Error(`tcpreuse consume saw ${summary.packets} of ${total} packets`);
   return s;
 }
@@ -153,7 +167,8 @@ async function main(): Promise<void> {
     dir = /dir=(\S+)/.exec(out)![1];
   }
   try {
-    for (const w of WORKLOADS) await benchWorkload(brokers, w);
+    // BENCH_WORKLOAD=short|long runs one of the two.
+  for (const w of WORKLOADS) if (!process.env.BENCH_WORKLOAD || w.name.startsWith(process.env.BENCH_WORKLOAD)) await benchWorkload(brokers, w);
   } finally {
     if (dir) execFileSync('bash', [join(ROOT, 'docker', 'kafka', 'broker.sh'), 'stop', dir], { stdio: 'inherit' });
   }

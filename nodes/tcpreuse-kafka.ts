@@ -1,5 +1,6 @@
 import type { KafkaClient } from '../src/kafka/client';
-import { createKafkajsClient, type KafkaConnection } from '../src/kafka/kafkajs-client';
+import type { KafkaConnection } from '../src/kafka/client';
+import { createKafkaClient } from '../src/kafka/kafka-client';
 import { createLogger, type Logger } from '../src/util/logger';
 import { choiceField, NodeConfigError, textField } from './lib/config-values';
 import type { Node, NodeAPI } from './lib/node-red';
@@ -61,7 +62,7 @@ module.exports = function register(RED: NodeAPI): void {
         sasl: mechanism === 'none' ? undefined : { mechanism, username: username!, password: password! },
         connectionTimeoutMs: 10000,
       };
-      client = createKafkajsClient(connection, nodeLogger(node));
+      client = createKafkaClient(connection, nodeLogger(node));
       return client;
     };
   }

@@ -40,3 +40,23 @@ describe('produceSlices', () => {
     expect(produceSlices([m('a', 0, 5000, 1), m('a', 0, 10, 2)], 1000).map((s) => s.length)).toEqual([1, 1]);
   });
 });
+
+describe('packEventRecord (events written straight into the pack)', () => {
+  test('gives the same records as eventRecord, JSON and Avro, for every event of a capture', async () => {
+    const { analyzeCapture, capturePath } = await import('./helpers/run');
+    const { eventRecord, packEventRecord } = await import('../src/kafka/event-records');
+    const { MessagePacker } = await import('../src/kafka/message-pack');
+    const events = await analyzeCapture(capturePath('nat-collision'), { annotate: true });
+    for (const format of ['json', 'avro'] as const) {
+      const packer = new MessagePacker();
+      for (const e of events) packEventRecord(packer, e, `out.${e.type}`, format);
+      const back = unpackMessages(packer.finish());
+      expect(back).toHaveLength(events.length);
+      back.forEach((m, i) => {
+        const want = eventRecord(events[i], `out.${events[i].type}`, format);
+        expect({ ...m, key: m.key!.toString(), value: Buffer.from(m.value) }).toEqual({ ...want, partition: undefined, key: want.key, value: Buffer.from(want.value) });
+      });
+      expect([...packer.tally.values()].reduce((a, b) => a + b, 0)).toBe(events.length);
+    }
+  });
+});

@@ -1,7 +1,7 @@
 import { ConsumeService, type ConsumeOptions } from '../kafka/consume-service';
 import type { Compression } from '../kafka/codecs';
 import type { OutputFormat } from '../kafka/event-records';
-import { createKafkajsClient } from '../kafka/kafkajs-client';
+import { createKafkaClient } from '../kafka/kafka-client';
 import { Metrics, serveMetrics } from '../kafka/metrics';
 import type { InputFormat } from '../ingest/input-decoder';
 import type { PcapTimestampSource } from '../ingest/pcap-record';
@@ -99,7 +99,7 @@ export async function consumeCommand(argv: string[]): Promise<number> {
     sessionTimeoutMs: v.sessionTimeoutMs as number,
   };
   const metrics = new Metrics();
-  const service = new ConsumeService(options, createKafkajsClient(connection, log), log, metrics);
+  const service = new ConsumeService(options, createKafkaClient(connection, log), log, metrics);
   let server: Awaited<ReturnType<typeof serveMetrics>> | undefined;
   if (v.metrics) {
     server = await serveMetrics(metrics, () => service.healthStatus(), v.metricsPort as number);

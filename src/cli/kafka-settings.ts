@@ -1,7 +1,7 @@
 import { INPUT_FORMATS } from '../ingest/input-decoder';
 import { COMPRESSIONS } from '../kafka/codecs';
 import { OUTPUT_FORMATS } from '../kafka/event-records';
-import type { KafkaConnection } from '../kafka/kafkajs-client';
+import type { KafkaConnection } from '../kafka/client';
 import { LOG_LEVELS } from '../util/logger';
 import { UsageError } from './args';
 import type { Setting, SettingValue } from './settings';
@@ -18,6 +18,7 @@ export const CONNECTION_SETTINGS: readonly Setting[] = [
   { name: 'sasl-mechanism', kind: 'enum', values: ['plain', 'scram-sha-256', 'scram-sha-512'], help: 'SASL authentication' },
   { name: 'sasl-username', kind: 'string', help: 'SASL user' },
   { name: 'sasl-password', kind: 'string', help: 'SASL password; prefer TCPREUSE_SASL_PASSWORD to keep it out of ps', placeholder: 'secret' },
+  { name: 'producer', kind: 'enum', values: ['wire', 'kafkajs'], default: 'wire', help: "Kafka producer: wire (tcpreuse's own; a fraction of kafkajs's CPU per record) or kafkajs; with SASL always kafkajs" },
   { name: 'log-level', kind: 'enum', values: LOG_LEVELS, default: 'info', help: 'structured (JSON) log lines on stderr at this level and above' },
 ];
 
@@ -51,5 +52,6 @@ export function connectionOf(v: Record<string, SettingValue>): KafkaConnection {
       ? { caFile: (v.sslCa as string | null) ?? undefined, certFile: (v.sslCert as string | null) ?? undefined, keyFile: (v.sslKey as string | null) ?? undefined, rejectUnauthorized: !v.sslInsecure }
       : v.ssl === true,
     sasl: sasl ? { mechanism: sasl, username: v.saslUsername as string, password: v.saslPassword as string } : undefined,
+    producer: v.producer as 'wire' | 'kafkajs',
   };
 }

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { CaptureError } from '../capture/pcap-reader';
 import type { InputFormat } from '../ingest/input-decoder';
 import type { Compression } from '../kafka/codecs';
-import { createKafkajsClient } from '../kafka/kafkajs-client';
+import { createKafkaClient } from '../kafka/kafka-client';
 import { replayCapture } from '../kafka/replay';
 import { createLogger, type LogLevel } from '../util/logger';
 import { UsageError } from './args';
@@ -68,7 +68,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
   const quiet = v.quiet === true || !process.stderr.isTTY;
   const started = Date.now();
   try {
-    const summary = await replayCapture(createKafkajsClient(connection, log), {
+    const summary = await replayCapture(createKafkaClient(connection, log), {
       capture,
       topic: v.topic as string,
       format: v.inputFormat as InputFormat,

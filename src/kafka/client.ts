@@ -1,9 +1,26 @@
 /**
  * The few things tcpreuse needs from a Kafka client, so the consumer service does not depend on
  * kafkajs itself and another client can be measured against it without touching the pipeline.
- * kafkajs-client.ts is the implementation in use.
+ * kafka-client.ts puts the implementations together: kafkajs-client.ts (consumer, admin, and a
+ * producer) and wire/producer.ts (our own producer).
  */
 import type { Compression } from './codecs';
+import type { PackedMessages } from './message-pack';
+
+export interface KafkaConnection {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  /** TLS: true for the system CAs, or files for a private CA / client certificate. */
+  readonly ssl?: boolean | { readonly caFile?: string; readonly certFile?: string; readonly keyFile?: string; readonly rejectUnauthorized?: boolean };
+  readonly sasl?: { readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; readonly username: string; readonly password: string };
+  /**
+   * Which producer writes: `wire`, our own (wire/producer.ts, several times cheaper per record), or
+   * `kafkajs`. SASL needs kafkajs; the wire producer speaks plain TCP and TLS. @default 'wire'
+   */
+  readonly producer?: 'wire' | 'kafkajs';
+  /** How long to keep retrying a broker that does not answer before giving up. @default 30000 */
+  readonly connectionTimeoutMs?: number;
+}
 
 export interface TopicPartition {
   readonly topic: string;
@@ -77,8 +94,12 @@ export interface SinkOptions {
 
 export interface Sink {
   connect(): Promise<void>;
-  /** Resolves once the broker acknowledged every message (acks from all in-sync replicas). */
-  send(messages: readonly OutgoingMessage[]): Promise<void>;
+  /**
+   * Resolves once the broker acknowledged every message (acks from all in-sync replicas).
+   * Messages come as objects, or packed into one buffer (message-pack) by a caller that writes
+   * many records and should not keep an object per record alive meanwhile.
+   */
+  send(messages: readonly OutgoingMessage[] | PackedMessages): Promise<void>;
   disconnect(): Promise<void>;
 }
 

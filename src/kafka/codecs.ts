@@ -1,3 +1,5 @@
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import { decompress as zstdDecompress, compress as zstdCompress } from '@mongodb-js/zstd';
 import { CompressionCodecs, CompressionTypes } from 'kafkajs';
 import createSnappyCodec from 'kafkajs-snappy';
@@ -18,6 +20,26 @@ export const COMPRESSION_TYPE: Record<Compression, CompressionTypes> = {
   lz4: CompressionTypes.LZ4,
   zstd: CompressionTypes.ZSTD,
 };
+
+/** The codec id in a record batch's attributes (the low three bits). */
+export const COMPRESSION_CODEC: Record<Compression, number> = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 };
+
+const snappy = createSnappyCodec();
+const gzipAsync = promisify(gzip);
+
+/** Compresses the records section of a batch the way kafkajs (with our codecs) does. */
+export function compressRecords(compression: Exclude<Compression, 'none'>, records: Buffer): Promise<Buffer> {
+  switch (compression) {
+    case 'gzip':
+      return gzipAsync(records);
+    case 'snappy':
+      return snappy.compress({ buffer: records });
+    case 'lz4':
+      return compressFrame(records);
+    case 'zstd':
+      return zstdCompress(records, 3);
+  }
+}
 
 let registered = false;
 

@@ -8,9 +8,10 @@ import type { PacketRecord } from '../model/packet-record';
 import { analyze, type AnalyzeOptions } from '../operators/analyze';
 import type { Logger } from '../util/logger';
 import { US_PER_S } from '../util/options';
-import type { Admin, BatchContext, ConsumedBatch, KafkaClient, OutgoingMessage, Sink, Source, TopicPartition } from './client';
+import type { Admin, BatchContext, ConsumedBatch, KafkaClient, Sink, Source, TopicPartition } from './client';
 import type { Compression } from './codecs';
-import { eventRecord, topicOf, type OutputFormat, type OutputTopics } from './event-records';
+import { packEventRecord, topicOf, type OutputFormat, type OutputTopics } from './event-records';
+import type { PackedMessages } from './message-pack';
 import type { Metrics } from './metrics';
 import { EventTimeMerger, type PendingMessage } from './partition-merge';
 import { StatePins } from './state-pins';
@@ -89,9 +90,8 @@ export class ConsumeService {
   private source: Source | null = null;
   private sink: Sink | null = null;
   private admin: Admin | null = null;
-  private outbox: OutgoingMessage[] = [];
   private readonly writer = new WriteBehind(
-    (out) => this.write(out),
+    (out, tally) => this.write(out, tally),
     (offsets) => this.commitOffsets(offsets),
     (err) => this.fail(err),
   );
@@ -279,7 +279,7 @@ export class ConsumeService {
     else if (e.type === 'flow.close') this.pins.closed(e.flowId, e.endTs);
     const topic = topicOf(e, this.options.outputTopics);
     if (topic === null) return;
-    this.outbox.push(eventRecord(e, topic, this.options.outputFormat));
+    packEventRecord(this.writer.outbox, e, topic, this.options.outputFormat);
   }
 
   private onAssignment(a: TopicPartition[]): void {
@@ -341,7 +341,7 @@ export class ConsumeService {
     this.log.warn('message sent to the dead-letter topic', { topic: batch.topic, partition: batch.partition, offset: msg.offset, error: err.message });
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(msg.headers)) if (v !== undefined) headers[k] = v;
-    this.outbox.push({
+    this.writer.outbox.add({
       topic: this.options.dlqTopic,
       key: msg.key,
       value: msg.value ?? Buffer.alloc(0),
@@ -401,19 +401,14 @@ export class ConsumeService {
     return n;
   }
 
-  /** Queues the outbox and the commit it allows (offsets whose every event is in it or before it). */
+  /** Has the outbox written and then the commit it allows (offsets whose every event is in it or before it). */
   private flushOutbox(): void {
-    const out = this.outbox;
-    this.outbox = [];
-    this.writer.push(out, this.safeOffsets());
+    this.writer.mark(this.safeOffsets());
   }
 
-  private async write(out: OutgoingMessage[]): Promise<void> {
+  private async write(out: PackedMessages, eventsByType: ReadonlyMap<string, number>): Promise<void> {
     await this.sink!.send(out);
-    for (const m of out) {
-      const type = m.headers?.['tcpreuse-type'];
-      if (type) this.count.events(1, { type });
-    }
+    for (const [type, n] of eventsByType) this.count.events(n, { type });
   }
 
   /** Per assigned partition: the first offset not yet released into the pipeline, held back by pins. */

@@ -1,7 +1,9 @@
 import { encodeEvent } from '../avro/event-schemas';
-import type { Endpoint, TcpReuseEvent } from '../model/events';
-import { eventJson } from '../model/event-json';
+import type { TcpReuseEvent } from '../model/events';
+import { eventJson, writeEventJson } from '../model/event-json';
+import { ByteWriter } from '../util/byte-writer';
 import type { OutgoingMessage } from './client';
+import type { MessagePacker } from './message-pack';
 
 export const OUTPUT_FORMATS = ['json', 'avro'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
@@ -19,27 +21,48 @@ export interface OutputTopics {
 export const EVENT_TYPE_HEADER = 'tcpreuse-type';
 
 /** `sensor|lowIp|lowPort|highIp|highPort`: the same for both directions of a connection. */
-export function canonicalFlowKey(sensor: string, a: Endpoint, b: Endpoint): string {
-  const aFirst = a.ip < b.ip || (a.ip === b.ip && a.port <= b.port);
-  const [lo, hi] = aFirst ? [a, b] : [b, a];
-  return `${sensor}|${lo.ip}|${lo.port}|${hi.ip}|${hi.port}`;
+function writeFlowKey(w: ByteWriter, sensor: string, aIp: string, aPort: number, bIp: string, bPort: number): void {
+  const aFirst = aIp < bIp || (aIp === bIp && aPort <= bPort);
+  w.text(sensor);
+  w.u8(PIPE);
+  w.text(aFirst ? aIp : bIp);
+  w.u8(PIPE);
+  w.number(aFirst ? aPort : bPort);
+  w.u8(PIPE);
+  w.text(aFirst ? bIp : aIp);
+  w.u8(PIPE);
+  w.number(aFirst ? bPort : aPort);
 }
 
-/** The record key: all events of one connection share it, so they land on one partition, in order. */
-export function eventKey(e: TcpReuseEvent): string {
+const PIPE = 0x7c;
+
+/** The record key, as UTF-8: all events of one connection share it, so they land on one partition, in order. */
+export function writeEventKey(w: ByteWriter, e: TcpReuseEvent): void {
   switch (e.type) {
     case 'flow.open':
     case 'flow.close':
     case 'port.reuse':
-      return canonicalFlowKey(e.sensor, e.client, e.server);
+      return writeFlowKey(w, e.sensor, e.client.ip, e.client.port, e.server.ip, e.server.port);
     case 'packet':
-      return canonicalFlowKey(e.sensor, { ip: e.packet.src, port: e.packet.sport }, { ip: e.packet.dst, port: e.packet.dport });
+      return writeFlowKey(w, e.sensor, e.packet.src, e.packet.sport, e.packet.dst, e.packet.dport);
     case 'port.cycle':
     case 'reuse.stats':
-      return `${e.sensor}|${e.client}`;
+      w.text(e.sensor);
+      w.u8(PIPE);
+      return w.text(e.client);
     case 'port.pressure':
-      return `${e.sensor}|${e.client}|${e.server.ip}|${e.server.port}`;
+      w.text(`${e.sensor}|${e.client}|${e.server.ip}|`);
+      return w.number(e.server.port);
   }
+}
+
+const scratch = new ByteWriter(1024);
+
+/** The record key of an event as a string (see writeEventKey). */
+export function eventKey(e: TcpReuseEvent): string {
+  scratch.at = 0;
+  writeEventKey(scratch, e);
+  return scratch.buf.toString('utf8', 0, scratch.at);
 }
 
 export function topicOf(e: TcpReuseEvent, topics: OutputTopics): string | null {
@@ -48,7 +71,7 @@ export function topicOf(e: TcpReuseEvent, topics: OutputTopics): string | null {
   return topics.alerts;
 }
 
-/** One output record: key, value in the chosen format, timestamp = event time (ms). */
+/** One output record: key, value in the chosen format, timestamp = event time (ms), type header. */
 export function eventRecord(e: TcpReuseEvent, topic: string, format: OutputFormat): OutgoingMessage {
   return {
     topic,
@@ -57,4 +80,20 @@ export function eventRecord(e: TcpReuseEvent, topic: string, format: OutputForma
     timestampMs: Math.floor(e.ts / 1000),
     headers: { [EVENT_TYPE_HEADER]: e.type },
   };
+}
+
+/** The same record as `eventRecord`, written straight into `packer` (labelled with the event type). */
+export function packEventRecord(packer: MessagePacker, e: TcpReuseEvent, topic: string, format: OutputFormat): void {
+  packer.begin(topic, undefined, Math.floor(e.ts / 1000), true);
+  writeEventKey(packer.open(), e);
+  packer.close();
+  if (format === 'avro') packer.field(encodeEvent(e));
+  else {
+    writeEventJson(packer.open(), e);
+    packer.close();
+  }
+  packer.writer.u16(1);
+  packer.field(EVENT_TYPE_HEADER);
+  packer.field(e.type);
+  packer.label(e.type);
 }

@@ -1,20 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { Kafka, logLevel as KafkaLogLevel, Partitioners, type Consumer, type KafkaConfig, type LogEntry, type Message, type PartitionMetadata, type SASLOptions } from 'kafkajs';
 import type { Logger } from '../util/logger';
-import type { Admin, ConsumedBatch, KafkaClient, OutgoingMessage, Sink, SinkOptions, Source, SourceOptions, TopicPartition } from './client';
+import type { Admin, ConsumedBatch, KafkaClient, KafkaConnection, OutgoingMessage, Sink, SinkOptions, Source, SourceOptions, TopicPartition } from './client';
 import { COMPRESSION_TYPE, registerCodecs } from './codecs';
+import { isPacked, unpackMessages } from './message-pack';
 import { produceSlices } from './produce-slices';
-import { threadedSink } from './threaded-sink';
-
-export interface KafkaConnection {
-  readonly brokers: readonly string[];
-  readonly clientId: string;
-  /** TLS: true for the system CAs, or files for a private CA / client certificate. */
-  readonly ssl?: boolean | { readonly caFile?: string; readonly certFile?: string; readonly keyFile?: string; readonly rejectUnauthorized?: boolean };
-  readonly sasl?: { readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; readonly username: string; readonly password: string };
-  /** How long to keep retrying a broker that does not answer before giving up. @default 30000 */
-  readonly connectionTimeoutMs?: number;
-}
 
 /** Upper bound on the bytes of one partition's batch in a produce request (the broker's default limit is 1 MiB). */
 const MAX_BATCH_BYTES = 768 * 1024;
@@ -188,13 +178,13 @@ async function retryRetriable<T>(request: () => Promise<T>, attempts = 20): Prom
   }
 }
 
+/** Everything through kafkajs (the `producer: 'kafkajs'` choice; kafka-client.ts picks). */
 export function createKafkajsClient(connection: KafkaConnection, logger: Logger): KafkaClient {
   registerCodecs();
   const kafka = new Kafka(kafkaConfig(connection, logger));
   return {
     source: (options) => new KafkajsSource(kafka, options),
     sink: (options: SinkOptions): Sink => {
-      if (options.thread) return threadedSink(connection, options, logger);
       const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: true, createPartitioner: Partitioners.DefaultPartitioner });
       const compression = COMPRESSION_TYPE[options.compression];
       // kafkajs allows one produce request in flight per broker for an idempotent producer, so
@@ -232,7 +222,8 @@ export function createKafkajsClient(connection: KafkaConnection, logger: Logger)
           await producer.connect();
           await metadata.connect();
         },
-        async send(all) {
+        async send(messages) {
+          const all = isPacked(messages) ? unpackMessages(messages) : messages;
           for (const slice of produceSlices(await assignPartitions(all), MAX_BATCH_BYTES)) await sendSlice(slice);
         },
         async disconnect() {

@@ -1,13 +1,13 @@
+import { ByteWriter } from '../util/byte-writer';
 import type { OutgoingMessage } from './client';
 
 /**
  * Outgoing messages packed into one transferable buffer for the producer thread: structured
  * cloning every message object (and its headers object) cost the pipeline thread ~5 µs each,
  * about as much as analysing a packet many times over. Per message: topic index (u16), flags
- * (u8: key present, key is bytes, partition set), partition (i32), timestamp (f64), key and value
- * (u32 length + bytes), headers (u16 count, then name and value as u32 length + UTF-8).
- * Unpacked keys and values are Buffers viewing that one buffer: kafkajs takes them as they are,
- * where strings would be encoded to UTF-8 a second time.
+ * (u8: key present, partition set), partition (i32), timestamp (f64), key and value (u32 length +
+ * bytes), headers (u16 count, then name and value as u32 length + UTF-8). Unpacked keys and
+ * values are Buffers viewing that one buffer: the producers take them as they are.
  */
 export interface PackedMessages {
   readonly topics: string[];
@@ -18,74 +18,85 @@ export interface PackedMessages {
 const KEY = 1;
 const PARTITION = 2;
 
-class Writer {
-  buf = Buffer.allocUnsafe(64 * 1024);
-  at = 0;
+/**
+ * Builds a PackedMessages record by record. `add` takes a whole message; `begin`/`field`/`end`
+ * let a caller write a record's key and value bytes in place (event-records does, for every
+ * event), so the consumer keeps no per-record strings or objects until the broker acknowledges.
+ */
+export class MessagePacker {
+  readonly writer = new ByteWriter();
+  private readonly topics: string[] = [];
+  private readonly topicIndex = new Map<string, number>();
+  private lengthAt = -1;
+  count = 0;
+  /** Records per label (the consumer counts event types), for metrics once they are written. */
+  readonly tally = new Map<string, number>();
 
-  private room(n: number): void {
-    if (this.at + n <= this.buf.length) return;
-    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.at + n));
-    this.buf.copy(bigger, 0, 0, this.at);
-    this.buf = bigger;
+  /** Starts a record: a key (written next with field()) or none, then the value. */
+  begin(topic: string, partition: number | undefined, timestampMs: number, hasKey: boolean): void {
+    let t = this.topicIndex.get(topic);
+    if (t === undefined) this.topicIndex.set(topic, (t = this.topics.push(topic) - 1));
+    const w = this.writer;
+    w.u16(t);
+    w.u8((hasKey ? KEY : 0) | (partition !== undefined ? PARTITION : 0));
+    w.i32(partition ?? -1);
+    w.f64(timestampMs);
+    this.count++;
   }
 
-  u8(v: number): void {
-    this.room(1);
-    this.buf[this.at++] = v;
+  /** Opens a length-prefixed field (key, value, header name or value); write its bytes, then close(). */
+  open(): ByteWriter {
+    this.lengthAt = this.writer.reserveU32();
+    return this.writer;
   }
 
-  u16(v: number): void {
-    this.room(2);
-    this.at = this.buf.writeUInt16LE(v, this.at);
+  close(): void {
+    this.writer.patchU32(this.lengthAt, this.writer.at - this.lengthAt - 4);
   }
 
-  i32(v: number): void {
-    this.room(4);
-    this.at = this.buf.writeInt32LE(v, this.at);
+  /** A whole field from a string (UTF-8) or bytes. */
+  field(v: string | Uint8Array): void {
+    const w = this.open();
+    if (typeof v === 'string') w.text(v);
+    else w.bytes(v);
+    this.close();
   }
 
-  f64(v: number): void {
-    this.room(8);
-    this.at = this.buf.writeDoubleLE(v, this.at);
-  }
-
-  /** u32 length, then the bytes (a string as UTF-8). */
-  bytes(v: string | Buffer): void {
-    if (typeof v === 'string') {
-      this.room(4 + v.length * 3); // UTF-8 takes at most 3 bytes per UTF-16 unit
-      const n = this.buf.write(v, this.at + 4, 'utf8');
-      this.buf.writeUInt32LE(n, this.at);
-      this.at += 4 + n;
-    } else {
-      this.room(4 + v.length);
-      this.buf.writeUInt32LE(v.length, this.at);
-      v.copy(this.buf, this.at + 4);
-      this.at += 4 + v.length;
+  headers(h: Readonly<Record<string, string>> | undefined): void {
+    const names = h ? Object.keys(h) : [];
+    this.writer.u16(names.length);
+    for (const name of names) {
+      this.field(name);
+      this.field(h![name]);
     }
+  }
+
+  add(m: OutgoingMessage): void {
+    this.begin(m.topic, m.partition, m.timestampMs, m.key !== null);
+    if (m.key !== null) this.field(m.key);
+    this.field(m.value);
+    this.headers(m.headers);
+  }
+
+  label(name: string): void {
+    this.tally.set(name, (this.tally.get(name) ?? 0) + 1);
+  }
+
+  /** The packed records (the packer is not used after this). */
+  finish(): PackedMessages {
+    return { topics: this.topics, count: this.count, bytes: this.writer.buf.subarray(0, this.writer.at) };
   }
 }
 
 export function packMessages(messages: readonly OutgoingMessage[]): PackedMessages {
-  const w = new Writer();
-  const topics: string[] = [];
-  const topicIndex = new Map<string, number>();
-  for (const m of messages) {
-    let t = topicIndex.get(m.topic);
-    if (t === undefined) topicIndex.set(m.topic, (t = topics.push(m.topic) - 1));
-    w.u16(t);
-    w.u8((m.key !== null ? KEY : 0) | (m.partition !== undefined ? PARTITION : 0));
-    w.i32(m.partition ?? -1);
-    w.f64(m.timestampMs);
-    if (m.key !== null) w.bytes(m.key);
-    w.bytes(m.value);
-    const headers = m.headers ? Object.entries(m.headers) : [];
-    w.u16(headers.length);
-    for (const [name, value] of headers) {
-      w.bytes(name);
-      w.bytes(value);
-    }
-  }
-  return { topics, count: messages.length, bytes: w.buf.subarray(0, w.at) };
+  const p = new MessagePacker();
+  for (const m of messages) p.add(m);
+  return p.finish();
+}
+
+/** True for packed messages (a Sink takes either). */
+export function isPacked(m: readonly OutgoingMessage[] | PackedMessages): m is PackedMessages {
+  return !Array.isArray(m);
 }
 
 export function unpackMessages(p: PackedMessages): OutgoingMessage[] {

@@ -1,9 +1,8 @@
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../util/logger';
-import type { Sink, SinkOptions } from './client';
-import type { KafkaConnection } from './kafkajs-client';
-import { packMessages, type PackedMessages } from './message-pack';
+import type { KafkaConnection, Sink, SinkOptions } from './client';
+import { isPacked, packMessages, type PackedMessages } from './message-pack';
 
 type SinkCall = { op: 'connect' | 'disconnect' } | { op: 'send'; packed: PackedMessages };
 export type SinkRequest = SinkCall & { id: number };
@@ -11,7 +10,7 @@ export type SinkReply = { log: string } | { id: number; error?: { name: string; 
 
 /**
  * A Sink whose producer runs in a worker thread (see sink-worker). Messages cross packed into one
- * transferred buffer (message-pack), against the ~20 µs of CPU kafkajs spends producing each; the
+ * transferred buffer (message-pack), so encoding, CRC and socket writes use another core; the
  * promise `send` returns still resolves only once the broker acknowledged everything.
  */
 export function threadedSink(connection: KafkaConnection, options: SinkOptions, logger: Logger): Sink {
@@ -52,7 +51,7 @@ export function threadedSink(connection: KafkaConnection, options: SinkOptions, 
     });
   return {
     connect: () => request({ op: 'connect' }),
-    send: (messages) => request({ op: 'send', packed: packMessages(messages) }),
+    send: (messages) => request({ op: 'send', packed: isPacked(messages) ? messages : packMessages(messages) }),
     async disconnect() {
       await request({ op: 'disconnect' }).catch(() => undefined);
       await worker.terminate();

@@ -1,45 +1,48 @@
-import type { OutgoingMessage, TopicPartition } from './client';
+import type { TopicPartition } from './client';
+import { MessagePacker, type PackedMessages } from './message-pack';
 
 export type CommitOffsets = (TopicPartition & { offset: string })[];
 
-interface Pending {
-  out: OutgoingMessage[];
-  offsets: CommitOffsets;
-}
-
 /**
- * Writes the consumer's output behind its processing: the batch handler hands over what a batch
- * produced plus the offsets that become safe to commit once it is acknowledged, and goes on with
- * the next batch while the broker round trips happen. One write is in flight at a time, so the
- * output keeps its order; what queues up meanwhile goes out together in the next one, followed by
- * one commit of the newest offsets (never before the records they depend on are acknowledged).
+ * Writes the consumer's output behind its processing: the batch handler appends records to
+ * `outbox`, marks the offsets that become safe to commit once everything appended so far is
+ * acknowledged, and goes on with the next batch while the broker round trips happen. One write
+ * is in flight at a time, so the output keeps its order; what is appended meanwhile goes out
+ * together in the next one, followed by one commit of the newest offsets (never before the
+ * records they depend on are acknowledged).
  */
 export class WriteBehind {
-  private queue: Pending[] = [];
-  private queued = 0;
+  private packer = new MessagePacker();
+  private offsets = new Map<string, TopicPartition & { offset: string }>();
+  private inFlight = 0;
   private loop: Promise<void> | null = null;
   private error: Error | null = null;
 
   constructor(
-    private readonly send: (out: OutgoingMessage[]) => Promise<void>,
+    private readonly send: (out: PackedMessages, tally: ReadonlyMap<string, number>) => Promise<void>,
     private readonly commit: (offsets: CommitOffsets) => Promise<void>,
     private readonly onError: (err: Error) => void,
   ) {}
 
-  /** Records queued or being written. */
-  get backlog(): number {
-    return this.queued;
+  /** Where records go; they are written with the next `mark`'s write. */
+  get outbox(): MessagePacker {
+    return this.packer;
   }
 
-  push(out: OutgoingMessage[], offsets: CommitOffsets): void {
+  /** Records appended and not yet acknowledged. */
+  get backlog(): number {
+    return this.packer.count + this.inFlight;
+  }
+
+  /** Everything appended so far is to be written, then `offsets` committed (newest per partition wins). */
+  mark(offsets: CommitOffsets): void {
     if (this.error) throw this.error;
-    if (out.length === 0 && offsets.length === 0) return;
-    this.queue.push({ out, offsets });
-    this.queued += out.length;
+    for (const o of offsets) this.offsets.set(`${o.topic}\u0000${o.partition}`, o);
+    if (this.packer.count === 0 && this.offsets.size === 0) return;
     this.loop ??= this.run();
   }
 
-  /** Everything pushed so far is written and committed (rejects with the write error, if any). */
+  /** Everything marked so far is written and committed (rejects with the write error, if any). */
   async settle(): Promise<void> {
     while (this.loop) await this.loop;
     if (this.error) throw this.error;
@@ -47,20 +50,19 @@ export class WriteBehind {
 
   private async run(): Promise<void> {
     try {
-      while (this.queue.length > 0) {
-        const taken = this.queue;
-        this.queue = [];
-        const out = taken.length === 1 ? taken[0].out : taken.flatMap((p) => p.out);
-        if (out.length > 0) await this.send(out);
-        this.queued -= out.length;
-        // The newest snapshot per partition: offsets only move forward.
-        const newest = new Map<string, TopicPartition & { offset: string }>();
-        for (const p of taken) for (const o of p.offsets) newest.set(`${o.topic}\u0000${o.partition}`, o);
-        if (newest.size > 0) await this.commit([...newest.values()]);
+      while (this.packer.count > 0 || this.offsets.size > 0) {
+        const taken = this.packer;
+        const offsets = [...this.offsets.values()];
+        this.packer = new MessagePacker();
+        this.offsets = new Map();
+        this.inFlight = taken.count;
+        if (taken.count > 0) await this.send(taken.finish(), taken.tally);
+        this.inFlight = 0;
+        if (offsets.length > 0) await this.commit(offsets);
       }
     } catch (err) {
       this.error = err as Error;
-      this.queue = [];
+      this.inFlight = 0;
       this.onError(this.error);
     } finally {
       this.loop = null;

@@ -1,0 +1,176 @@
+/**
+ * The four requests a producer needs (ApiVersions, Metadata, InitProducerId, Produce), in their
+ * non-flexible versions, which Kafka 2.x through 4.x all serve. Field layouts follow Kafka's
+ * message definitions (clients/src/main/resources/common/message/*.json).
+ */
+import { Reader, stringSize, Writer } from './bytes';
+
+export const API = { produce: 0, metadata: 3, apiVersions: 18, initProducerId: 22 } as const;
+
+/** The versions this client speaks, per API; the highest the broker also speaks is used. */
+export const SUPPORTED: Record<keyof typeof API, readonly [number, number]> = {
+  produce: [3, 8],
+  metadata: [4, 8],
+  apiVersions: [0, 0],
+  initProducerId: [0, 1],
+};
+
+/** Size-prefixed request: header v1 (api key, version, correlation id, client id) then `body`. */
+export function requestFrame(apiKey: number, version: number, correlationId: number, clientId: string, body: readonly Buffer[]): Buffer[] {
+  let bodySize = 0;
+  for (const b of body) bodySize += b.length;
+  const head = new Writer(Buffer.allocUnsafe(4 + 8 + stringSize(clientId)));
+  head.int32(head.buf.length - 4 + bodySize);
+  head.int16(apiKey);
+  head.int16(version);
+  head.int32(correlationId);
+  head.string(clientId);
+  return [head.buf, ...body];
+}
+
+export interface ApiRange {
+  readonly min: number;
+  readonly max: number;
+}
+
+export function parseApiVersions(r: Reader): { errorCode: number; apis: Map<number, ApiRange> } {
+  const errorCode = r.int16();
+  const apis = new Map<number, ApiRange>();
+  if (errorCode === 0) for (const a of r.array((x) => ({ key: x.int16(), min: x.int16(), max: x.int16() }))) apis.set(a.key, a);
+  return { errorCode, apis };
+}
+
+export function metadataRequest(topics: readonly string[], version: number): Buffer {
+  let size = 4 + 1 + (version >= 8 ? 2 : 0);
+  for (const t of topics) size += stringSize(t);
+  const w = new Writer(Buffer.allocUnsafe(size));
+  w.int32(topics.length);
+  for (const t of topics) w.string(t);
+  w.int8(1); // allow_auto_topic_creation, as kafkajs's producer does by default
+  if (version >= 8) {
+    w.int8(0); // include_cluster_authorized_operations
+    w.int8(0); // include_topic_authorized_operations
+  }
+  return w.buf;
+}
+
+export interface BrokerAddress {
+  readonly nodeId: number;
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface TopicMetadata {
+  readonly errorCode: number;
+  readonly name: string;
+  readonly partitions: readonly { readonly errorCode: number; readonly partition: number; readonly leader: number }[];
+}
+
+export function parseMetadata(r: Reader, version: number): { brokers: BrokerAddress[]; topics: TopicMetadata[] } {
+  r.int32(); // throttle_time_ms
+  const brokers = r.array((x) => {
+    const b = { nodeId: x.int32(), host: x.string() ?? '', port: x.int32() };
+    x.string(); // rack
+    return b;
+  });
+  r.string(); // cluster_id
+  r.int32(); // controller_id
+  const topics = r.array((x): TopicMetadata => {
+    const errorCode = x.int16();
+    const name = x.string() ?? '';
+    x.bool(); // is_internal
+    const partitions = x.array((p) => {
+      const part = { errorCode: p.int16(), partition: p.int32(), leader: p.int32() };
+      if (version >= 7) p.int32(); // leader_epoch
+      p.array((q) => q.int32()); // replica_nodes
+      p.array((q) => q.int32()); // isr_nodes
+      if (version >= 5) p.array((q) => q.int32()); // offline_replicas
+      return part;
+    });
+    if (version >= 8) x.int32(); // topic_authorized_operations
+    return { errorCode, name, partitions };
+  });
+  return { brokers, topics };
+}
+
+export function initProducerIdRequest(): Buffer {
+  const w = new Writer(Buffer.allocUnsafe(6));
+  w.string(null); // transactional_id: idempotence only
+  w.int32(60000); // transaction_timeout_ms (unused without a transactional id)
+  return w.buf;
+}
+
+export function parseInitProducerId(r: Reader): { errorCode: number; producerId: bigint; producerEpoch: number } {
+  r.int32(); // throttle_time_ms
+  return { errorCode: r.int16(), producerId: r.int64(), producerEpoch: r.int16() };
+}
+
+export interface PartitionRecords {
+  readonly topic: string;
+  readonly partition: number;
+  readonly records: Buffer;
+}
+
+/**
+ * A produce request's body as buffers: the small framing around each partition's record batch
+ * is written separately so the (large) batches go to the socket as they are, uncopied.
+ */
+export function produceRequest(acks: number, timeoutMs: number, batches: readonly PartitionRecords[]): Buffer[] {
+  const byTopic = new Map<string, PartitionRecords[]>();
+  for (const b of batches) {
+    const list = byTopic.get(b.topic);
+    if (list) list.push(b);
+    else byTopic.set(b.topic, [b]);
+  }
+  const out: Buffer[] = [];
+  let w = new Writer(Buffer.allocUnsafe(2 + 2 + 4 + 4));
+  w.string(null); // transactional_id
+  w.int16(acks);
+  w.int32(timeoutMs);
+  w.int32(byTopic.size);
+  out.push(w.buf);
+  for (const [topic, parts] of byTopic) {
+    w = new Writer(Buffer.allocUnsafe(stringSize(topic) + 4));
+    w.string(topic);
+    w.int32(parts.length);
+    out.push(w.buf);
+    for (const p of parts) {
+      w = new Writer(Buffer.allocUnsafe(8));
+      w.int32(p.partition);
+      w.int32(p.records.length);
+      out.push(w.buf, p.records);
+    }
+  }
+  return out;
+}
+
+export interface PartitionResult {
+  readonly topic: string;
+  readonly partition: number;
+  readonly errorCode: number;
+  readonly errorMessage: string | null;
+}
+
+export function parseProduce(r: Reader, version: number): PartitionResult[] {
+  const out: PartitionResult[] = [];
+  const topics = r.int32();
+  for (let t = 0; t < topics; t++) {
+    const topic = r.string() ?? '';
+    const parts = r.int32();
+    for (let i = 0; i < parts; i++) {
+      const partition = r.int32();
+      const errorCode = r.int16();
+      r.int64(); // base_offset
+      r.int64(); // log_append_time_ms
+      if (version >= 5) r.int64(); // log_start_offset
+      let errorMessage: string | null = null;
+      if (version >= 8) {
+        const recordErrors = r.array((x) => `record ${x.int32()}: ${x.string() ?? ''}`);
+        errorMessage = r.string();
+        if (recordErrors.length > 0) errorMessage = `${errorMessage ?? ''} (${recordErrors.join('; ')})`;
+      }
+      out.push({ topic, partition, errorCode, errorMessage });
+    }
+  }
+  return out;
+}
