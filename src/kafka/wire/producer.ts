@@ -153,14 +153,28 @@ export class WireProducer implements Sink {
     this.budgetMs = connection.connectionTimeoutMs ?? 30_000;
   }
 
-  async connect(): Promise<void> {
+  connect(): Promise<void> {
     this.closed = false;
-    await this.withRetries('connect', async () => {
-      await this.initProducerId();
-    });
+    return this.serially(() => this.withRetries('connect', () => this.initProducerId()));
   }
 
-  async send(input: readonly OutgoingMessage[] | PackedMessages): Promise<void> {
+  /**
+   * Sends run one after another, in call order (callers such as a Node-RED node fire them
+   * concurrently): a partition's sequence numbers must reach the broker in the order they were
+   * given, and a batch must not be numbered while another is being numbered for the same partition.
+   */
+  send(input: readonly OutgoingMessage[] | PackedMessages): Promise<void> {
+    return this.serially(() => this.sendNow(input));
+  }
+
+  private queue: Promise<unknown> = Promise.resolve();
+  private serially<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work, work);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async sendNow(input: readonly OutgoingMessage[] | PackedMessages): Promise<void> {
     const messages = isPacked(input) ? unpackMessages(input) : input;
     if (messages.length === 0) return;
     if (this.closed) throw new BrokerConnectionError('producer is disconnected');
@@ -215,10 +229,13 @@ export class WireProducer implements Sink {
     }
   }
 
-  async disconnect(): Promise<void> {
-    this.closed = true;
-    for (const { conn } of this.connections.values()) conn.close();
-    this.connections.clear();
+  /** Closes the connections once the sends already called are done. */
+  disconnect(): Promise<void> {
+    return this.serially(async () => {
+      this.closed = true;
+      for (const { conn } of this.connections.values()) conn.close();
+      this.connections.clear();
+    });
   }
 
   /** Splits messages by partition (explicit, key hash, or round robin), each cut into batches. */
@@ -266,8 +283,8 @@ export class WireProducer implements Sink {
         const id = `${q.topic}\u0000${q.partition}`;
         const sequence = this.sequences.get(id) ?? 0;
         const slice = q.slices[0];
+        this.sequences.set(id, nextSequence(sequence, slice.length)); // taken before encoding yields
         q.encoded = await encodeRecordBatch(slice, { producerId: this.producerId, producerEpoch: this.producerEpoch, baseSequence: sequence }, this.options.compression);
-        this.sequences.set(id, nextSequence(sequence, slice.length));
       }
       batches.push({ topic: q.topic, partition: q.partition, records: q.encoded });
     }
