@@ -97,15 +97,26 @@ export class PortCycleDetector {
 
   flush(): void {}
 
+  /**
+   * Drops the least recently active sixteenth of `map` in one pass. Dropping one entry per new
+   * client made every drop walk past all the entries dropped before it (V8 keeps a Map's deleted
+   * slots until it rehashes): quadratic, 27% of the Kafka consumer's time with 200,000 clients.
+   */
+  private dropOldest(map: Map<string, Allocator>): void {
+    let n = Math.max(1, Math.ceil(map.size / 16));
+    for (const key of map.keys()) {
+      if (n-- === 0) break;
+      map.delete(key);
+      this.counters.droppedClients++;
+    }
+  }
+
   private observe(map: Map<string, Allocator>, key: string, e: FlowOpenEvent, keepRecent: boolean): { a: Allocator; wrapped: { low: number; high: number } | null } {
     const port = e.client.port;
     const touch = this.touches;
     let a = map.get(key);
     if (!a) {
-      if (map.size >= this.maxClients) {
-        map.delete(map.keys().next().value as string);
-        this.counters.droppedClients++;
-      }
+      if (map.size >= this.maxClients) this.dropOldest(map);
       a = {
         firstTs: e.ts,
         lastTs: e.ts,
