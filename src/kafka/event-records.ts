@@ -1,6 +1,6 @@
 import { encodeEvent } from '../avro/event-schemas';
 import type { TcpReuseEvent } from '../model/events';
-import { eventJson } from '../model/event-json';
+import { eventJson, writeEventJson } from '../model/event-json';
 import { ByteWriter } from '../util/byte-writer';
 import type { OutgoingMessage } from './client';
 import type { MessagePacker } from './message-pack';
@@ -87,7 +87,11 @@ export function packEventRecord(packer: MessagePacker, e: TcpReuseEvent, topic: 
   packer.begin(topic, undefined, Math.floor(e.ts / 1000), true);
   writeEventKey(packer.open(), e);
   packer.close();
-  packer.field(format === 'avro' ? encodeEvent(e) : eventJson(e));
+  if (format === 'avro') packer.field(encodeEvent(e));
+  else {
+    writeEventJson(packer.open(), e);
+    packer.close();
+  }
   packer.writer.u16(1);
   packer.field(EVENT_TYPE_HEADER);
   packer.field(e.type);
