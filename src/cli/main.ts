@@ -3,7 +3,6 @@ import { statSync } from 'node:fs';
 import { readCapture, CaptureError } from '../capture/pcap-reader';
 import type { FrameDecoder } from '../decode/frame-decoder';
 import type { FlowTracker } from '../flow/flow-tracker';
-import { eventJson } from '../model/event-json';
 import type { TcpReuseEvent } from '../model/events';
 import { analyze } from '../operators/analyze';
 import { decodeFrames } from '../operators/decode-frames';
@@ -73,7 +72,7 @@ function run(cmd: CliCommand): Promise<void> {
       )
       .subscribe({
         next(e: TcpReuseEvent) {
-          if (cmd.json) out.write(eventJson(e) + '\n');
+          if (cmd.json) out.writeEvent(e);
           else report.add(e);
         },
         error: fail,

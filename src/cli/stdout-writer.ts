@@ -1,11 +1,17 @@
+import type { TcpReuseEvent } from '../model/events';
+import { writeEventJson } from '../model/event-json';
+import { ByteWriter } from '../util/byte-writer';
+
+/** Bytes gathered before a write to the stream. */
+const CHUNK = 1 << 16;
+
 /**
  * Batches output lines into large writes and exposes the stream's backpressure, so a slow pipe
  * (e.g. `| jq`) slows the capture reader instead of filling memory. A closed pipe (`| head`)
  * ends the process quietly, as Unix tools do.
  */
 export class StdoutWriter {
-  private buf: string[] = [];
-  private size = 0;
+  private out = new ByteWriter(CHUNK * 2);
   private drain: Promise<void> | undefined;
 
   constructor(private readonly stream: NodeJS.WriteStream) {
@@ -16,16 +22,22 @@ export class StdoutWriter {
   }
 
   write(s: string): void {
-    this.buf.push(s);
-    this.size += s.length;
-    if (this.size >= 1 << 16) this.flush();
+    this.out.text(s);
+    if (this.out.at >= CHUNK) this.flush();
+  }
+
+  /** One event as a JSON line, written as bytes (no string made). */
+  writeEvent(e: TcpReuseEvent): void {
+    writeEventJson(this.out, e);
+    this.out.u8(0x0a);
+    if (this.out.at >= CHUNK) this.flush();
   }
 
   flush(): void {
-    if (this.buf.length === 0) return;
-    const ok = this.stream.write(this.buf.join(''));
-    this.buf = [];
-    this.size = 0;
+    if (this.out.at === 0) return;
+    // The stream keeps the chunk until written: hand it over and start a new one.
+    const ok = this.stream.write(this.out.buf.subarray(0, this.out.at));
+    this.out = new ByteWriter(CHUNK * 2);
     if (!ok && !this.drain) {
       this.drain = new Promise((resolve) =>
         this.stream.once('drain', () => {
