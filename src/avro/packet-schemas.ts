@@ -1,4 +1,5 @@
 import type { PacketRecord } from '../model/packet-record';
+import { plausibleBatch, readPacketBatch, readPacketRecord } from './packet-reader';
 import { loadSchema } from './schema-files';
 
 /** Avro type of one PacketRecord (schemas/packet-record.avsc). */
@@ -45,7 +46,7 @@ export function encodePacket(p: PacketRecord): Buffer {
 }
 
 export function decodePacket(buf: Buffer): PacketRecord {
-  return fromAvro(packetRecordType.fromBuffer(buf) as Record<string, unknown>);
+  return readPacketRecord(buf) ?? fromAvro(packetRecordType.fromBuffer(buf) as Record<string, unknown>);
 }
 
 export function encodeBatch(packets: PacketRecord[]): Buffer {
@@ -53,5 +54,8 @@ export function encodeBatch(packets: PacketRecord[]): Buffer {
 }
 
 export function decodeBatch(buf: Buffer): PacketRecord[] {
+  const fast = readPacketBatch(buf);
+  if (fast) return fast;
+  if (!plausibleBatch(buf)) throw new Error('not an Avro PacketBatch (a block declares more packets than the bytes hold)');
   return (packetBatchType.fromBuffer(buf) as { packets: Record<string, unknown>[] }).packets.map(fromAvro);
 }

@@ -1,3 +1,4 @@
+import { plausibleBatch, readPacketBatch, readPacketRecord } from '../avro/packet-reader';
 import { fromAvro as withoutNulls, packetBatchType, packetRecordType } from '../avro/packet-schemas';
 import { PacketRecordError, validatePacketRecord, type PacketRecord } from '../model/packet-record';
 import { InputError } from './input-error';
@@ -28,11 +29,16 @@ function decodeExactly(type: typeof packetRecordType, value: Buffer): unknown {
  */
 export function decodeAvroPackets(value: Buffer, shape?: AvroShape): PacketRecord[] {
   try {
+    // The hand-written reader first; what it does not cover goes to avsc (same schema, same result).
     if (shape !== 'record') {
-      const batch = decodeExactly(packetBatchType, value) as { packets: Record<string, unknown>[] } | undefined;
+      const fast = readPacketBatch(value);
+      if (fast) return fast.map(validatePacketRecord);
+      const batch = plausibleBatch(value) ? (decodeExactly(packetBatchType, value) as { packets: Record<string, unknown>[] } | undefined) : undefined;
       if (batch) return batch.packets.map(fromAvro);
       if (shape === 'batch') throw new InputError('not an Avro PacketBatch (schemas/packet-batch.avsc)');
     }
+    const fast = readPacketRecord(value);
+    if (fast) return [validatePacketRecord(fast)];
     const one = decodeExactly(packetRecordType, value) as Record<string, unknown> | undefined;
     if (one) return [fromAvro(one)];
   } catch (err) {
