@@ -4,25 +4,27 @@
  */
 import type { Logger } from '../util/logger';
 import type { KafkaClient, KafkaConnection, Sink, SinkOptions } from './client';
-import { createKafkajsClient } from './kafkajs-client';
 import { threadedSink } from './threaded-sink';
 import { WireProducer } from './wire/producer';
 
+/** kafkajs is loaded only where it is used (the producer thread usually does without it). */
+const kafkajs = (): typeof import('./kafkajs-client') => require('./kafkajs-client') as typeof import('./kafkajs-client');
+
+/** A producer in this thread: the wire producer, or kafkajs's when asked for or when SASL needs it. */
+export function createSink(connection: KafkaConnection, options: SinkOptions, logger: Logger): Sink {
+  if ((connection.producer ?? 'wire') === 'kafkajs') return kafkajs().createKafkajsClient(connection, logger).sink(options);
+  if (connection.sasl) {
+    logger.info('SASL is configured: writing with the kafkajs producer (the wire producer speaks plain TCP and TLS only)');
+    return kafkajs().createKafkajsClient(connection, logger).sink(options);
+  }
+  return new WireProducer(connection, options, logger);
+}
+
 export function createKafkaClient(connection: KafkaConnection, logger: Logger): KafkaClient {
-  const kafkajs = createKafkajsClient(connection, logger);
-  let told = false;
+  const client = kafkajs().createKafkajsClient(connection, logger);
   return {
-    source: (options) => kafkajs.source(options),
-    admin: () => kafkajs.admin(),
-    sink(options: SinkOptions): Sink {
-      if (options.thread) return threadedSink(connection, options, logger);
-      if ((connection.producer ?? 'wire') === 'kafkajs') return kafkajs.sink(options);
-      if (connection.sasl) {
-        if (!told) logger.info('SASL is configured: writing with the kafkajs producer (the wire producer speaks plain TCP and TLS only)');
-        told = true;
-        return kafkajs.sink(options);
-      }
-      return new WireProducer(connection, options, logger);
-    },
+    source: (options) => client.source(options),
+    admin: () => client.admin(),
+    sink: (options: SinkOptions): Sink => (options.thread ? threadedSink(connection, options, logger) : createSink(connection, options, logger)),
   };
 }

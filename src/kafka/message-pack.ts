@@ -24,13 +24,18 @@ const PARTITION = 2;
  * event), so the consumer keeps no per-record strings or objects until the broker acknowledges.
  */
 export class MessagePacker {
-  readonly writer = new ByteWriter();
+  readonly writer: ByteWriter;
   private readonly topics: string[] = [];
   private readonly topicIndex = new Map<string, number>();
   private lengthAt = -1;
   count = 0;
   /** Records per label (the consumer counts event types), for metrics once they are written. */
   readonly tally = new Map<string, number>();
+
+  /** `initialBytes`: a guess of the size (growing a large buffer by doubling copies it each time). */
+  constructor(initialBytes = 64 * 1024) {
+    this.writer = new ByteWriter(initialBytes);
+  }
 
   /** Starts a record: a key (written next with field()) or none, then the value. */
   begin(topic: string, partition: number | undefined, timestampMs: number, hasKey: boolean): void {

@@ -6,13 +6,13 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { createLogger, type LogLevel } from '../util/logger';
 import type { KafkaConnection, SinkOptions } from './client';
-import { createKafkaClient } from './kafka-client';
+import { createSink } from './kafka-client';
 import type { SinkReply, SinkRequest } from './threaded-sink';
 
 const { connection, options, logLevel } = workerData as { connection: KafkaConnection; options: SinkOptions; logLevel: LogLevel };
 const port = parentPort!;
 const logger = createLogger(logLevel, (line) => port.postMessage({ log: line } satisfies SinkReply));
-const sink = createKafkaClient(connection, logger).sink({ ...options, thread: false });
+const sink = createSink(connection, { ...options, thread: false }, logger);
 
 // One request at a time, in arrival order: the output's order is the order of the sends.
 let previous: Promise<unknown> = Promise.resolve();

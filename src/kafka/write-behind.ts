@@ -53,7 +53,8 @@ export class WriteBehind {
       while (this.packer.count > 0 || this.offsets.size > 0) {
         const taken = this.packer;
         const offsets = [...this.offsets.values()];
-        this.packer = new MessagePacker();
+        // The next outbox starts at about this one's size: writes under load are alike.
+        this.packer = new MessagePacker(Math.min(Math.max(taken.writer.at, 64 * 1024), 64 * 1024 * 1024));
         this.offsets = new Map();
         this.inFlight = taken.count;
         if (taken.count > 0) await this.send(taken.finish(), taken.tally);
