@@ -9,7 +9,7 @@ import { COMPRESSIONS } from '../../src/kafka/codecs';
 import { packMessages } from '../../src/kafka/message-pack';
 import { WireProducer } from '../../src/kafka/wire/producer';
 import { createLogger } from '../../src/util/logger';
-import { BROKERS, createTopic, describeKafka, readTopic, uniqueName } from '../helpers/kafka';
+import { BROKERS, createTopic, describeKafka, kafka, readTopic, uniqueName } from '../helpers/kafka';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const javaMurmur2 = require('kafkajs/src/producer/partitioners/default/murmur2') as (key: Buffer) => number;
@@ -96,6 +96,22 @@ describeKafka('wire producer against a real broker', () => {
     await p.send([{ topic, key: null, value: 'fine', timestampMs: 0 }]);
     await p.disconnect();
     expect((await readTopic(topic)).map((m) => m.value.toString())).toEqual(['fine']);
+  });
+
+  test('partitions added to a topic are used once its metadata is older than metadataMaxAgeMs', async () => {
+    const topic = uniqueName('wire-grow');
+    await createTopic(topic, 1);
+    const p = new WireProducer({ brokers: [BROKERS!], clientId: 'wire-test' }, { compression: 'none' }, createLogger('warn'), 0);
+    await p.connect();
+    const unkeyed = (n: number): OutgoingMessage[] => Array.from({ length: n }, (_, i) => ({ topic, key: null, value: String(i), timestampMs: i }));
+    await p.send(unkeyed(10));
+    const admin = kafka().admin();
+    await admin.connect();
+    await admin.createPartitions({ topicPartitions: [{ topic, count: 3 }] });
+    await admin.disconnect();
+    for (let i = 0; i < 5; i++) await p.send(unkeyed(10));
+    await p.disconnect();
+    expect(new Set((await readTopic(topic)).map((m) => m.partition))).toEqual(new Set([0, 1, 2]));
   });
 
   test('an explicit partition the topic does not have is an error, not a silent drop', async () => {

@@ -117,7 +117,12 @@ interface Versions {
 interface TopicLayout {
   readonly leaders: Int32Array; // leader node id per partition, -1 while there is none
   roundRobin: number;
+  /** When it was fetched (ms): asked again once older than the producer's metadataMaxAgeMs, so added partitions get used. */
+  readonly fetchedAt: number;
 }
+
+/** As the Java client's metadata.max.age.ms. */
+const METADATA_MAX_AGE_MS = 5 * 60_000;
 
 /** A partition's share of one `send`, cut into batches that go out in order. */
 interface PartitionQueue {
@@ -147,6 +152,8 @@ export class WireProducer implements Sink {
     private readonly connection: KafkaConnection,
     private readonly options: SinkOptions,
     private readonly logger: Logger,
+    /** How long topic metadata is trusted (ms). @default 300000, as the Java client's metadata.max.age.ms */
+    private readonly metadataMaxAgeMs = METADATA_MAX_AGE_MS,
   ) {
     this.bootstrap = connection.brokers.map(parseBroker);
     this.tls = tlsOptions(connection);
@@ -333,20 +340,22 @@ export class WireProducer implements Sink {
    * partitions; its error ends the retries when the budget runs out.
    */
   private async refreshMetadata(topics: string[], untilKnown: boolean): Promise<void> {
-    const missing = untilKnown ? topics.filter((t) => !this.topics.has(t)) : topics;
+    const now = Date.now();
+    const missing = untilKnown ? topics.filter((t) => !(now - (this.topics.get(t)?.fetchedAt ?? -Infinity) < this.metadataMaxAgeMs)) : topics;
     if (missing.length === 0) return;
     const { conn, versions } = await this.anyConnection();
     const meta = parseMetadata(await conn.request(API.metadata, versions.metadata, [metadataRequest(missing, versions.metadata)]), versions.metadata);
     for (const b of meta.brokers) this.brokers.set(b.nodeId, b);
     for (const t of meta.topics) {
       if (t.errorCode !== 0 || t.partitions.length === 0) {
-        if (untilKnown) throw new KafkaProtocolError(`topic ${t.name}: ${errorName(t.errorCode)}`, t.errorCode === 0 ? 5 : t.errorCode);
+        // A topic known from before keeps its layout; one never seen cannot be written yet.
+        if (untilKnown && !this.topics.has(t.name)) throw new KafkaProtocolError(`topic ${t.name}: ${errorName(t.errorCode)}`, t.errorCode === 0 ? 5 : t.errorCode);
         continue;
       }
       const leaders = new Int32Array(t.partitions.length).fill(-1);
       for (const p of t.partitions) if (p.partition < leaders.length) leaders[p.partition] = p.errorCode === 0 ? p.leader : -1;
       const previous = this.topics.get(t.name);
-      this.topics.set(t.name, { leaders, roundRobin: previous?.roundRobin ?? Math.floor(Math.random() * 0x7fffffff) });
+      this.topics.set(t.name, { leaders, roundRobin: previous?.roundRobin ?? Math.floor(Math.random() * 0x7fffffff), fetchedAt: now });
     }
   }
 
