@@ -34,6 +34,50 @@ describe('WriteBehind', () => {
     expect(w.backlog).toBe(0);
   });
 
+  test('handOver sends at once even with a write in flight; the commit waits for every send made before its offsets', async () => {
+    const log: string[] = [];
+    const releases: (() => void)[] = [];
+    const w = new WriteBehind(
+      (out) => {
+        log.push(`send ${unpackMessages(out).map((m) => m.value.toString()).join(',')}`);
+        return new Promise<void>((r) => releases.push(r));
+      },
+      async (offsets) => void log.push(`commit ${offsets.map((o) => `${o.partition}@${o.offset}`).join(',')}`),
+      (err) => log.push(`error ${err.message}`),
+    );
+    w.outbox.add(msg('a'));
+    w.mark(at(0, 1));
+    w.outbox.add(msg('b'));
+    w.handOver();
+    expect(log).toEqual(['send a', 'send b']);
+    expect(w.writing).toBe(true);
+    expect(w.backlog).toBe(2);
+    releases[1](); // the later send finishing first does not let the commit through
+    await new Promise((r) => setImmediate(r));
+    expect(log).toEqual(['send a', 'send b']);
+    releases[0]();
+    await w.settle();
+    expect(log).toEqual(['send a', 'send b', 'commit 0@1']);
+    expect(w.backlog).toBe(0);
+    expect(w.writing).toBe(false);
+  });
+
+  test('a failed hand-over is reported once and refuses more', async () => {
+    const errors: string[] = [];
+    const w = new WriteBehind(
+      async () => {
+        throw new Error('broker gone');
+      },
+      async () => undefined,
+      (err) => errors.push(err.message),
+    );
+    w.outbox.add(msg('a'));
+    w.handOver();
+    await expect(w.settle()).rejects.toThrow('broker gone');
+    expect(errors).toEqual(['broker gone']);
+    expect(() => w.handOver()).toThrow('broker gone');
+  });
+
   test('offsets alone (a batch that produced nothing) are committed without a write', async () => {
     const log: string[] = [];
     const w = new WriteBehind(

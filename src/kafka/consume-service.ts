@@ -68,6 +68,12 @@ const PAUSE_ABOVE_PACKETS = 500_000;
 const FETCH_AHEAD_PACKETS = 300_000;
 /** Records the write-behind may hold before the batch handler waits for it (memory bound). */
 const WRITE_BACKLOG = 100_000;
+/**
+ * Records in the outbox at which it goes to the producer thread at once, without waiting for the
+ * end of the chunk or for the write in flight: at the end of input every lingering flow closes in
+ * one burst, and the thread should be writing the first of those while the rest are being made.
+ */
+const EAGER_WRITE_RECORDS = 16_384;
 /** Packets analysed between two flushes to the write-behind. */
 const RELEASE_CHUNK = 20_000;
 const TICK_MS = 250;
@@ -290,6 +296,7 @@ export class ConsumeService {
     const topic = topicOf(e, this.options.outputTopics);
     if (topic === null) return;
     packEventRecord(this.writer.outbox, e, topic, this.options.outputFormat);
+    if (this.writer.outbox.count >= EAGER_WRITE_RECORDS) this.writer.handOver();
   }
 
   private onAssignment(a: TopicPartition[]): void {

@@ -6,15 +6,21 @@ export type CommitOffsets = (TopicPartition & { offset: string })[];
 /**
  * Writes the consumer's output behind its processing: the batch handler appends records to
  * `outbox`, marks the offsets that become safe to commit once everything appended so far is
- * acknowledged, and goes on with the next batch while the broker round trips happen. One write
- * is in flight at a time, so the output keeps its order; what is appended meanwhile goes out
- * together in the next one, followed by one commit of the newest offsets (never before the
- * records they depend on are acknowledged).
+ * acknowledged, and goes on with the next batch while the broker round trips happen. What is
+ * appended while a write is in flight goes out together in the next one, followed by one commit
+ * of the newest offsets, never before every record sent ahead of them is acknowledged.
+ *
+ * `handOver` sends the outbox at once, even with a write in flight, for a burst that should not
+ * wait (every lingering flow closing at the end of input). Sends reach `send` in order, and the
+ * sinks write them in that order (the producer thread and the wire producer take one at a time).
  */
 export class WriteBehind {
   private packer = new MessagePacker();
   private offsets = new Map<string, TopicPartition & { offset: string }>();
+  /** Records sent and not yet acknowledged. */
   private inFlight = 0;
+  /** Sends not yet settled, in the order they were made. */
+  private readonly sends = new Set<Promise<void>>();
   private loop: Promise<void> | null = null;
   private error: Error | null = null;
 
@@ -24,9 +30,14 @@ export class WriteBehind {
     private readonly onError: (err: Error) => void,
   ) {}
 
-  /** Where records go; they are written with the next `mark`'s write. */
+  /** Where records go; they are written with the next `mark`'s write (or `handOver`). */
   get outbox(): MessagePacker {
     return this.packer;
+  }
+
+  /** A write is in flight. */
+  get writing(): boolean {
+    return this.sends.size > 0;
   }
 
   /** Records appended and not yet acknowledged. */
@@ -42,31 +53,59 @@ export class WriteBehind {
     this.loop ??= this.run();
   }
 
-  /** Everything marked so far is written and committed (rejects with the write error, if any). */
+  /** Sends what the outbox holds now, without waiting for the write in flight. */
+  handOver(): void {
+    if (this.error) throw this.error;
+    const taken = this.packer;
+    if (taken.count === 0) return;
+    // The next outbox starts at about this one's size: writes under load are alike.
+    this.packer = new MessagePacker(Math.min(Math.max(taken.writer.at, 64 * 1024), 64 * 1024 * 1024));
+    this.inFlight += taken.count;
+    const sent: Promise<void> = this.send(taken.finish(), taken.tally).then(
+      () => {
+        this.inFlight -= taken.count;
+        this.sends.delete(sent);
+      },
+      (err: Error) => {
+        this.sends.delete(sent);
+        this.failWith(err);
+        throw err;
+      },
+    );
+    sent.catch(() => undefined); // reported through onError; awaited by run() and settle()
+    this.sends.add(sent);
+  }
+
+  /** Everything marked or handed over so far is written and committed (rejects with the write error, if any). */
   async settle(): Promise<void> {
-    while (this.loop) await this.loop;
+    while (this.loop || this.sends.size > 0) {
+      if (this.loop) await this.loop;
+      else await Promise.allSettled([...this.sends]);
+    }
     if (this.error) throw this.error;
   }
 
   private async run(): Promise<void> {
     try {
       while (this.packer.count > 0 || this.offsets.size > 0) {
-        const taken = this.packer;
         const offsets = [...this.offsets.values()];
-        // The next outbox starts at about this one's size: writes under load are alike.
-        this.packer = new MessagePacker(Math.min(Math.max(taken.writer.at, 64 * 1024), 64 * 1024 * 1024));
         this.offsets = new Map();
-        this.inFlight = taken.count;
-        if (taken.count > 0) await this.send(taken.finish(), taken.tally);
-        this.inFlight = 0;
+        this.handOver();
+        await Promise.all([...this.sends]); // every send made before these offsets were taken
         if (offsets.length > 0) await this.commit(offsets);
       }
     } catch (err) {
-      this.error = err as Error;
-      this.inFlight = 0;
-      this.onError(this.error);
+      this.failWith(err as Error);
     } finally {
       this.loop = null;
     }
+  }
+
+  private failWith(err: Error): void {
+    if (this.error) return;
+    this.error = err;
+    this.packer = new MessagePacker();
+    this.offsets.clear();
+    this.onError(err);
   }
 }
