@@ -73,7 +73,7 @@ const WRITE_BACKLOG = 100_000;
  * end of the chunk or for the write in flight: at the end of input every lingering flow closes in
  * one burst, and the thread should be writing the first of those while the rest are being made.
  */
-const EAGER_WRITE_RECORDS = 16_384;
+const EAGER_WRITE_RECORDS = 4_096;
 /** Packets analysed between two flushes to the write-behind. */
 const RELEASE_CHUNK = 20_000;
 const TICK_MS = 250;
