@@ -96,6 +96,15 @@ describe('hand-written Avro packet reader', () => {
     agrees(readPacketRecord(withHugeTs), avscRecord(withHugeTs));
   });
 
+  test('values out of range are refused with the field named, in batches and single records', () => {
+    const bad = { ...packet(1), sport: 70000 };
+    const want = 'field "sport" must be an integer in 0..65535, got 70000';
+    expect(() => decodeAvroPackets(encodeBatch([packet(2), bad]))).toThrow(want);
+    expect(() => decodeAvroPackets(encodePacket(bad), 'record')).toThrow(want);
+    expect(() => decodeAvroPackets(encodePacket({ ...packet(4), src: '' }), 'record')).toThrow('field "src" must be an IPv4 or IPv6 address string');
+    expect(decodeAvroPackets(encodeBatch([packet(2), packet(3)]))).toHaveLength(2);
+  });
+
   test('the guard passes every well-formed batch (one block or many) and refuses counts the bytes cannot hold', () => {
     const one = encodePacket(packet(3));
     expect(plausibleBatch(encodeBatch(Array.from({ length: 50 }, (_, i) => packet(i))))).toBe(true);

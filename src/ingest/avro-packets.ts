@@ -1,6 +1,6 @@
 import { plausibleBatch, readPacketBatch, readPacketRecord } from '../avro/packet-reader';
 import { fromAvro as withoutNulls, packetBatchType, packetRecordType } from '../avro/packet-schemas';
-import { PacketRecordError, validatePacketRecord, type PacketRecord } from '../model/packet-record';
+import { inRange, PacketRecordError, validatePacketRecord, type PacketRecord } from '../model/packet-record';
 import { InputError } from './input-error';
 
 export type AvroShape = 'record' | 'batch';
@@ -32,13 +32,16 @@ export function decodeAvroPackets(value: Buffer, shape?: AvroShape): PacketRecor
     // The hand-written reader first; what it does not cover goes to avsc (same schema, same result).
     if (shape !== 'record') {
       const fast = readPacketBatch(value);
-      if (fast) return fast.map(validatePacketRecord);
+      if (fast) {
+        for (const p of fast) if (!inRange(p)) validatePacketRecord(p); // throws, naming the field
+        return fast;
+      }
       const batch = plausibleBatch(value) ? (decodeExactly(packetBatchType, value) as { packets: Record<string, unknown>[] } | undefined) : undefined;
       if (batch) return batch.packets.map(fromAvro);
       if (shape === 'batch') throw new InputError('not an Avro PacketBatch (schemas/packet-batch.avsc)');
     }
     const fast = readPacketRecord(value);
-    if (fast) return [validatePacketRecord(fast)];
+    if (fast) return [inRange(fast) ? fast : validatePacketRecord(fast)];
     const one = decodeExactly(packetRecordType, value) as Record<string, unknown> | undefined;
     if (one) return [fromAvro(one)];
   } catch (err) {
