@@ -10,12 +10,20 @@
  * from there, rebuilding exactly the state it lost; what it emits twice are duplicates, which
  * at-least-once delivery allows.
  */
+/** A partition's pinned offsets, ascending, with how many flows pin each. */
+interface PartitionPins {
+  offsets: number[];
+  counts: number[];
+  /** Entries before it have no pins left. */
+  head: number;
+}
+
 export class StatePins {
-  /** partition key → ascending offsets pinned (with multiplicity in `counts`). */
-  private readonly byPartition = new Map<string, { offsets: number[]; head: number; counts: Map<number, number> }>();
-  private readonly byFlow = new Map<string, { key: string; offset: number }>();
-  /** Released-at times of closed flows, a binary min-heap on `at`. */
-  private readonly heap: { at: number; flowId: string }[] = [];
+  private readonly byPartition = new Map<string, PartitionPins>();
+  private readonly byFlow = new Map<string, { readonly key: string; readonly offset: number }>();
+  /** Released-at times of closed flows: a binary min-heap on `heapAt`, in two parallel arrays. */
+  private heapAt: number[] = [];
+  private heapId: string[] = [];
 
   constructor(private readonly retainUs: number) {}
 
@@ -28,21 +36,33 @@ export class StatePins {
     if (this.byFlow.has(flowId)) return; // replayed open of a flow we already hold
     this.byFlow.set(flowId, { key, offset });
     let p = this.byPartition.get(key);
-    if (!p) this.byPartition.set(key, (p = { offsets: [], head: 0, counts: new Map() }));
-    const c = p.counts.get(offset) ?? 0;
-    if (c === 0) p.offsets.push(offset);
-    p.counts.set(offset, c + 1);
+    if (!p) this.byPartition.set(key, (p = { offsets: [], counts: [], head: 0 }));
+    const last = p.offsets.length - 1;
+    if (last >= 0 && p.offsets[last] === offset) p.counts[last]++;
+    else if (last < 0 || p.offsets[last] < offset) {
+      p.offsets.push(offset);
+      p.counts.push(1);
+    } else {
+      // Out of order (not expected): keep the list sorted anyway.
+      const i = indexOf(p, offset);
+      if (i < p.offsets.length && p.offsets[i] === offset) p.counts[i]++;
+      else {
+        p.offsets.splice(i, 0, offset);
+        p.counts.splice(i, 0, 1);
+        if (i < p.head) p.head = i;
+      }
+    }
   }
 
   /** The flow ended at `endTs` (µs): its pin lasts while it is remembered. */
   closed(flowId: string, endTs: number): void {
     if (!this.byFlow.has(flowId)) return;
-    this.push({ at: endTs + this.retainUs, flowId });
+    this.push(endTs + this.retainUs, flowId);
   }
 
   /** Event time reached `now` (µs): drop pins of flows no longer remembered. */
   advance(now: number): void {
-    while (this.heap.length > 0 && this.heap[0].at <= now) this.release(this.pop().flowId);
+    while (this.heapAt.length > 0 && this.heapAt[0] <= now) this.release(this.pop());
   }
 
   /** Forget every pin of a partition (revoked: its new owner replays from the committed offset). */
@@ -55,16 +75,18 @@ export class StatePins {
   clear(): void {
     this.byPartition.clear();
     this.byFlow.clear();
-    this.heap.length = 0;
+    this.heapAt = [];
+    this.heapId = [];
   }
 
   /** Lowest offset of `key` still pinned, if any. */
   lowest(key: string): number | undefined {
     const p = this.byPartition.get(key);
     if (!p) return undefined;
-    while (p.head < p.offsets.length && !p.counts.has(p.offsets[p.head])) p.head++;
+    while (p.head < p.offsets.length && p.counts[p.head] === 0) p.head++;
     if (p.head > 4096 && p.head * 2 > p.offsets.length) {
       p.offsets = p.offsets.slice(p.head);
+      p.counts = p.counts.slice(p.head);
       p.head = 0;
     }
     return p.head < p.offsets.length ? p.offsets[p.head] : undefined;
@@ -76,41 +98,62 @@ export class StatePins {
     this.byFlow.delete(flowId);
     const p = this.byPartition.get(pin.key);
     if (!p) return;
-    const c = (p.counts.get(pin.offset) ?? 1) - 1;
-    if (c <= 0) p.counts.delete(pin.offset);
-    else p.counts.set(pin.offset, c);
+    const i = indexOf(p, pin.offset);
+    if (i < p.offsets.length && p.offsets[i] === pin.offset && p.counts[i] > 0) p.counts[i]--;
   }
 
-  private push(e: { at: number; flowId: string }): void {
-    const h = this.heap;
-    h.push(e);
-    let i = h.length - 1;
+  private push(at: number, flowId: string): void {
+    const ats = this.heapAt;
+    const ids = this.heapId;
+    let i = ats.length;
+    ats.push(at);
+    ids.push(flowId);
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (h[parent].at <= e.at) break;
-      h[i] = h[parent];
+      if (ats[parent] <= at) break;
+      ats[i] = ats[parent];
+      ids[i] = ids[parent];
       i = parent;
     }
-    h[i] = e;
+    ats[i] = at;
+    ids[i] = flowId;
   }
 
-  private pop(): { at: number; flowId: string } {
-    const h = this.heap;
-    const top = h[0];
-    const last = h.pop()!;
-    if (h.length > 0) {
+  /** Removes the earliest entry; returns its flow id. */
+  private pop(): string {
+    const ats = this.heapAt;
+    const ids = this.heapId;
+    const top = ids[0];
+    const lastAt = ats.pop()!;
+    const lastId = ids.pop()!;
+    const n = ats.length;
+    if (n > 0) {
       let i = 0;
       for (;;) {
         const l = 2 * i + 1;
-        if (l >= h.length) break;
+        if (l >= n) break;
         const r = l + 1;
-        const c = r < h.length && h[r].at < h[l].at ? r : l;
-        if (h[c].at >= last.at) break;
-        h[i] = h[c];
+        const c = r < n && ats[r] < ats[l] ? r : l;
+        if (ats[c] >= lastAt) break;
+        ats[i] = ats[c];
+        ids[i] = ids[c];
         i = c;
       }
-      h[i] = last;
+      ats[i] = lastAt;
+      ids[i] = lastId;
     }
     return top;
   }
+}
+
+/** Where `offset` is (or would go) among the partition's pinned offsets (binary search). */
+function indexOf(p: PartitionPins, offset: number): number {
+  let lo = 0;
+  let hi = p.offsets.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (p.offsets[mid] < offset) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
