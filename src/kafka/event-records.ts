@@ -1,8 +1,7 @@
 import { encodeEvent } from '../avro/event-schemas';
 import type { TcpReuseEvent } from '../model/events';
-import { eventJson, writeEventJson } from '../model/event-json';
+import { writeEventJson } from '../model/event-json';
 import { ByteWriter } from '../util/byte-writer';
-import type { OutgoingMessage } from './client';
 import type { MessagePacker } from './message-pack';
 
 export const OUTPUT_FORMATS = ['json', 'avro'] as const;
@@ -71,18 +70,10 @@ export function topicOf(e: TcpReuseEvent, topics: OutputTopics): string | null {
   return topics.alerts;
 }
 
-/** One output record: key, value in the chosen format, timestamp = event time (ms), type header. */
-export function eventRecord(e: TcpReuseEvent, topic: string, format: OutputFormat): OutgoingMessage {
-  return {
-    topic,
-    key: eventKey(e),
-    value: format === 'avro' ? encodeEvent(e) : eventJson(e),
-    timestampMs: Math.floor(e.ts / 1000),
-    headers: { [EVENT_TYPE_HEADER]: e.type },
-  };
-}
-
-/** The same record as `eventRecord`, written straight into `packer` (labelled with the event type). */
+/**
+ * One output record, written straight into `packer`: key (writeEventKey), value in the chosen
+ * format, timestamp = event time (ms), the event-type header; labelled with the event type.
+ */
 export function packEventRecord(packer: MessagePacker, e: TcpReuseEvent, topic: string, format: OutputFormat): void {
   packer.begin(topic, undefined, Math.floor(e.ts / 1000), true);
   writeEventKey(packer.open(), e);

@@ -35,11 +35,6 @@ export class WriteBehind {
     return this.packer;
   }
 
-  /** A write is in flight. */
-  get writing(): boolean {
-    return this.sends.size > 0;
-  }
-
   /** Records appended and not yet acknowledged. */
   get backlog(): number {
     return this.packer.count + this.inFlight;

@@ -29,11 +29,6 @@ export class ByteWriter {
     this.at = this.buf.writeUInt16LE(v, this.at);
   }
 
-  u32(v: number): void {
-    this.room(4);
-    this.at = this.buf.writeUInt32LE(v, this.at);
-  }
-
   i32(v: number): void {
     this.room(4);
     this.at = this.buf.writeInt32LE(v, this.at);

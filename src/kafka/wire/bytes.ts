@@ -89,10 +89,6 @@ export class Reader {
   at = 0;
   constructor(private readonly buf: Buffer) {}
 
-  int8(): number {
-    return this.buf.readInt8(this.at++);
-  }
-
   int16(): number {
     const v = this.buf.readInt16BE(this.at);
     this.at += 2;
