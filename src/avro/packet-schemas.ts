@@ -7,23 +7,8 @@ export const packetRecordType = loadSchema('packet-record.avsc');
 /** Avro type of a batch of PacketRecords (schemas/packet-batch.avsc). */
 export const packetBatchType = loadSchema('packet-batch.avsc');
 
-/** The record avsc decodes: every field present, optional ones null. */
-interface AvroPacket {
-  ts: number;
-  src: string;
-  dst: string;
-  sport: number;
-  dport: number;
-  flags: number;
-  seq: number;
-  ack: number;
-  len: number;
-  win: number | null;
-  vlan: number | null;
-  sensor: string | null;
-  frame: number | null;
-  icmpQuote: number | null;
-}
+/** The record avsc decodes: PacketRecord with every field present, the optional ones null. */
+type AvroPacket = { [K in keyof PacketRecord]-?: undefined extends PacketRecord[K] ? Exclude<PacketRecord[K], undefined> | null : PacketRecord[K] };
 
 /**
  * Avro nulls become absent fields, so decoded records look like the JSON ones (fields in schema

@@ -3,11 +3,9 @@ import { Kafka, logLevel as KafkaLogLevel, Partitioners, type Consumer, type Kaf
 import type { Logger } from '../util/logger';
 import type { Admin, ConsumedBatch, KafkaClient, KafkaConnection, OutgoingMessage, Sink, SinkOptions, Source, SourceOptions, TopicPartition } from './client';
 import { COMPRESSION_TYPE, registerCodecs } from './codecs';
-import { isPacked, unpackMessages } from './message-pack';
-import { produceSlices } from './produce-slices';
+import { messagesOf } from './message-pack';
+import { MAX_BATCH_BYTES, produceSlices } from './produce-slices';
 
-/** Upper bound on the bytes of one partition's batch in a produce request (the broker's default limit is 1 MiB). */
-const MAX_BATCH_BYTES = 768 * 1024;
 
 const LEVEL_OF: Record<number, 'debug' | 'info' | 'warn' | 'error'> = {
   [KafkaLogLevel.ERROR]: 'error',
@@ -223,7 +221,7 @@ export function createKafkajsClient(connection: KafkaConnection, logger: Logger)
           await metadata.connect();
         },
         async send(messages) {
-          const all = isPacked(messages) ? unpackMessages(messages) : messages;
+          const all = messagesOf(messages);
           for (const slice of produceSlices(await assignPartitions(all), MAX_BATCH_BYTES)) await sendSlice(slice);
         },
         async disconnect() {

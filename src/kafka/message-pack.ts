@@ -99,6 +99,11 @@ export function packMessages(messages: readonly OutgoingMessage[]): PackedMessag
   return p.finish();
 }
 
+/** The messages as objects, whichever form a Sink was given them in. */
+export function messagesOf(m: readonly OutgoingMessage[] | PackedMessages): readonly OutgoingMessage[] {
+  return isPacked(m) ? unpackMessages(m) : m;
+}
+
 /** True for packed messages (a Sink takes either). */
 export function isPacked(m: readonly OutgoingMessage[] | PackedMessages): m is PackedMessages {
   return !Array.isArray(m);

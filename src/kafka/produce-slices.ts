@@ -1,5 +1,8 @@
 import type { OutgoingMessage } from './client';
 
+/** Upper bound on one partition's batch in a produce request (the broker's default limit is 1 MiB). */
+export const MAX_BATCH_BYTES = 768 * 1024;
+
 /** Rough size of a message in a record batch: value, key, and the per-record overhead. */
 function recordBytes(m: OutgoingMessage): number {
   return m.value.length + (m.key?.length ?? 0) + 64;

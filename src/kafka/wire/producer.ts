@@ -14,8 +14,8 @@ import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from '../../util/logger';
 import type { KafkaConnection, OutgoingMessage, Sink, SinkOptions } from '../client';
-import { isPacked, unpackMessages, type PackedMessages } from '../message-pack';
-import { produceSlices } from '../produce-slices';
+import { messagesOf, type PackedMessages } from '../message-pack';
+import { MAX_BATCH_BYTES, produceSlices } from '../produce-slices';
 import { BrokerConnection, BrokerConnectionError } from './broker-connection';
 import { keyPartition } from './murmur2';
 import { encodeRecordBatch } from './record-batch';
@@ -33,8 +33,6 @@ import {
   type PartitionRecords,
 } from './requests';
 
-/** Upper bound on one partition's batch in a request (the broker's default limit is 1 MiB). */
-const MAX_BATCH_BYTES = 768 * 1024;
 const REQUEST_TIMEOUT_MS = 30_000;
 
 /** Kafka error codes this producer tells apart (Errors.java). */
@@ -182,7 +180,7 @@ export class WireProducer implements Sink {
   }
 
   private async sendNow(input: readonly OutgoingMessage[] | PackedMessages): Promise<void> {
-    const messages = isPacked(input) ? unpackMessages(input) : input;
+    const messages = messagesOf(input);
     if (messages.length === 0) return;
     if (this.closed) throw new BrokerConnectionError('producer is disconnected');
     const topics = new Set<string>();
