@@ -1,5 +1,6 @@
 import { createReadStream, statSync } from 'node:fs';
 import { createGunzip } from 'node:zlib';
+import { u32be, u32le } from '../util/byte-read';
 import { Observable } from '../util/rx';
 
 /** One captured frame as the file stores it, before any protocol decoding. */
@@ -140,10 +141,10 @@ export class CaptureParser {
     const b = this.buf;
     const le = this.le;
     while (pos + 16 <= b.length) {
-      const sec = le ? b.readUInt32LE(pos) : b.readUInt32BE(pos);
-      const frac = le ? b.readUInt32LE(pos + 4) : b.readUInt32BE(pos + 4);
-      const incl = le ? b.readUInt32LE(pos + 8) : b.readUInt32BE(pos + 8);
-      const orig = le ? b.readUInt32LE(pos + 12) : b.readUInt32BE(pos + 12);
+      const sec = le ? u32le(b, pos) : u32be(b, pos);
+      const frac = le ? u32le(b, pos + 4) : u32be(b, pos + 4);
+      const incl = le ? u32le(b, pos + 8) : u32be(b, pos + 8);
+      const orig = le ? u32le(b, pos + 12) : u32be(b, pos + 12);
       if (incl > 0x4000000) this.fail(`corrupt record header after frame ${this.frameNo}: captured length ${incl}`, pos);
       if (pos + 16 + incl > b.length) break;
       this.onFrame({

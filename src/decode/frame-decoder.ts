@@ -2,6 +2,7 @@ import type { CapturedFrame } from '../capture/pcap-reader';
 import type { PacketRecord } from '../model/packet-record';
 import { IpReassembler } from './ip-reassembly';
 import { AddressText } from './ip-text';
+import { u16be, u32be } from '../util/byte-read';
 
 /**
  * Decodes captured frames down to the TCP segment, through the link layers and tunnels sensors
@@ -139,7 +140,7 @@ export class FrameDecoder {
 
   private ethernet(b: Buffer, o: number, depth: number): string | undefined {
     if (b.length < o + 14) return 'truncated:ethernet';
-    const type = b.readUInt16BE(o + 12);
+    const type = u16be(b, o + 12);
     if (type <= 1500) return this.llc(b, o + 14, depth);
     return this.etherType(type, b, o + 14, depth);
   }
@@ -281,12 +282,12 @@ export class FrameDecoder {
     if (b[o] >> 4 !== 4) return 'undecodable:ipv4-version';
     const ihl = (b[o] & 0x0f) * 4;
     if (ihl < 20) return 'undecodable:ipv4-header-length';
-    let total = b.readUInt16BE(o + 2);
+    let total = u16be(b, o + 2);
     // Total length 0 happens with TCP segmentation offload captures: use what was captured.
     if (total === 0) total = b.length - o;
     if (total < ihl) return 'undecodable:ipv4-total-length';
     if (b.length < o + ihl) return 'truncated:ipv4';
-    const fragWord = b.readUInt16BE(o + 6);
+    const fragWord = u16be(b, o + 6);
     const proto = b[o + 9];
     const src = this.addressText.v4(b, o + 12);
     const dst = this.addressText.v4(b, o + 16);
@@ -390,14 +391,14 @@ export class FrameDecoder {
       ts: this.ts,
       src,
       dst,
-      sport: b.readUInt16BE(o),
-      dport: b.readUInt16BE(o + 2),
+      sport: u16be(b, o),
+      dport: u16be(b, o + 2),
       flags: ((b[o + 12] & 0x0f) << 8) | b[o + 13],
-      seq: b.readUInt32BE(o + 4),
-      ack: b.readUInt32BE(o + 8),
+      seq: u32be(b, o + 4),
+      ack: u32be(b, o + 8),
       // From the IP length, never the frame length: short frames are padded on the wire.
       len: Math.max(0, ipPayloadLen - hlen),
-      win: b.readUInt16BE(o + 14),
+      win: u16be(b, o + 14),
       frame: this.frameNo,
     };
     if (this.vlan !== undefined) r.vlan = this.vlan;
