@@ -7,6 +7,9 @@
  *
  * The two consumers alternate (twice each) over the same topic with fresh groups; medians are
  * reported with their ratio. Uses TCPREUSE_KAFKA_BROKERS, or starts docker/kafka/broker.sh.
+ *
+ * BENCH_COMPARE=<another build's dist folder> also runs that build's consumer, alternating with
+ * this one, for an A/B of a change on this noisy machine (e.g. a copy of dist built from main).
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -97,7 +100,21 @@ async function bareConsumer(brokers: string, topic: string, total: number): Prom
   return s;
 }
 
-async function tcpreuseConsume(brokers: string, topic: string, total: number): Promise<number> {
+interface ConsumerBuild {
+  ConsumeService: typeof ConsumeService;
+  createKafkaClient: typeof createKafkaClient;
+}
+
+const THIS_BUILD: ConsumerBuild = { ConsumeService, createKafkaClient };
+
+/** The consumer of another build (BENCH_COMPARE), loaded from its dist folder. */
+function otherBuild(dist: string): ConsumerBuild {
+  const load = (m: string): unknown => require(join(dist, 'src', 'kafka', m));
+  return { ...(load('consume-service') as Pick<ConsumerBuild, 'ConsumeService'>), ...(load('kafka-client') as Pick<ConsumerBuild, 'createKafkaClient'>) };
+}
+
+async function tcpreuseConsume(brokers: string, topic: string, total: number, build: ConsumerBuild = THIS_BUILD): Promise<number> {
+  const { ConsumeService, createKafkaClient } = build;
   const id = randomBytes(4).toString('hex');
   const log = createLogger('error');
   const metrics = new Metrics();
@@ -146,16 +163,23 @@ async function benchWorkload(brokers: string, w: (typeof WORKLOADS)[number]): Pr
   console.log(`  replay (publish as ${pub.messages} Avro batches):       ${rate(pub.s)} packets/s`);
   const bare: number[] = [];
   const ours: number[] = [];
+  const other: number[] = [];
+  const compare = process.env.BENCH_COMPARE ? otherBuild(process.env.BENCH_COMPARE) : null;
   const runs = Number(process.env.BENCH_RUNS ?? 2);
   for (let i = 0; i < runs; i++) {
     // BENCH_ONLY=consume profiles our side alone (e.g. under --cpu-prof).
     if (process.env.BENCH_ONLY !== 'consume') bare.push(await bareConsumer(brokers, topic, packets.length));
     ours.push(await tcpreuseConsume(brokers, topic, packets.length));
+    if (compare) other.push(await tcpreuseConsume(brokers, topic, packets.length, compare));
   }
   if (bare.length === 0) bare.push(NaN);
   console.log(`  limit (bare kafkajs consumer, Avro decode only): ${rate(median(bare))} packets/s  [runs: ${bare.map((s) => s.toFixed(2)).join(', ')} s]`);
   console.log(`  tcpreuse consume end to end:                    ${rate(median(ours))} packets/s  [runs: ${ours.map((s) => s.toFixed(2)).join(', ')} s]`);
   console.log(`  consume / limit: ${Math.round((100 * median(bare)) / median(ours))}%`);
+  if (compare) {
+    console.log(`  ${process.env.BENCH_COMPARE}: ${rate(median(other))} packets/s  [runs: ${other.map((s) => s.toFixed(2)).join(', ')} s]`);
+    console.log(`  this build / that build: ${(median(other) / median(ours)).toFixed(2)}x`);
+  }
 }
 
 async function main(): Promise<void> {
@@ -168,7 +192,7 @@ async function main(): Promise<void> {
   }
   try {
     // BENCH_WORKLOAD=short|long runs one of the two.
-  for (const w of WORKLOADS) if (!process.env.BENCH_WORKLOAD || w.name.startsWith(process.env.BENCH_WORKLOAD)) await benchWorkload(brokers, w);
+    for (const w of WORKLOADS) if (!process.env.BENCH_WORKLOAD || w.name.startsWith(process.env.BENCH_WORKLOAD)) await benchWorkload(brokers, w);
   } finally {
     if (dir) execFileSync('bash', [join(ROOT, 'docker', 'kafka', 'broker.sh'), 'stop', dir], { stdio: 'inherit' });
   }

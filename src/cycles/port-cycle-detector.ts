@@ -1,5 +1,6 @@
 import type { Endpoint, FlowOpenEvent, PortCycleEvent, PortPressureEvent, Severity } from '../model/events';
 import { numberOption, US_PER_S } from '../util/options';
+import { AllocatorTable, allocatorHash, clientHashSeed, NO_ALLOCATOR, NO_PRESSURE } from './allocator-table';
 
 export interface DetectPortCyclesOptions {
   /** Connections a client must have made before its allocator is judged. @default 32 */
@@ -27,45 +28,29 @@ export const KNOWN_RANGES: readonly { low: number; high: number; hint: string }[
 ];
 const SNAP_PORTS = 64; // an observed edge this close to a known one is that range
 
-/** Running view of one allocator: a client (all servers) or one client toward one server. */
-interface Allocator {
-  firstTs: number;
-  lastTs: number;
-  lastPort: number;
-  connections: number;
-  sequentialSteps: number;
-  minPort: number;
-  maxPort: number;
-  /** Ports advanced since the first connection, counting across wraps. */
-  advanced: number;
-  wraps: number;
-  /** Connection timestamps (oldest first) for pressure, kept for pairs only; those before `recentHead` have left the window. */
-  recent: number[];
-  recentHead: number;
-  /** `touches` when the entry was last (re)inserted into its map: its place in the LRU order. */
-  touched: number;
-  lastPressure: Severity | null;
-  lastPressureTs: number;
-}
+const SEVERITY_RANK: readonly Severity[] = ['info', 'low', 'medium', 'high'];
 
 /**
  * The core of `detectPortCycles`: learns each client's ephemeral-port allocator from the source
  * ports of the connections it opens, emits `port.cycle` when a sequential allocator wraps (with
  * the range, the cycle period and an OS hint) and `port.pressure` when a client opens connections
  * to one server so fast that TIME_WAIT would hold a large share of its port range.
+ *
+ * Allocators are tracked per client (all servers) and per client toward one server, each in an
+ * AllocatorTable of at most `maxClients` entries that drops the least recently active.
  */
 export class PortCycleDetector {
   readonly counters = { cycles: 0, pressure: 0, droppedClients: 0 };
-  private readonly perClient = new Map<string, Allocator>();
-  private readonly perPair = new Map<string, Allocator>();
+  private readonly perClient: AllocatorTable;
+  private readonly perPair: AllocatorTable;
   private readonly minConnections: number;
   private readonly sequentialShare: number;
   private readonly maxStep: number;
   private readonly timeWaitS: number;
   private readonly rateWindowUs: number;
   private readonly threshold: number;
-  private readonly maxClients: number;
-  private touches = 0;
+  /** Set by `observe`: the range a sequential allocator just wrapped around, if it did. */
+  private wrapped: { low: number; high: number } | null = null;
 
   constructor(
     options: DetectPortCyclesOptions,
@@ -78,102 +63,82 @@ export class PortCycleDetector {
     this.timeWaitS = numberOption(o, 'timeWaitS', options.timeWaitS, 60, { min: 0 });
     this.rateWindowUs = numberOption(o, 'rateWindowS', options.rateWindowS, 60, { min: 1 }) * US_PER_S;
     this.threshold = numberOption(o, 'pressureThreshold', options.pressureThreshold, 0.5, { min: 0, max: 10 });
-    this.maxClients = numberOption(o, 'maxClients', options.maxClients, 100_000, { min: 1, integer: true });
+    const maxClients = numberOption(o, 'maxClients', options.maxClients, 100_000, { min: 1, integer: true });
+    const dropped = (): void => {
+      this.counters.droppedClients++;
+    };
+    this.perClient = new AllocatorTable(maxClients, dropped);
+    this.perPair = new AllocatorTable(maxClients, dropped);
   }
 
   push(item: { type: string; ts: number }): void {
     if (item.type !== 'flow.open') return;
     const e = item as FlowOpenEvent;
     if (e.openedBy === 'midstream') return; // only a handshake tells who allocated the port
-    this.touches++;
-    const clientKey = e.sensor + '|' + e.client.ip;
-    const client = this.observe(this.perClient, clientKey, e, false);
-    const pair = this.observe(this.perPair, clientKey + '|' + e.server.ip + '|' + e.server.port, e, true);
+    const seed = clientHashSeed(e.sensor, e.client.ip);
+    const client = this.observe(this.perClient, allocatorHash(seed, '', 0), e, '', 0);
+    const clientWrapped = this.wrapped;
+    const pair = this.observe(this.perPair, allocatorHash(seed, e.server.ip, e.server.port), e, e.server.ip, e.server.port);
     // A host-wide sequential allocator shows per client; per-destination allocators only per pair.
-    if (client.wrapped) this.emitCycle(e, client.a, null, client.wrapped);
-    else if (pair.wrapped && !this.isSequential(client.a)) this.emitCycle(e, pair.a, e.server, pair.wrapped);
-    this.checkPressure(e, pair.a, client.a);
+    if (clientWrapped) this.emitCycle(e, this.perClient, client, null, clientWrapped);
+    else if (this.wrapped && !this.isSequential(this.perClient, client)) this.emitCycle(e, this.perPair, pair, e.server, this.wrapped);
+    this.checkPressure(e, pair, client);
   }
 
   flush(): void {}
 
-  /**
-   * Drops the least recently active sixteenth of `map` in one pass. Dropping one entry per new
-   * client made every drop walk past all the entries dropped before it (V8 keeps a Map's deleted
-   * slots until it rehashes): quadratic, 27% of the Kafka consumer's time with 200,000 clients.
-   */
-  private dropOldest(map: Map<string, Allocator>): void {
-    let n = Math.max(1, Math.ceil(map.size / 16));
-    for (const key of map.keys()) {
-      if (n-- === 0) break;
-      map.delete(key);
-      this.counters.droppedClients++;
-    }
-  }
-
-  private observe(map: Map<string, Allocator>, key: string, e: FlowOpenEvent, keepRecent: boolean): { a: Allocator; wrapped: { low: number; high: number } | null } {
+  /** Counts connection `e` toward its allocator in `t` (made on first sight); sets `wrapped`. */
+  private observe(t: AllocatorTable, hash: number, e: FlowOpenEvent, serverIp: string, serverPort: number): number {
     const port = e.client.port;
-    const touch = this.touches;
-    let a = map.get(key);
-    if (!a) {
-      if (map.size >= this.maxClients) this.dropOldest(map);
-      a = {
-        firstTs: e.ts,
-        lastTs: e.ts,
-        lastPort: port,
-        connections: 1,
-        sequentialSteps: 0,
-        minPort: port,
-        maxPort: port,
-        advanced: 0,
-        wraps: 0,
-        recent: keepRecent ? [e.ts] : [],
-        recentHead: 0,
-        touched: touch,
-        lastPressure: null,
-        lastPressureTs: -Infinity,
-      };
-      map.set(key, a);
-      return { a, wrapped: null };
+    this.wrapped = null;
+    let a = t.touch(hash, e.sensor, e.client.ip, serverIp, serverPort);
+    if (a === NO_ALLOCATOR) {
+      a = t.add(hash, e.sensor, e.client.ip, serverIp, serverPort);
+      t.firstTs[a] = e.ts;
+      t.lastTs[a] = e.ts;
+      t.lastPort[a] = port;
+      t.connections[a] = 1;
+      t.sequentialSteps[a] = 0;
+      t.minPort[a] = port;
+      t.maxPort[a] = port;
+      t.advanced[a] = 0;
+      t.wraps[a] = 0;
+      return a;
     }
-    // The Map's order is the eviction order (for the size limit). Re-inserting on every
-    // connection would keep it exact; re-inserting only entries that have drifted into the older
-    // half keeps it close (nothing active within the last maxClients/2 connections is dropped)
-    // for a fraction of the cost.
-    if (touch - a.touched > this.maxClients / 2) {
-      map.delete(key);
-      map.set(key, a);
-      a.touched = touch;
-    }
-    let wrapped: { low: number; high: number } | null = null;
-    const step = port - a.lastPort;
+    const step = port - t.lastPort[a];
     if (step >= 1 && step <= this.maxStep) {
-      a.sequentialSteps++;
-      a.advanced += step;
-    } else if (step < -256 && this.isSequential(a)) {
+      t.sequentialSteps[a]++;
+      t.advanced[a] += step;
+    } else if (step < -256 && this.isSequential(t, a)) {
       // The allocator ran off the top of its range and started again at the bottom.
-      const range = snapRange(Math.min(port, a.minPort), Math.max(a.maxPort, a.lastPort));
-      a.advanced += range.high - a.lastPort + (port - range.low) + 1;
-      a.wraps++;
-      a.sequentialSteps++; // a wrap is the allocator's next step
-      wrapped = range;
+      const range = snapRange(Math.min(port, t.minPort[a]), Math.max(t.maxPort[a], t.lastPort[a]));
+      t.advanced[a] += range.high - t.lastPort[a] + (port - range.low) + 1;
+      t.wraps[a]++;
+      t.sequentialSteps[a]++; // a wrap is the allocator's next step
+      this.wrapped = range;
     }
-    a.connections++;
-    a.lastPort = port;
-    a.lastTs = e.ts;
-    if (port < a.minPort) a.minPort = port;
-    if (port > a.maxPort) a.maxPort = port;
-    if (keepRecent) a.recent.push(e.ts);
-    return { a, wrapped };
+    if (serverIp !== '') {
+      // Connection times toward this server, for the pressure rate (the first one is firstTs).
+      const recent = t.recent[a];
+      if (recent) recent.push(e.ts);
+      else t.recent[a] = [t.lastTs[a], e.ts];
+    }
+    t.connections[a]++;
+    t.lastPort[a] = port;
+    t.lastTs[a] = e.ts;
+    if (port < t.minPort[a]) t.minPort[a] = port;
+    if (port > t.maxPort[a]) t.maxPort[a] = port;
+    return a;
   }
 
-  private isSequential(a: Allocator): boolean {
-    return a.connections >= this.minConnections && a.sequentialSteps / (a.connections - 1) >= this.sequentialShare;
+  private isSequential(t: AllocatorTable, a: number): boolean {
+    const connections = t.connections[a];
+    return connections >= this.minConnections && t.sequentialSteps[a] / (connections - 1) >= this.sequentialShare;
   }
 
-  private emitCycle(e: FlowOpenEvent, a: Allocator, server: Endpoint | null, range: { low: number; high: number }): void {
+  private emitCycle(e: FlowOpenEvent, t: AllocatorTable, a: number, server: Endpoint | null, range: { low: number; high: number }): void {
     const size = range.high - range.low + 1;
-    const portsPerS = a.advanced / ((a.lastTs - a.firstTs) / US_PER_S);
+    const portsPerS = t.advanced[a] / ((t.lastTs[a] - t.firstTs[a]) / US_PER_S);
     this.counters.cycles++;
     this.emit({
       type: 'port.cycle',
@@ -186,45 +151,45 @@ export class PortCycleDetector {
       allocation: 'sequential',
       // Time to walk the whole range at the measured allocation rate = time until a port recurs.
       cycleS: Math.round((size / portsPerS) * 1000) / 1000,
-      connections: a.connections,
+      connections: t.connections[a],
       osHint: KNOWN_RANGES.find((k) => k.low === range.low && k.high === range.high)?.hint ?? null,
     });
   }
 
-  private checkPressure(e: FlowOpenEvent, pair: Allocator, client: Allocator): void {
+  private checkPressure(e: FlowOpenEvent, pair: number, client: number): void {
+    const pairs = this.perPair;
     const windowStart = e.ts - this.rateWindowUs;
-    const recent = pair.recent;
-    let head = pair.recentHead;
-    while (head < recent.length && recent[head] <= windowStart) head++;
-    // Compact only once half the array has left the window: a shift per connection is O(window).
-    if (head > 64 && head * 2 > recent.length) {
-      recent.splice(0, head);
-      head = 0;
+    const recent = pairs.recent[pair];
+    let inWindow = 1; // a pair's first connection is this one
+    if (recent) {
+      let head = pairs.recentHead[pair];
+      while (head < recent.length && recent[head] <= windowStart) head++;
+      // Compact only once half the array has left the window: a shift per connection is O(window).
+      if (head > 64 && head * 2 > recent.length) {
+        recent.splice(0, head);
+        head = 0;
+      }
+      pairs.recentHead[pair] = head;
+      inWindow = recent.length - head;
     }
-    pair.recentHead = head;
-    const inWindow = recent.length - head;
-    const span = Math.max(e.ts - pair.firstTs, 1);
+    const span = Math.max(e.ts - pairs.firstTs[pair], 1);
     // Until a full window has passed, measure over what was seen (but at least 1 s).
     const seconds = Math.max(Math.min(span, this.rateWindowUs) / US_PER_S, 1);
     const rate = inWindow / seconds;
-    const rangeSize = rangeSizeFor(client);
+    const rangeSize = rangeSizeFor(this.perClient.minPort[client], this.perClient.maxPort[client]);
     const utilisation = (rate * this.timeWaitS) / rangeSize;
     if (utilisation < this.threshold) {
-      pair.lastPressure = null;
+      pairs.lastPressure[pair] = NO_PRESSURE;
       return;
     }
     const severity: Severity = utilisation >= 1 ? 'high' : utilisation >= 0.8 ? 'medium' : 'low';
-    const rank = ['info', 'low', 'medium', 'high'];
+    const rank = SEVERITY_RANK.indexOf(severity);
     // Once per rate window while it lasts, and at once when it gets worse.
-    if (
-      pair.lastPressure !== null &&
-      rank.indexOf(severity) <= rank.indexOf(pair.lastPressure) &&
-      e.ts - pair.lastPressureTs < this.rateWindowUs
-    ) {
+    if (pairs.lastPressure[pair] !== NO_PRESSURE && rank <= pairs.lastPressure[pair] && e.ts - pairs.lastPressureTs[pair] < this.rateWindowUs) {
       return;
     }
-    pair.lastPressure = severity;
-    pair.lastPressureTs = e.ts;
+    pairs.lastPressure[pair] = rank;
+    pairs.lastPressureTs[pair] = e.ts;
     this.counters.pressure++;
     this.emit({
       type: 'port.pressure',
@@ -250,10 +215,10 @@ export function snapRange(low: number, high: number): { low: number; high: numbe
 }
 
 /** The client's port range: the smallest well-known range holding every port it used. */
-function rangeSizeFor(a: Allocator): number {
+function rangeSizeFor(minPort: number, maxPort: number): number {
   let best = 65535 - 1024 + 1;
   for (const k of KNOWN_RANGES) {
-    if (a.minPort >= k.low && a.maxPort <= k.high) best = Math.min(best, k.high - k.low + 1);
+    if (minPort >= k.low && maxPort <= k.high) best = Math.min(best, k.high - k.low + 1);
   }
   return best;
 }

@@ -1,16 +1,12 @@
-import type { FlowOpenEvent, PortReuseEvent, ReuseStatsEvent, Severity, Watermark } from '../model/events';
+import type { FlowOpenEvent, PortReuseEvent, ReuseStatsEvent, Watermark } from '../model/events';
 import { numberOption, US_PER_S } from '../util/options';
+import { ClientCountTable, CONNECTIONS_SLOT, SEVERITY_SLOT } from './client-counts';
 
 export interface ReuseStatsOptions {
   /** Tumbling window length in event time. @default 60 */
   readonly windowS?: number;
   /** Also report clients that opened connections but had no reuse in the window. @default false */
   readonly includeQuietClients?: boolean;
-}
-
-interface ClientCounts {
-  counts: Record<Severity, number>;
-  connections: number;
 }
 
 /**
@@ -22,8 +18,10 @@ interface ClientCounts {
 export class ReuseStatsWindows {
   private readonly windowUs: number;
   private readonly includeQuiet: boolean;
-  /** windowStart → "sensor|client" → counts */
-  private readonly windows = new Map<number, Map<string, ClientCounts>>();
+  /** windowStart → counts per client */
+  private readonly windows = new Map<number, ClientCountTable>();
+  private lastStart = NaN;
+  private lastWindow: ClientCountTable | undefined;
   private now = -Infinity;
   /** End of the earliest open window: nothing closes before the watermark reaches it. */
   private nextEnd = Infinity;
@@ -39,10 +37,10 @@ export class ReuseStatsWindows {
   push(item: { type: string; ts: number }): void {
     if (item.type === 'flow.open') {
       const e = item as FlowOpenEvent;
-      if (e.openedBy !== 'midstream') this.counts(e.ts, e.sensor, e.client.ip).connections++;
+      if (e.openedBy !== 'midstream') this.count(e.ts, e.sensor, e.client.ip, CONNECTIONS_SLOT);
     } else if (item.type === 'port.reuse') {
       const e = item as PortReuseEvent;
-      this.counts(e.ts, e.sensor, e.client.ip).counts[e.severity]++;
+      this.count(e.ts, e.sensor, e.client.ip, SEVERITY_SLOT[e.severity]);
     }
     const ts = (item as Watermark).ts;
     if (ts > this.now) {
@@ -55,21 +53,18 @@ export class ReuseStatsWindows {
     this.close(Infinity);
   }
 
-  private counts(ts: number, sensor: string, client: string): ClientCounts {
+  private count(ts: number, sensor: string, client: string, slot: number): void {
     const start = Math.floor(ts / this.windowUs) * this.windowUs;
-    let w = this.windows.get(start);
+    // Consecutive items nearly always fall in the same window.
+    let w = start === this.lastStart ? this.lastWindow : this.windows.get(start);
     if (!w) {
-      w = new Map();
+      w = new ClientCountTable();
       this.windows.set(start, w);
       this.nextEnd = Math.min(this.nextEnd, start + this.windowUs);
     }
-    const key = sensor + '|' + client;
-    let c = w.get(key);
-    if (!c) {
-      c = { counts: { info: 0, low: 0, medium: 0, high: 0 }, connections: 0 };
-      w.set(key, c);
-    }
-    return c;
+    this.lastStart = start;
+    this.lastWindow = w;
+    w.count(w.row(sensor, client), slot);
   }
 
   private close(watermark: number): void {
@@ -79,20 +74,19 @@ export class ReuseStatsWindows {
     for (const start of done) {
       const w = this.windows.get(start)!;
       this.windows.delete(start);
+      if (start === this.lastStart) this.lastWindow = undefined;
       const end = start + this.windowUs;
-      for (const [key, c] of w) {
-        const reuses = c.counts.info + c.counts.low + c.counts.medium + c.counts.high;
-        if (reuses === 0 && !this.includeQuiet) continue;
-        const cut = key.lastIndexOf('|');
+      for (let row = 0; row < w.size; row++) {
+        if (w.reuses(row) === 0 && !this.includeQuiet) continue;
         this.emit({
           type: 'reuse.stats',
           ts: end,
-          sensor: key.slice(0, cut),
+          sensor: w.sensor[row],
           windowStart: start,
           windowEnd: end,
-          client: key.slice(cut + 1),
-          counts: c.counts,
-          connections: c.connections,
+          client: w.client[row],
+          counts: w.severities(row),
+          connections: w.connections(row),
         });
       }
     }

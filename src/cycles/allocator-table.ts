@@ -1,0 +1,170 @@
+import { EMPTY, OpenIndex } from '../util/open-index';
+import { mix32 } from '../flow/tuple-hash';
+import { FNV_OFFSET, fnvInt, fnvText } from '../util/fnv';
+
+export const NO_ALLOCATOR = -1;
+
+const SEPARATOR = 0x7c; // '|': keeps ("a", "b|c") and ("a|b", "c") apart
+/** Sentinel for "no pressure reported yet" in `lastPressure` (otherwise a severity rank 0..3). */
+export const NO_PRESSURE = -1;
+
+/**
+ * PortCycleDetector's allocators as a column-store table: one entry per client (sensor, address)
+ * or per client toward one server (sensor, address, server address, server port), found through
+ * an open-addressing index and kept in least-recently-active order by a linked list, so that at
+ * `maxEntries` the one dropped is exactly the idlest.
+ *
+ * Why not a Map of objects keyed by "sensor|ip|…" text: on a sensor that sees hundreds of
+ * thousands of clients, building and hashing that key per connection, an object (and an array)
+ * per client and the churn of a full table were a tenth of the Kafka consumer's time.
+ */
+export class AllocatorTable {
+  firstTs: Float64Array = new Float64Array(0);
+  lastTs: Float64Array = new Float64Array(0);
+  lastPort: Int32Array = new Int32Array(0);
+  connections: Float64Array = new Float64Array(0);
+  sequentialSteps: Float64Array = new Float64Array(0);
+  minPort: Int32Array = new Int32Array(0);
+  maxPort: Int32Array = new Int32Array(0);
+  /** Ports advanced since the first connection, counting across wraps. */
+  advanced: Float64Array = new Float64Array(0);
+  wraps: Float64Array = new Float64Array(0);
+  /** Rank of the last pressure severity reported (NO_PRESSURE when none is current). */
+  lastPressure: Int8Array = new Int8Array(0);
+  lastPressureTs: Float64Array = new Float64Array(0);
+  /**
+   * Connection timestamps (oldest first) inside the rate window, those before `recentHead` have
+   * left it. Made at an entry's second connection: most clients toward a server connect once.
+   */
+  recent: (number[] | undefined)[] = [];
+  recentHead: Int32Array = new Int32Array(0);
+
+  private sensor: string[] = [];
+  private client: string[] = [];
+  private serverIp: string[] = [];
+  private serverPort: Int32Array = new Int32Array(0);
+  private keyHash: Int32Array = new Int32Array(0);
+  private prev: Int32Array = new Int32Array(0); // toward the idlest
+  private next: Int32Array = new Int32Array(0); // toward the most recent
+  private oldest = NO_ALLOCATOR;
+  private newest = NO_ALLOCATOR;
+  private used = 0;
+  private capacity = 0;
+  private readonly index: OpenIndex;
+
+  constructor(
+    private readonly maxEntries: number,
+    private readonly onDrop: () => void,
+  ) {
+    const initial = Math.min(maxEntries, 1024);
+    this.index = new OpenIndex(initial);
+    this.grow(initial);
+  }
+
+  get size(): number {
+    return this.used;
+  }
+
+  /**
+   * The entry for this allocator, marked most recently active, or NO_ALLOCATOR when there is
+   * none yet (then `add` makes it). `serverIp` is '' for a client-wide allocator.
+   */
+  touch(hash: number, sensor: string, client: string, serverIp: string, serverPort: number): number {
+    const slots = this.index.slots;
+    const mask = this.index.mask;
+    let e: number;
+    for (let s = this.index.home(hash); (e = slots[s]) !== EMPTY; s = (s + 1) & mask) {
+      if (this.keyHash[e] === hash && this.serverPort[e] === serverPort && this.client[e] === client && this.serverIp[e] === serverIp && this.sensor[e] === sensor) {
+        this.unlink(e);
+        this.append(e);
+        return e;
+      }
+    }
+    return NO_ALLOCATOR;
+  }
+
+  /** A new entry for an allocator `touch` did not find, dropping the idlest when the table is full. Its value columns are the caller's to set. */
+  add(hash: number, sensor: string, client: string, serverIp: string, serverPort: number): number {
+    let e: number;
+    if (this.used >= this.maxEntries) {
+      e = this.oldest;
+      this.unlink(e);
+      this.index.remove(e);
+      this.onDrop();
+    } else {
+      if (this.used === this.capacity) this.grow(Math.min(this.maxEntries, this.capacity * 2));
+      e = this.used++;
+    }
+    this.sensor[e] = sensor;
+    this.client[e] = client;
+    this.serverIp[e] = serverIp;
+    this.serverPort[e] = serverPort;
+    this.keyHash[e] = hash;
+    this.recent[e] = undefined;
+    this.recentHead[e] = 0;
+    this.lastPressure[e] = NO_PRESSURE;
+    this.index.insert(e, hash);
+    this.append(e);
+    return e;
+  }
+
+  private unlink(e: number): void {
+    const p = this.prev[e];
+    const n = this.next[e];
+    if (p === NO_ALLOCATOR) this.oldest = n;
+    else this.next[p] = n;
+    if (n === NO_ALLOCATOR) this.newest = p;
+    else this.prev[n] = p;
+  }
+
+  private append(e: number): void {
+    this.prev[e] = this.newest;
+    this.next[e] = NO_ALLOCATOR;
+    if (this.newest === NO_ALLOCATOR) this.oldest = e;
+    else this.next[this.newest] = e;
+    this.newest = e;
+  }
+
+  private grow(capacity: number): void {
+    const f64 = (a: Float64Array): Float64Array => {
+      const b = new Float64Array(capacity);
+      b.set(a);
+      return b;
+    };
+    const i32 = (a: Int32Array): Int32Array => {
+      const b = new Int32Array(capacity);
+      b.set(a);
+      return b;
+    };
+    this.firstTs = f64(this.firstTs);
+    this.lastTs = f64(this.lastTs);
+    this.lastPort = i32(this.lastPort);
+    this.connections = f64(this.connections);
+    this.sequentialSteps = f64(this.sequentialSteps);
+    this.minPort = i32(this.minPort);
+    this.maxPort = i32(this.maxPort);
+    this.advanced = f64(this.advanced);
+    this.wraps = f64(this.wraps);
+    const lp = new Int8Array(capacity);
+    lp.set(this.lastPressure);
+    this.lastPressure = lp;
+    this.lastPressureTs = f64(this.lastPressureTs);
+    this.recentHead = i32(this.recentHead);
+    this.serverPort = i32(this.serverPort);
+    this.keyHash = i32(this.keyHash);
+    this.prev = i32(this.prev);
+    this.next = i32(this.next);
+    this.index.growEntries(capacity);
+    this.capacity = capacity;
+  }
+}
+
+/** The hash state after a client's key (sensor, address): `allocatorHash` finishes it, once per table. */
+export function clientHashSeed(sensor: string, client: string): number {
+  return fnvText(fnvInt(fnvText(FNV_OFFSET, sensor), SEPARATOR), client);
+}
+
+/** Hash of an allocator's key from its fields (no key text is built); serverIp '' for a client-wide one. */
+export function allocatorHash(seed: number, serverIp: string, serverPort: number): number {
+  return mix32(fnvInt(fnvText(fnvInt(seed, SEPARATOR), serverIp), serverPort));
+}
