@@ -1,13 +1,14 @@
-import { Subject, type OperatorFunction, type Subscription } from 'rxjs';
+import type { OperatorFunction, Subscription } from 'rxjs';
+import { PushSource } from '../../src/util/push-source';
 
 /**
  * Runs one of the library's RxJS operators inside a node: input messages are pushed into a
- * Subject, the operator's output is handed to `onOutput` synchronously, so every event an input
+ * PushSource, the operator's output is handed to `onOutput` synchronously, so every event an input
  * causes is sent before that input's `done()`. `close()` unsubscribes without completing: a
  * redeploy must not flush open flows as if the capture had ended.
  */
 export class OperatorBridge<I, O> {
-  private input!: Subject<I>;
+  private input!: PushSource<I>;
   private subscription!: Subscription;
   private failure: Error | null = null;
 
@@ -48,7 +49,7 @@ export class OperatorBridge<I, O> {
 
   private start(): void {
     this.failure = null;
-    this.input = new Subject<I>();
+    this.input = new PushSource<I>();
     this.subscription = this.input.pipe(this.operator).subscribe({
       next: this.onOutput,
       error: (err: Error) => {

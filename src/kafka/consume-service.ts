@@ -1,5 +1,4 @@
 import type { Subscription } from 'rxjs';
-import { Subject } from '../util/rx';
 import type { FlowTracker } from '../flow/flow-tracker';
 import { InputDecoder, InputError, type InputFormat } from '../ingest/input-decoder';
 import type { PcapRecordOptions } from '../ingest/pcap-record';
@@ -8,6 +7,7 @@ import type { PacketRecord } from '../model/packet-record';
 import { analyze, type AnalyzeOptions } from '../operators/analyze';
 import type { Logger } from '../util/logger';
 import { US_PER_S } from '../util/options';
+import { PushSource } from '../util/push-source';
 import type { Admin, BatchContext, ConsumedBatch, KafkaClient, Sink, Source, TopicPartition } from './client';
 import type { Compression } from './codecs';
 import { packEventRecord, topicOf, type OutputFormat, type OutputTopics } from './event-records';
@@ -97,7 +97,7 @@ export class ConsumeService {
   private readonly decoder: InputDecoder;
   private readonly merger: EventTimeMerger;
   private readonly pins: StatePins;
-  private readonly input = new Subject<PacketRecord>();
+  private readonly input = new PushSource<PacketRecord>();
   private pipeline: Subscription | null = null;
   private tracker: FlowTracker | null = null;
   private source: Source | null = null;
