@@ -57,4 +57,16 @@ describe('EventTimeMerger', () => {
     expect(m.drain(2000, (p) => got.push(p.ts), () => undefined)).toBe(2); // t/1 idle: 5, 6
     expect(got).toEqual([4, 5, 6]);
   });
+
+  test('allCaughtUp: only once the last fetch of every assigned partition reached its end', () => {
+    const m = new EventTimeMerger();
+    expect(m.allCaughtUp()).toBe(false); // nothing assigned yet
+    m.assign(['t/0', 't/1'], 0);
+    m.add('t/0', [], true, 0);
+    expect(m.allCaughtUp()).toBe(false);
+    m.add('t/1', [{ partitionKey: 't/1', offset: 0, packets: [pkt(1)], next: 0 }], true, 0);
+    expect(m.allCaughtUp()).toBe(true);
+    m.add('t/0', [], false, 1); // more arrived behind it
+    expect(m.allCaughtUp()).toBe(false);
+  });
 });

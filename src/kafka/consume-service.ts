@@ -56,6 +56,11 @@ export interface ConsumeSummary {
   readonly events: number;
   readonly deadLettered: number;
   readonly reason: string;
+  /**
+   * With `untilEnd`: seconds from the first batch fetched to the last event acknowledged, the
+   * consuming itself without start-up (group join, topic checks) and shutdown; otherwise null.
+   */
+  readonly consumingS: number | null;
 }
 
 const PAUSE_ABOVE_PACKETS = 500_000;
@@ -112,6 +117,9 @@ export class ConsumeService {
   private drainTask: Promise<void> | null = null;
   /** When the oldest batch not yet analysed arrived (ms), 0 when none: processing latency. */
   private undrainedSince = 0;
+  /** performance.now() of the first batch and of the end of input written (for ConsumeSummary.consumingS). */
+  private firstBatchAt = 0;
+  private endWrittenAt = 0;
   private eventTime = -Infinity;
   private assigned: string[] = [];
   private readonly committed = new Map<string, number>();
@@ -221,6 +229,7 @@ export class ConsumeService {
       events: this.metrics.total('events_out_total'),
       deadLettered: this.metrics.total('dead_letter_total'),
       reason,
+      consumingS: this.firstBatchAt > 0 && this.endWrittenAt > 0 ? (this.endWrittenAt - this.firstBatchAt) / 1000 : null,
     };
   }
 
@@ -320,6 +329,7 @@ export class ConsumeService {
   private async onBatch(batch: ConsumedBatch, ctx: BatchContext): Promise<void> {
     if (this.stopping) return;
     const started = Date.now();
+    this.firstBatchAt ||= performance.now();
     await this.enqueue(async () => {
       if (this.stopping || !ctx.isRunning()) return;
       const key = keyOf(batch);
@@ -348,6 +358,8 @@ export class ConsumeService {
       this.undrainedSince ||= started;
     });
     const analysed = this.scheduleDrain();
+    // Every partition fetched to its end: check for the end of input now, not at the next tick.
+    if (this.options.untilEnd && this.merger.allCaughtUp()) this.tick();
     if (this.merger.buffered > FETCH_AHEAD_PACKETS) await analysed;
     // Outside the task on purpose: a rebalance surfaces here as an error kafkajs expects back from
     // its batch handler (it rejoins the group); it is not a failure of the service.
@@ -511,6 +523,7 @@ export class ConsumeService {
     this.pins.clear();
     this.flushOutbox();
     await this.writer.settle();
+    this.endWrittenAt = performance.now();
     this.log.info('input consumed to its end', { messages: this.metrics.total('messages_in_total') });
     this.finished?.('end of input');
   }

@@ -100,6 +100,12 @@ export class EventTimeMerger {
     return [...this.queues.keys()];
   }
 
+  /** True when the last fetch of every partition reached the partition's end. */
+  allCaughtUp(): boolean {
+    for (const q of this.queues.values()) if (!q.caughtUp) return false;
+    return this.queues.size > 0;
+  }
+
   /** True when some partition may still deliver packets older than those buffered. */
   waiting(nowMs: number): boolean {
     for (const q of this.queues.values()) if (this.blocks(q, nowMs)) return true;
