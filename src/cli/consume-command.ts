@@ -109,8 +109,10 @@ export async function consumeCommand(argv: string[]): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const summary = await service.run();
-    log.info('stopped', { ...summary });
+    const { consumingS, ...summary } = await service.run();
+    // With --until-end: how long the consuming itself took, and the rate it ran at.
+    const rate = consumingS === null ? {} : { consumingS: Math.round(consumingS * 1000) / 1000, packetsPerS: Math.round(summary.packets / Math.max(consumingS, 0.001)) };
+    log.info('stopped', { ...summary, ...rate });
     return 0;
   } catch (err) {
     log.error('consumer failed', { error: err as Error });
