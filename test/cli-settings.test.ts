@@ -66,6 +66,12 @@ describe('consume and replay on the command line (no broker needed)', () => {
     [['replay', '--topic', 't'], /replay needs a capture file/],
     [['replay', 'x.pcap'], /replay needs --topic/],
     [['replay', 'x.pcap', '--topic', 't', '--speed', 'fast'], /--speed must be "max" or a factor/],
+    // Topic names the broker would refuse are caught before connecting (it used to end in kafkajs's
+    // "Topic creation errors" after the admin client had connected).
+    [['consume', '--topic', 't', '--flows-topic', 'bad topic!'], /--flows-topic must be a Kafka topic name/],
+    [['consume', '--topic', 'good,b@d'], /--topic must be a Kafka topic name .*comma-separated/],
+    [['consume', '--topic', 't', '--dlq-topic', '..'], /--dlq-topic must be a Kafka topic name/],
+    [['replay', 'x.pcap', '--topic', 'x'.repeat(250)], /--topic must be a Kafka topic name/],
   ])('%j: exit 2 with one line', (args, re) => {
     const r = run(...args);
     expect(r.status).toBe(2);

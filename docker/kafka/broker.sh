@@ -3,7 +3,11 @@
 #
 #   docker/kafka/broker.sh fetch            download the broker's jars from Maven Central (idempotent)
 #   docker/kafka/broker.sh start [DIR]      fetch, format a fresh log dir in DIR, start, wait until it answers;
-#                                           prints `dir=DIR` and `bootstrap=HOST:PORT` (also in DIR/bootstrap)
+#                                           prints `dir=DIR` and `bootstrap=HOST:PORT` (also in DIR/bootstrap),
+#                                           and the secured listeners: `sasl_bootstrap=` (SASL_PLAINTEXT with
+#                                           PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 for user `sasl_user=` /
+#                                           `sasl_password=`), `ssl_bootstrap=` (TLS) and `ssl_ca=` (the PEM
+#                                           certificate to trust: self-signed for 127.0.0.1, made by keytool)
 #   docker/kafka/broker.sh stop DIR         stop the broker started in DIR and remove DIR
 #
 # Jars are cached in .cache/kafka/libs (override with TCPREUSE_KAFKA_CACHE); after the first fetch
@@ -16,6 +20,11 @@ cache="${TCPREUSE_KAFKA_CACHE:-$root/.cache/kafka}"
 libs="$cache/libs"
 
 die() { echo "broker.sh: $*" >&2; exit 1; }
+
+# Credentials of the throw-away test broker (not secrets: it listens on 127.0.0.1 only).
+SASL_USER=tcpreuse
+SASL_PASSWORD=tcpreuse-secret
+TLS_PASSWORD=tcpreuse-tls
 
 fetch() {
   command -v java >/dev/null || die "java not found (Kafka needs Java 17+)"
@@ -39,19 +48,42 @@ start() {
   # Whatever happens before the broker answers, leave no process and no folder behind.
   trap 'stop "$dir"' ERR
   mkdir -p "$dir/logs" "$dir/data"
-  local port ctl
+  local port ctl sasl ssl
   port="$(free_port)"
   ctl="$(free_port)"
   while [ "$ctl" = "$port" ]; do ctl="$(free_port)"; done
+  sasl="$(free_port)"
+  while [ "$sasl" = "$port" ] || [ "$sasl" = "$ctl" ]; do sasl="$(free_port)"; done
+  ssl="$(free_port)"
+  while [ "$ssl" = "$port" ] || [ "$ssl" = "$ctl" ] || [ "$ssl" = "$sasl" ]; do ssl="$(free_port)"; done
+  # A throw-away TLS identity for the SSL listener: self-signed, valid for 127.0.0.1, so a client
+  # that trusts ca.pem verifies the broker as it would a real one.
+  mkdir -p "$dir/tls"
+  keytool -genkeypair -alias broker -keyalg RSA -keysize 2048 -validity 7 -dname "CN=127.0.0.1" \
+    -ext "SAN=IP:127.0.0.1" -storetype PKCS12 -keystore "$dir/tls/broker.p12" \
+    -storepass "$TLS_PASSWORD" -keypass "$TLS_PASSWORD" >"$dir/logs/keytool.log" 2>&1 \
+    || { cat "$dir/logs/keytool.log" >&2; die "keytool could not make the broker's TLS certificate"; }
+  keytool -exportcert -rfc -alias broker -keystore "$dir/tls/broker.p12" -storepass "$TLS_PASSWORD" \
+    -file "$dir/tls/ca.pem" >>"$dir/logs/keytool.log" 2>&1 \
+    || { cat "$dir/logs/keytool.log" >&2; die "keytool could not export the broker's certificate"; }
   cat >"$dir/server.properties" <<EOF
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$ctl
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$ctl
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$ctl,SASL_PLAINTEXT://127.0.0.1:$sasl,SSL://127.0.0.1:$ssl
+advertised.listeners=PLAINTEXT://127.0.0.1:$port,SASL_PLAINTEXT://127.0.0.1:$sasl,SSL://127.0.0.1:$ssl
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL
 inter.broker.listener.name=PLAINTEXT
+sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
+listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$SASL_USER="$SASL_PASSWORD";
+listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+ssl.keystore.type=PKCS12
+ssl.keystore.location=$dir/tls/broker.p12
+ssl.keystore.password=$TLS_PASSWORD
+ssl.key.password=$TLS_PASSWORD
+ssl.client.auth=none
 log.dirs=$dir/data
 num.partitions=1
 offsets.topic.replication.factor=1
@@ -81,7 +113,10 @@ logger.kafka.level=INFO
 EOF
   local jvm=(java -Xms256m -Xmx1g -XX:+UseG1GC -Djava.awt.headless=true
     "-Dlog4j2.configurationFile=$dir/log4j2.properties" -cp "$libs/*")
+  # SCRAM users live in the cluster metadata: KRaft writes them when the storage is formatted.
   "${jvm[@]}" kafka.tools.StorageTool format -t "$(uuid_like)" -c "$dir/server.properties" \
+    --add-scram "SCRAM-SHA-256=[name=$SASL_USER,password=$SASL_PASSWORD]" \
+    --add-scram "SCRAM-SHA-512=[name=$SASL_USER,password=$SASL_PASSWORD]" \
     >"$dir/logs/format.log" 2>&1 || { cat "$dir/logs/format.log" >&2; stop "$dir"; die "formatting storage failed"; }
   nohup "${jvm[@]}" kafka.Kafka "$dir/server.properties" >"$dir/logs/stdout.log" 2>&1 &
   echo $! >"$dir/pid"
@@ -110,6 +145,11 @@ EOF
   fi
   echo "dir=$dir"
   echo "bootstrap=127.0.0.1:$port"
+  echo "sasl_bootstrap=127.0.0.1:$sasl"
+  echo "sasl_user=$SASL_USER"
+  echo "sasl_password=$SASL_PASSWORD"
+  echo "ssl_bootstrap=127.0.0.1:$ssl"
+  echo "ssl_ca=$dir/tls/ca.pem"
 }
 
 uuid_like() {

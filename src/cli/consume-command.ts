@@ -11,16 +11,16 @@ import { ANALYZE_SETTINGS, COMPRESSIONS, CONNECTION_SETTINGS, connectionOf, INPU
 import { resolveSettings, settingsHelp, type Setting } from './settings';
 
 const SETTINGS: readonly Setting[] = [
-  { name: 'topic', kind: 'list', help: 'input topic(s) of packet-decoded messages (required)' },
+  { name: 'topic', kind: 'list', help: 'input topic(s) of packet-decoded messages (required)', topic: true },
   { name: 'group', kind: 'string', default: 'tcpreuse', help: 'consumer group id' },
   { name: 'from-beginning', kind: 'boolean', default: true, help: 'a group without committed offsets starts at the oldest message (--no-from-beginning: newest)' },
   { name: 'input-format', kind: 'enum', values: INPUT_FORMATS, default: 'avro', help: 'how messages encode packets' },
   { name: 'link-type', kind: 'integer', default: 1, help: 'pcap-record: LINKTYPE of the frames (1 Ethernet, 101 raw IP, 113 SLL, 276 SLL2)' },
   { name: 'pcap-timestamp', kind: 'enum', values: ['header', 'kafka'], default: 'header', help: 'pcap-record: time from a 16-byte pcap record header or the message timestamp' },
-  { name: 'flows-topic', kind: 'string', default: 'tcpreuse.flows', help: 'flow.open / flow.close events' },
-  { name: 'alerts-topic', kind: 'string', default: 'tcpreuse.alerts', help: 'port.reuse, port.cycle, port.pressure, reuse.stats events' },
-  { name: 'packets-topic', kind: 'string', help: 'also write every packet enriched with stream, flowId, reused (off unless set)' },
-  { name: 'dlq-topic', kind: 'string', default: 'tcpreuse.dlq', help: 'dead-letter topic for messages that cannot be decoded' },
+  { name: 'flows-topic', kind: 'string', default: 'tcpreuse.flows', help: 'flow.open / flow.close events', topic: true },
+  { name: 'alerts-topic', kind: 'string', default: 'tcpreuse.alerts', help: 'port.reuse, port.cycle, port.pressure, reuse.stats events', topic: true },
+  { name: 'packets-topic', kind: 'string', help: 'also write every packet enriched with stream, flowId, reused (off unless set)', topic: true },
+  { name: 'dlq-topic', kind: 'string', default: 'tcpreuse.dlq', help: 'dead-letter topic for messages that cannot be decoded', topic: true },
   { name: 'output-format', kind: 'enum', values: OUTPUT_FORMATS, default: 'json', help: 'json, or avro (schemas/tcpreuse-event.avsc)' },
   { name: 'compression', kind: 'enum', values: COMPRESSIONS, default: 'none', help: 'compression of the produced batches' },
   ...ANALYZE_SETTINGS,

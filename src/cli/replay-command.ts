@@ -10,7 +10,7 @@ import { COMPRESSIONS, CONNECTION_SETTINGS, connectionOf, INPUT_FORMATS } from '
 import { resolveSettings, settingsHelp, type Setting } from './settings';
 
 const SETTINGS: readonly Setting[] = [
-  { name: 'topic', kind: 'string', help: 'topic to publish to (required; created when missing)' },
+  { name: 'topic', kind: 'string', help: 'topic to publish to (required; created when missing)', topic: true },
   { name: 'input-format', kind: 'enum', values: INPUT_FORMATS, default: 'avro', help: 'message format (what `consume --input-format` reads)' },
   { name: 'partitions', kind: 'integer', min: 1, default: 3, help: 'partitions of a topic created by replay' },
   { name: 'batch-size', kind: 'integer', min: 1, default: 500, help: 'avro/json: packets per message (1: one record per message)' },

@@ -18,12 +18,20 @@ export interface Setting {
   readonly help: string;
   /** Shown instead of the value in the help (e.g. secrets that should come from the environment). */
   readonly placeholder?: string;
+  /** The value (each item of a list) names a Kafka topic: checked here, not refused later by the broker. */
+  readonly topic?: boolean;
 }
+
+/** What the broker accepts as a topic name (Kafka's Topic.validate). */
+const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 
 export type SettingValue = string | number | boolean | string[] | null;
 
 export const envName = (name: string): string => `TCPREUSE_${name.toUpperCase().replace(/-/g, '_')}`;
 export const fileKey = (name: string): string => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+
+const TOPIC_RULE = 'a Kafka topic name (1 to 249 of a-z A-Z 0-9 . _ -, not "." or "..")';
+const isTopicName = (t: string): boolean => TOPIC_NAME.test(t) && t !== '.' && t !== '..';
 
 function convert(s: Setting, raw: unknown, where: string): SettingValue {
   const bad = (what: string): never => {
@@ -47,6 +55,7 @@ function convert(s: Setting, raw: unknown, where: string): SettingValue {
       const items = Array.isArray(raw) ? raw.map(String) : typeof raw === 'string' ? raw.split(',') : bad('a comma-separated list');
       const list = (items as string[]).map((x) => x.trim()).filter((x) => x !== '');
       if (list.length === 0) bad('a non-empty comma-separated list');
+      if (s.topic && !list.every(isTopicName)) bad(TOPIC_RULE + ' (comma-separated)');
       return list;
     }
     case 'enum':
@@ -54,6 +63,7 @@ function convert(s: Setting, raw: unknown, where: string): SettingValue {
       return raw;
     case 'string':
       if (typeof raw !== 'string' || raw === '') return bad('a non-empty string');
+      if (s.topic && !isTopicName(raw)) return bad(TOPIC_RULE);
       return raw;
   }
 }

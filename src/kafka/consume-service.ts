@@ -182,35 +182,43 @@ export class ConsumeService {
       this.finished = resolve;
       this.failed = reject;
     });
-    this.startPipeline();
-    this.admin = this.client.admin();
-    await this.admin.connect();
-    await this.waitForTopics();
-    if (this.stopping) {
-      await this.shutdown();
-      return this.summary('stopped while waiting for the input topics');
-    }
-    await this.createOutputTopics();
-    if (this.options.untilEnd) {
-      for (const topic of this.options.topics) {
-        for (const [p, off] of await this.admin.committedOffsets(this.options.groupId, topic)) this.startOffsets.set(keyOf({ topic, partition: p }), Number(off));
+    done.catch(() => undefined); // awaited below; a failure before that point must not go unhandled
+    // A failure while starting (a broker refusing us, a topic check) must not leave the admin
+    // client or the producer thread connected: the process would never exit.
+    try {
+      this.startPipeline();
+      this.admin = this.client.admin();
+      await this.admin.connect();
+      await this.waitForTopics();
+      if (this.stopping) {
+        await this.shutdown();
+        return this.summary('stopped while waiting for the input topics');
       }
+      await this.createOutputTopics();
+      if (this.options.untilEnd) {
+        for (const topic of this.options.topics) {
+          for (const [p, off] of await this.admin.committedOffsets(this.options.groupId, topic)) this.startOffsets.set(keyOf({ topic, partition: p }), Number(off));
+        }
+      }
+      this.sink = this.client.sink({ compression: this.options.compression, thread: true });
+      await this.sink.connect();
+      this.source = this.client.source({
+        groupId: this.options.groupId,
+        topics: this.options.topics,
+        fromBeginning: this.options.fromBeginning,
+        sessionTimeoutMs: this.options.sessionTimeoutMs,
+      });
+      this.source.onAssignment((a) => this.onAssignment(a));
+      this.source.onCrash((err) => this.fail(err));
+      await this.source.connect();
+      await this.source.run((batch, ctx) => this.onBatch(batch, ctx));
+      this.health = { ok: true, status: 'consuming' };
+      this.log.info('consuming', { topics: this.options.topics, groupId: this.options.groupId, format: this.options.inputFormat });
+      this.timer = setInterval(() => this.tick(), TICK_MS);
+    } catch (err) {
+      await this.shutdown();
+      throw err;
     }
-    this.sink = this.client.sink({ compression: this.options.compression, thread: true });
-    await this.sink.connect();
-    this.source = this.client.source({
-      groupId: this.options.groupId,
-      topics: this.options.topics,
-      fromBeginning: this.options.fromBeginning,
-      sessionTimeoutMs: this.options.sessionTimeoutMs,
-    });
-    this.source.onAssignment((a) => this.onAssignment(a));
-    this.source.onCrash((err) => this.fail(err));
-    await this.source.connect();
-    await this.source.run((batch, ctx) => this.onBatch(batch, ctx));
-    this.health = { ok: true, status: 'consuming' };
-    this.log.info('consuming', { topics: this.options.topics, groupId: this.options.groupId, format: this.options.inputFormat });
-    this.timer = setInterval(() => this.tick(), TICK_MS);
     let reason: string;
     try {
       reason = await done;

@@ -47,7 +47,9 @@ function kafkaConfig(c: KafkaConnection, logger: Logger): KafkaConfig {
     clientId: c.clientId,
     brokers: [...c.brokers],
     ssl,
-    sasl: c.sasl as SASLOptions | undefined,
+    // A copy: kafkajs adds its authentication provider (a function) to the object it is given,
+    // and these settings also go to the producer thread, which cannot be sent a function.
+    sasl: c.sasl ? ({ ...c.sasl } as SASLOptions) : undefined,
     connectionTimeout: 3000,
     requestTimeout: 30000,
     retry: { retries: Math.max(1, Math.round((c.connectionTimeoutMs ?? 30000) / 3000)), initialRetryTime: 300, maxRetryTime: 3000 },
@@ -238,8 +240,14 @@ export function createKafkajsClient(connection: KafkaConnection, logger: Logger)
         async ensureTopics(topics) {
           const existing = new Set(await admin.listTopics());
           const missing = topics.filter((t) => !existing.has(t.topic));
-          if (missing.length > 0) {
+          if (missing.length === 0) return;
+          try {
             await admin.createTopics({ waitForLeaders: true, topics: missing.map((t) => ({ topic: t.topic, numPartitions: t.partitions })) });
+          } catch (err) {
+            // kafkajs says only "Topic creation errors"; the broker's reason per topic is inside.
+            const causes = (err as { errors?: { topic?: string; message?: string }[] }).errors;
+            if (!Array.isArray(causes) || causes.length === 0) throw err;
+            throw new Error(`could not create ${causes.map((c) => `topic ${c.topic ?? '?'}: ${c.message ?? 'unknown error'}`).join('; ')}`);
           }
         },
         async endOffsets(topic) {

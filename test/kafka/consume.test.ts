@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { decodeEvent } from '../../src/avro/event-schemas';
 import type { TcpReuseEvent } from '../../src/model/events';
 import { analyzeCapture, CAPTURES } from '../helpers/run';
-import { cli, describeKafka, readTopic, uniqueName, type ReadMessage } from '../helpers/kafka';
+import { cli, createTopic, describeKafka, readTopic, runCli, uniqueName, type ReadMessage } from '../helpers/kafka';
 
 const LABELLED = readdirSync(CAPTURES)
   .filter((f) => f.endsWith('.labels.json'))
@@ -95,5 +95,21 @@ describeKafka('compression and Avro output', () => {
     const capture = join(CAPTURES, 'fast-reuse-timewait.pcap.gz');
     const got = await throughKafka(capture, { format: 'avro', compression, outputFormat: 'avro', extra: ['--compression', 'zstd'] });
     await expectSameAsAnalyze(capture, got);
+  });
+});
+
+describeKafka('a failure while starting', () => {
+  test('an output topic the broker refuses (it collides with an existing one): one clear line, exit 1, at once', async () => {
+    // Kafka refuses a topic whose name differs from an existing one only in '.' versus '_'. The
+    // check comes after the admin client connected; the consumer used to stay alive, connected.
+    const id = uniqueName('start').replace(/\./g, '_');
+    await createTopic(`${id}_flows`, 1);
+    await createTopic(`${id}_in`, 1);
+    const started = Date.now();
+    const r = await runCli(['consume', '--topic', `${id}_in`, '--flows-topic', `${id}.flows`, '--no-metrics', '--log-level', 'error']).done;
+    expect(r.code).toBe(1);
+    expect(Date.now() - started).toBeLessThan(20_000);
+    const lines = r.stderr.split('\n').filter((l) => l.startsWith('tcpreuse:'));
+    expect(lines).toEqual([expect.stringMatching(new RegExp(`could not create topic ${id}\\.flows: .*invalid topic`))]);
   });
 });

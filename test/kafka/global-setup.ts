@@ -3,8 +3,8 @@ import { join } from 'node:path';
 
 /**
  * Starts the real single-node Kafka broker (docker/kafka/broker.sh) for the Kafka tests and
- * hands its address to them in TCPREUSE_KAFKA_BROKERS. An address already set there is used as
- * is. Without Java the Kafka tests skip loudly, except in CI, where that is a failure.
+ * hands its address to them in TCPREUSE_KAFKA_BROKERS (its SASL and TLS listeners in
+ * TCPREUSE_KAFKA_SASL_* and TCPREUSE_KAFKA_SSL_*). An address already set there is used as is. Without Java the Kafka tests skip loudly, except in CI, where that is a failure.
  */
 export default function globalSetup(): void {
   if (process.env.TCPREUSE_KAFKA_BROKERS) return;
@@ -25,4 +25,10 @@ export default function globalSetup(): void {
   const get = (k: string): string => /^(\w+)=(.*)$/m.exec(out.split('\n').find((l) => l.startsWith(k + '=')) ?? '')?.[2] ?? '';
   process.env.TCPREUSE_KAFKA_BROKERS = get('bootstrap');
   process.env.TCPREUSE_KAFKA_DIR = get('dir');
+  // The same broker's secured listeners, for the SASL and TLS tests.
+  process.env.TCPREUSE_KAFKA_SASL_BROKERS = get('sasl_bootstrap');
+  process.env.TCPREUSE_KAFKA_SASL_USER = get('sasl_user');
+  process.env.TCPREUSE_KAFKA_SASL_PASSWORD = get('sasl_password');
+  process.env.TCPREUSE_KAFKA_SSL_BROKERS = get('ssl_bootstrap');
+  process.env.TCPREUSE_KAFKA_SSL_CA = get('ssl_ca');
 }

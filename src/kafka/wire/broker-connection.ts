@@ -4,7 +4,7 @@
  * pending requests are a FIFO queue. Any socket error or timeout fails every pending request with
  * a retriable `BrokerConnectionError`; the producer reconnects.
  */
-import { connect as tcpConnect, type Socket } from 'node:net';
+import { connect as tcpConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { Reader } from './bytes';
 import { requestFrame } from './requests';
@@ -51,7 +51,7 @@ export class BrokerConnection {
     return new Promise<void>((resolve, reject) => {
       const where = `${this.host}:${this.port}`;
       const { tls } = this.settings;
-      const socket = tls ? tlsConnect({ ...tls, host: this.host, port: this.port, servername: tls.servername ?? this.host }) : tcpConnect({ host: this.host, port: this.port });
+      const socket = tls ? tlsConnect({ ...tls, host: this.host, port: this.port, servername: tls.servername ?? (isIP(this.host) ? undefined : this.host) }) : tcpConnect({ host: this.host, port: this.port });
       socket.setNoDelay(true);
       const timer = setTimeout(() => socket.destroy(new BrokerConnectionError(`connecting to ${where} timed out`)), this.settings.connectTimeoutMs);
       const onError = (err: Error): void => {
