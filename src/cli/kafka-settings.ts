@@ -18,7 +18,7 @@ export const CONNECTION_SETTINGS: readonly Setting[] = [
   { name: 'sasl-mechanism', kind: 'enum', values: ['plain', 'scram-sha-256', 'scram-sha-512'], help: 'SASL authentication' },
   { name: 'sasl-username', kind: 'string', help: 'SASL user' },
   { name: 'sasl-password', kind: 'string', help: 'SASL password; prefer TCPREUSE_SASL_PASSWORD to keep it out of ps', placeholder: 'secret' },
-  { name: 'producer', kind: 'enum', values: ['wire', 'kafkajs'], default: 'wire', help: "Kafka producer: wire (tcpreuse's own; a fraction of kafkajs's CPU per record) or kafkajs; with SASL always kafkajs" },
+  { name: 'producer', kind: 'enum', values: ['wire', 'kafkajs'], default: 'wire', help: "Kafka producer: wire (tcpreuse's own; a fraction of kafkajs's CPU per record) or kafkajs" },
   { name: 'log-level', kind: 'enum', values: LOG_LEVELS, default: 'info', help: 'structured (JSON) log lines on stderr at this level and above' },
 ];
 

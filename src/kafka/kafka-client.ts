@@ -10,13 +10,9 @@ import { WireProducer } from './wire/producer';
 /** kafkajs is loaded only where it is used (the producer thread usually does without it). */
 const kafkajs = (): typeof import('./kafkajs-client') => require('./kafkajs-client') as typeof import('./kafkajs-client');
 
-/** A producer in this thread: the wire producer, or kafkajs's when asked for or when SASL needs it. */
+/** A producer in this thread: the wire producer, or kafkajs's when asked for. */
 export function createSink(connection: KafkaConnection, options: SinkOptions, logger: Logger): Sink {
   if ((connection.producer ?? 'wire') === 'kafkajs') return kafkajs().createKafkajsClient(connection, logger).sink(options);
-  if (connection.sasl) {
-    logger.info('SASL is configured: writing with the kafkajs producer (the wire producer speaks plain TCP and TLS only)');
-    return kafkajs().createKafkajsClient(connection, logger).sink(options);
-  }
   return new WireProducer(connection, options, logger);
 }
 

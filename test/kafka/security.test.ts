@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import type { TcpReuseEvent } from '../../src/model/events';
 import { analyzeCapture, ROOT } from '../helpers/run';
+import { WireProducer } from '../../src/kafka/wire/producer';
+import { createLogger } from '../../src/util/logger';
 import { BROKERS, cli, readTopic, runCli, uniqueName } from '../helpers/kafka';
 
 /**
@@ -62,6 +64,22 @@ describeSecured('SASL and TLS against the real broker', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/authentication|SASL/i);
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  test.each(['plain', 'scram-sha-256', 'scram-sha-512'] as const)('our producer alone: SASL %s writes with the right password, refuses the wrong one at once', async (mechanism) => {
+    const topic = uniqueName('sec.wire');
+    const producer = (password: string): WireProducer =>
+      new WireProducer({ brokers: [SASL!], clientId: 'sec-test', sasl: { mechanism, username: USER, password } }, { compression: 'none' }, createLogger('error'));
+    const ok = producer(PASSWORD);
+    await ok.connect();
+    await ok.send([{ topic, key: 'k', value: Buffer.from('v'), timestampMs: 1 }]);
+    await ok.disconnect();
+    expect((await readTopic(topic)).map((m) => m.value.toString())).toEqual(['v']);
+    const bad = producer('not-the-password');
+    const started = Date.now();
+    await expect(bad.connect()).rejects.toThrow(new RegExp(`SASL ${mechanism.toUpperCase()} authentication with 127\\.0\\.0\\.1:\\d+ failed: .*(credentials|password)`, 'i'));
+    expect(Date.now() - started).toBeLessThan(5000); // not retried: a wrong password does not get better
+    await bad.disconnect();
   });
 
   test.each(['wire', 'kafkajs'])('TLS, trusting the broker certificate (%s producer): what analyze prints', async (producer) => {

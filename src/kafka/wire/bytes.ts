@@ -119,6 +119,13 @@ export class Reader {
     return v;
   }
 
+  /** `n` raw bytes (a view of the response). */
+  bytes(n: number): Buffer {
+    const v = this.buf.subarray(this.at, this.at + n);
+    this.at += n;
+    return v;
+  }
+
   array<T>(item: (r: Reader) => T): T[] {
     const n = this.int32();
     const out: T[] = [];

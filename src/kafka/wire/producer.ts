@@ -9,6 +9,8 @@
  * per broker, sequence numbers per partition so a retried batch is not written twice, retriable
  * errors (leader moves, timeouts, dropped connections) retried with back-off until
  * `connectionTimeoutMs` passes without progress; then `send` rejects and nothing is committed.
+ * Connections are plain TCP or TLS, authenticated with SASL PLAIN or SCRAM when configured
+ * (sasl.ts; a refused login is not retried).
  */
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
@@ -19,6 +21,7 @@ import { MAX_BATCH_BYTES, produceSlices } from '../produce-slices';
 import { BrokerConnection, BrokerConnectionError } from './broker-connection';
 import { keyPartition } from './murmur2';
 import { encodeRecordBatch } from './record-batch';
+import { authenticate, SASL_API, SASL_VERSIONS, SaslError } from './sasl';
 import {
   API,
   initProducerIdRequest,
@@ -396,7 +399,17 @@ export class WireProducer implements Sink {
         }
         return v;
       };
-      const entry = { conn, versions: { produce: pick('produce'), metadata: pick('metadata'), initProducerId: pick('initProducerId') } };
+      const versions = { produce: pick('produce'), metadata: pick('metadata'), initProducerId: pick('initProducerId') };
+      if (this.connection.sasl) {
+        for (const [name, apiKey] of Object.entries(SASL_API) as [keyof typeof SASL_API, number][]) {
+          const range = apis.get(apiKey);
+          if (!range || SASL_VERSIONS[name] < range.min || SASL_VERSIONS[name] > range.max) {
+            throw new SaslError(`broker ${key} does not speak SASL ${name} v${SASL_VERSIONS[name]}; use --producer kafkajs`);
+          }
+        }
+        await authenticate(conn, this.connection.sasl);
+      }
+      const entry = { conn, versions };
       this.connections.set(key, entry);
       return entry;
     } catch (err) {
