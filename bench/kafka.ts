@@ -7,7 +7,8 @@
  *
  * After an untimed warm-up round (BENCH_WARMUP=0 skips it), the two consumers alternate
  * (BENCH_RUNS, default 3, each) over the same topic with fresh groups; medians are reported with
- * their ratio, both over the consuming window and with start-up and shutdown included. Uses TCPREUSE_KAFKA_BROKERS, or starts docker/kafka/broker.sh.
+ * their ratio, both over the consuming window and with start-up and shutdown included. Uses
+ * TCPREUSE_KAFKA_BROKERS, or starts docker/kafka/broker.sh.
  *
  * BENCH_COMPARE=<another build's dist folder> also runs that build's consumer, alternating with
  * this one, for an A/B of a change on this noisy machine (e.g. a copy of dist built from main).

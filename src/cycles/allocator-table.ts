@@ -1,8 +1,9 @@
 import { EMPTY, OpenIndex } from '../util/open-index';
 import { mix32 } from '../flow/tuple-hash';
+import { grown, NIL, RecencyList } from '../util/columns';
 import { FNV_OFFSET, fnvInt, fnvText } from '../util/fnv';
 
-export const NO_ALLOCATOR = -1;
+export const NO_ALLOCATOR = NIL;
 
 const SEPARATOR = 0x7c; // '|': keeps ("a", "b|c") and ("a|b", "c") apart
 /** Sentinel for "no pressure reported yet" in `lastPressure` (otherwise a severity rank 0..3). */
@@ -44,10 +45,7 @@ export class AllocatorTable {
   private serverIp: string[] = [];
   private serverPort: Int32Array = new Int32Array(0);
   private keyHash: Int32Array = new Int32Array(0);
-  private prev: Int32Array = new Int32Array(0); // toward the idlest
-  private next: Int32Array = new Int32Array(0); // toward the most recent
-  private oldest = NO_ALLOCATOR;
-  private newest = NO_ALLOCATOR;
+  private readonly recency: RecencyList;
   private used = 0;
   private capacity = 0;
   private readonly index: OpenIndex;
@@ -58,6 +56,7 @@ export class AllocatorTable {
   ) {
     const initial = Math.min(maxEntries, 1024);
     this.index = new OpenIndex(initial);
+    this.recency = new RecencyList(0);
     this.grow(initial);
   }
 
@@ -75,8 +74,7 @@ export class AllocatorTable {
     let e: number;
     for (let s = this.index.home(hash); (e = slots[s]) !== EMPTY; s = (s + 1) & mask) {
       if (this.keyHash[e] === hash && this.serverPort[e] === serverPort && this.client[e] === client && this.serverIp[e] === serverIp && this.sensor[e] === sensor) {
-        this.unlink(e);
-        this.append(e);
+        this.recency.touch(e);
         return e;
       }
     }
@@ -87,8 +85,8 @@ export class AllocatorTable {
   add(hash: number, sensor: string, client: string, serverIp: string, serverPort: number): number {
     let e: number;
     if (this.used >= this.maxEntries) {
-      e = this.oldest;
-      this.unlink(e);
+      e = this.recency.oldest;
+      this.recency.remove(e);
       this.index.remove(e);
       this.onDrop();
     } else {
@@ -104,56 +102,26 @@ export class AllocatorTable {
     this.recentHead[e] = 0;
     this.lastPressure[e] = NO_PRESSURE;
     this.index.insert(e, hash);
-    this.append(e);
+    this.recency.append(e);
     return e;
   }
 
-  private unlink(e: number): void {
-    const p = this.prev[e];
-    const n = this.next[e];
-    if (p === NO_ALLOCATOR) this.oldest = n;
-    else this.next[p] = n;
-    if (n === NO_ALLOCATOR) this.newest = p;
-    else this.prev[n] = p;
-  }
-
-  private append(e: number): void {
-    this.prev[e] = this.newest;
-    this.next[e] = NO_ALLOCATOR;
-    if (this.newest === NO_ALLOCATOR) this.oldest = e;
-    else this.next[this.newest] = e;
-    this.newest = e;
-  }
-
   private grow(capacity: number): void {
-    const f64 = (a: Float64Array): Float64Array => {
-      const b = new Float64Array(capacity);
-      b.set(a);
-      return b;
-    };
-    const i32 = (a: Int32Array): Int32Array => {
-      const b = new Int32Array(capacity);
-      b.set(a);
-      return b;
-    };
-    this.firstTs = f64(this.firstTs);
-    this.lastTs = f64(this.lastTs);
-    this.lastPort = i32(this.lastPort);
-    this.connections = f64(this.connections);
-    this.sequentialSteps = f64(this.sequentialSteps);
-    this.minPort = i32(this.minPort);
-    this.maxPort = i32(this.maxPort);
-    this.advanced = f64(this.advanced);
-    this.wraps = f64(this.wraps);
-    const lp = new Int8Array(capacity);
-    lp.set(this.lastPressure);
-    this.lastPressure = lp;
-    this.lastPressureTs = f64(this.lastPressureTs);
-    this.recentHead = i32(this.recentHead);
-    this.serverPort = i32(this.serverPort);
-    this.keyHash = i32(this.keyHash);
-    this.prev = i32(this.prev);
-    this.next = i32(this.next);
+    this.firstTs = grown(this.firstTs, capacity);
+    this.lastTs = grown(this.lastTs, capacity);
+    this.lastPort = grown(this.lastPort, capacity);
+    this.connections = grown(this.connections, capacity);
+    this.sequentialSteps = grown(this.sequentialSteps, capacity);
+    this.minPort = grown(this.minPort, capacity);
+    this.maxPort = grown(this.maxPort, capacity);
+    this.advanced = grown(this.advanced, capacity);
+    this.wraps = grown(this.wraps, capacity);
+    this.lastPressure = grown(this.lastPressure, capacity);
+    this.lastPressureTs = grown(this.lastPressureTs, capacity);
+    this.recentHead = grown(this.recentHead, capacity);
+    this.serverPort = grown(this.serverPort, capacity);
+    this.keyHash = grown(this.keyHash, capacity);
+    this.recency.grow(capacity);
     this.index.growEntries(capacity);
     this.capacity = capacity;
   }

@@ -10,6 +10,7 @@
  * the oldest of the list heads.
  */
 import { tupleHash } from './tuple-hash';
+import { grown, type Column } from '../util/columns';
 import { NO_ENTRY, TupleKeys } from './tuple-keys';
 
 export const NIL = NO_ENTRY;
@@ -128,11 +129,7 @@ export class FlowTable {
   }
 
   private grow(cap: number): void {
-    const g = <T extends Float64Array | Uint32Array | Int32Array | Uint16Array | Uint8Array>(a: T, per = 1): T => {
-      const b = new (a.constructor as new (n: number) => T)(cap * per);
-      b.set(a);
-      return b;
-    };
+    const g = <T extends Column>(a: T, per = 1): T => grown(a, cap * per);
     this.keys.grow(cap);
     this.generation = g(this.generation);
     this.stream = g(this.stream);

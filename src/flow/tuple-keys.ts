@@ -1,3 +1,4 @@
+import { grown } from '../util/columns';
 import { EMPTY, OpenIndex } from '../util/open-index';
 import { mix32 } from './tuple-hash';
 
@@ -67,12 +68,8 @@ export class TupleKeys {
   /** Makes room for entry numbers below `capacity`. */
   grow(capacity: number): void {
     if (capacity * 2 <= this.ports.length) return;
-    const ports = new Uint16Array(capacity * 2);
-    ports.set(this.ports);
-    this.ports = ports;
-    const hash = new Uint32Array(capacity);
-    hash.set(this.hash);
-    this.hash = hash;
+    this.ports = grown(this.ports, capacity * 2);
+    this.hash = grown(this.hash, capacity);
     this.index.growEntries(capacity);
   }
 }

@@ -1,6 +1,7 @@
 import { endpointFirst, tupleHash } from '../flow/tuple-hash';
 import { NO_ENTRY, TupleKeys } from '../flow/tuple-keys';
 import type { ClosedBy, Endpoint, Side } from '../model/events';
+import { grown, RecencyList } from '../util/columns';
 
 /**
  * What `detectPortReuse` remembers of the last connection per 4-tuple: a column store keyed by
@@ -24,10 +25,7 @@ export class TupleMemory {
   /** CLOSED_BY index | activeCloser (SIDES index) << 3 | startSeen << 5 */
   how = new Uint8Array(0);
 
-  private prev = new Int32Array(0);
-  private next = new Int32Array(0);
-  private head = NIL;
-  private tail = NIL;
+  private readonly recency = new RecencyList(0);
   // The canonical tuple `find` looked up last: `write` after a miss inserts it without hashing again.
   private lastSensor = '';
   private lastA: Endpoint = { ip: '', port: 0 };
@@ -49,7 +47,7 @@ export class TupleMemory {
 
   /** The least recently written entry, NIL if empty. */
   oldest(): number {
-    return this.head;
+    return this.recency.oldest;
   }
 
   closedBy(e: number): ClosedBy {
@@ -91,9 +89,10 @@ export class TupleMemory {
     startSeen: boolean,
     vlan: number | null,
   ): void {
-    if (e === NIL) e = this.insertLastFound();
-    else this.unlink(e);
-    this.link(e);
+    if (e === NIL) {
+      e = this.insertLastFound();
+      this.recency.append(e);
+    } else this.recency.touch(e);
     this.flowId[e] = flowId;
     this.stream[e] = stream;
     this.startTs[e] = startTs;
@@ -103,7 +102,7 @@ export class TupleMemory {
   }
 
   remove(e: number): void {
-    this.unlink(e);
+    this.recency.remove(e);
     this.keys.clear(e);
     this.flowId[e] = undefined;
     this.free.push(e);
@@ -124,36 +123,13 @@ export class TupleMemory {
     return e;
   }
 
-  private link(e: number): void {
-    this.prev[e] = this.tail;
-    this.next[e] = NIL;
-    if (this.tail === NIL) this.head = e;
-    else this.next[this.tail] = e;
-    this.tail = e;
-  }
-
-  private unlink(e: number): void {
-    const p = this.prev[e];
-    const n = this.next[e];
-    if (p === NIL) this.head = n;
-    else this.next[p] = n;
-    if (n === NIL) this.tail = p;
-    else this.prev[n] = p;
-  }
-
   private growEntries(cap: number): void {
-    const g = <T extends Float64Array | Int32Array | Uint8Array>(a: T): T => {
-      const b = new (a.constructor as new (n: number) => T)(cap);
-      b.set(a);
-      return b;
-    };
-    this.stream = g(this.stream);
-    this.startTs = g(this.startTs);
-    this.endTs = g(this.endTs);
-    this.vlan = g(this.vlan);
-    this.how = g(this.how);
-    this.prev = g(this.prev);
-    this.next = g(this.next);
+    this.stream = grown(this.stream, cap);
+    this.startTs = grown(this.startTs, cap);
+    this.endTs = grown(this.endTs, cap);
+    this.vlan = grown(this.vlan, cap);
+    this.how = grown(this.how, cap);
+    this.recency.grow(cap);
     this.keys.grow(cap);
     this.capacity = cap;
   }

@@ -1,5 +1,6 @@
 import type { Severity } from '../model/events';
 import { mix32 } from '../flow/tuple-hash';
+import { grown } from '../util/columns';
 import { FNV_OFFSET, fnvInt, fnvText } from '../util/fnv';
 import { EMPTY, OpenIndex } from '../util/open-index';
 
@@ -71,12 +72,8 @@ export class ClientCountTable {
   }
 
   private grow(capacity: number): void {
-    const counts = new Float64Array(capacity * SLOTS);
-    counts.set(this.counts);
-    this.counts = counts;
-    const hash = new Int32Array(capacity);
-    hash.set(this.hash);
-    this.hash = hash;
+    this.counts = grown(this.counts, capacity * SLOTS);
+    this.hash = grown(this.hash, capacity);
     this.index.growEntries(capacity);
   }
 }

@@ -9,6 +9,8 @@
  * Why not a Map keyed by a composed string: building, flattening and hashing that string for
  * every lookup, and keeping it alive per entry, costs more than the work the tables do.
  */
+import { grown } from './columns';
+
 export const EMPTY = -1;
 
 export class OpenIndex {
@@ -32,12 +34,8 @@ export class OpenIndex {
   /** Makes room for entry numbers below `capacity`. */
   growEntries(capacity: number): void {
     if (capacity <= this.hashes.length) return;
-    const h = new Int32Array(capacity);
-    h.set(this.hashes);
-    this.hashes = h;
-    const s = new Int32Array(capacity);
-    s.set(this.slotOf);
-    this.slotOf = s;
+    this.hashes = grown(this.hashes, capacity);
+    this.slotOf = grown(this.slotOf, capacity);
   }
 
   insert(entry: number, hash: number): void {
