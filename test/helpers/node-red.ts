@@ -31,8 +31,9 @@ export async function stopServer(): Promise<void> {
   await helper.unload();
   await new Promise<void>((r) => helper.stopServer(r));
 }
-export function load(nodes: unknown[], flow: unknown[]): Promise<void> {
-  return new Promise((r) => helper.load(nodes, flow, r));
+/** Loads `flow`; `credentials` by node id (e.g. a config node's SASL user and password). */
+export function load(nodes: unknown[], flow: unknown[], credentials?: Record<string, Record<string, string>>): Promise<void> {
+  return new Promise((r) => (credentials ? helper.load(nodes, flow, credentials, r) : helper.load(nodes, flow, r)));
 }
 
 /** Collects what a helper node receives. */

@@ -10,17 +10,27 @@ const CAPTURE = join(CAPTURES, 'fast-reuse-timewait.pcap.gz');
 beforeEach(startServer);
 afterEach(stopServer);
 
+/** The test broker's SASL and TLS listeners (globalSetup); absent with an external broker. */
+const SASL = process.env.TCPREUSE_KAFKA_SASL_BROKERS || null;
+const SSL = process.env.TCPREUSE_KAFKA_SSL_BROKERS || null;
+const CONNECTIONS: [string, Record<string, unknown>, Record<string, string> | undefined][] = [
+  ['plain TCP', { brokers: BROKERS }, undefined],
+  ...(SASL ? [['SASL SCRAM-SHA-512', { brokers: SASL, saslMechanism: 'scram-sha-512' }, { username: process.env.TCPREUSE_KAFKA_SASL_USER!, password: process.env.TCPREUSE_KAFKA_SASL_PASSWORD! }] as [string, Record<string, unknown>, Record<string, string>]] : []),
+  ...(SSL ? [['TLS, trusting the broker certificate', { brokers: SSL, ssl: true, sslCa: process.env.TCPREUSE_KAFKA_SSL_CA }, undefined] as [string, Record<string, unknown>, undefined]] : []),
+];
+if (BROKERS && (!SASL || !SSL) && process.env.CI) throw new Error('CI must run the Kafka node tests over SASL and TLS too (globalSetup sets TCPREUSE_KAFKA_SASL_*/SSL_*)');
+
 describeKafka('Kafka nodes against the real broker', () => {
-  test('kafka in → tcp flows → port reuse → kafka out gives the reuses analyze finds', async () => {
+  test.each(CONNECTIONS)('kafka in → tcp flows → port reuse → kafka out gives the reuses analyze finds (%s)', async (_how, kafkaConfig, credentials) => {
     const id = uniqueName('nr');
     await cli(['replay', CAPTURE, '--topic', `${id}.in`, '--partitions', '1', '--batch-size', '20', '--log-level', 'warn']);
     await load(nodes, [
-      { id: 'k', type: 'tcpreuse-kafka', brokers: BROKERS },
+      { id: 'k', type: 'tcpreuse-kafka', ...kafkaConfig },
       { id: 'in', type: 'tcpreuse-kafka-in', kafka: 'k', topic: `${id}.in`, group: `${id}.g`, format: 'avro', output: 'batch', wires: [['flows']] },
       { id: 'flows', type: 'tcpreuse-flows', sensor: 'cap', wires: [['reuse'], ['reuse'], []] },
       { id: 'reuse', type: 'tcpreuse-reuse', wires: [['out'], [], [], []] },
       { id: 'out', type: 'tcpreuse-kafka-out', kafka: 'k', topic: `${id}.alerts`, format: 'json' },
-    ]);
+    ], credentials ? { k: credentials } : undefined);
     const want = (await analyzeCapture(CAPTURE, { sensor: 'cap' })).filter((e) => e.type === 'port.reuse');
     let got: TcpReuseEvent[] = [];
     const t0 = Date.now();
