@@ -1,6 +1,7 @@
-import { AllocatorTable, allocatorHash, clientHashSeed, NO_ALLOCATOR } from '../src/cycles/allocator-table';
+import { AllocatorTable, allocatorHash, NO_ALLOCATOR } from '../src/cycles/allocator-table';
+import { fnvClientKey } from '../src/util/fnv';
 
-const key = (client: string, serverIp = '', port = 0): [number, string, string, string, number] => [allocatorHash(clientHashSeed('s', client), serverIp, port), 's', client, serverIp, port];
+const key = (client: string, serverIp = '', port = 0): [number, string, string, string, number] => [allocatorHash(fnvClientKey('s', client), serverIp, port), 's', client, serverIp, port];
 
 describe('AllocatorTable', () => {
   it('finds what it added, across growth, and tells keys apart field by field', () => {

@@ -1,11 +1,10 @@
 import { EMPTY, OpenIndex } from '../util/open-index';
 import { mix32 } from '../flow/tuple-hash';
 import { grown, NIL, RecencyList } from '../util/columns';
-import { FNV_OFFSET, fnvInt, fnvText } from '../util/fnv';
+import { FNV_SEPARATOR, fnvInt, fnvText } from '../util/fnv';
 
 export const NO_ALLOCATOR = NIL;
 
-const SEPARATOR = 0x7c; // '|': keeps ("a", "b|c") and ("a|b", "c") apart
 /** Sentinel for "no pressure reported yet" in `lastPressure` (otherwise a severity rank 0..3). */
 export const NO_PRESSURE = -1;
 
@@ -127,12 +126,7 @@ export class AllocatorTable {
   }
 }
 
-/** The hash state after a client's key (sensor, address): `allocatorHash` finishes it, once per table. */
-export function clientHashSeed(sensor: string, client: string): number {
-  return fnvText(fnvInt(fnvText(FNV_OFFSET, sensor), SEPARATOR), client);
-}
-
-/** Hash of an allocator's key from its fields (no key text is built); serverIp '' for a client-wide one. */
+/** Hash of an allocator's key from fnvClientKey's state and the server (no key text is built); serverIp '' for a client-wide one. */
 export function allocatorHash(seed: number, serverIp: string, serverPort: number): number {
-  return mix32(fnvInt(fnvText(fnvInt(seed, SEPARATOR), serverIp), serverPort));
+  return mix32(fnvInt(fnvText(fnvInt(seed, FNV_SEPARATOR), serverIp), serverPort));
 }

@@ -1,6 +1,7 @@
 import type { Endpoint, FlowOpenEvent, PortCycleEvent, PortPressureEvent, Severity } from '../model/events';
 import { numberOption, US_PER_S } from '../util/options';
-import { AllocatorTable, allocatorHash, clientHashSeed, NO_ALLOCATOR, NO_PRESSURE } from './allocator-table';
+import { fnvClientKey } from '../util/fnv';
+import { AllocatorTable, allocatorHash, NO_ALLOCATOR, NO_PRESSURE } from './allocator-table';
 
 export interface DetectPortCyclesOptions {
   /** Connections a client must have made before its allocator is judged. @default 32 */
@@ -75,7 +76,7 @@ export class PortCycleDetector {
     if (item.type !== 'flow.open') return;
     const e = item as FlowOpenEvent;
     if (e.openedBy === 'midstream') return; // only a handshake tells who allocated the port
-    const seed = clientHashSeed(e.sensor, e.client.ip);
+    const seed = fnvClientKey(e.sensor, e.client.ip);
     const client = this.observe(this.perClient, allocatorHash(seed, '', 0), e, '', 0);
     const clientWrapped = this.wrapped;
     const pair = this.observe(this.perPair, allocatorHash(seed, e.server.ip, e.server.port), e, e.server.ip, e.server.port);

@@ -6,7 +6,6 @@ import { COMPRESSION_TYPE, registerCodecs } from './codecs';
 import { messagesOf } from './message-pack';
 import { MAX_BATCH_BYTES, produceSlices } from './produce-slices';
 
-
 const LEVEL_OF: Record<number, 'debug' | 'info' | 'warn' | 'error'> = {
   [KafkaLogLevel.ERROR]: 'error',
   [KafkaLogLevel.WARN]: 'warn',

@@ -1,7 +1,7 @@
 import type { Severity } from '../model/events';
 import { mix32 } from '../flow/tuple-hash';
 import { grown } from '../util/columns';
-import { FNV_OFFSET, fnvInt, fnvText } from '../util/fnv';
+import { fnvClientKey } from '../util/fnv';
 import { EMPTY, OpenIndex } from '../util/open-index';
 
 /** Where each count sits in an entry's row of `ClientCountTable.counts`. */
@@ -33,7 +33,7 @@ export class ClientCountTable {
 
   /** The row of (sensor, client), added (zeroed) on first sight: its counts start at `row * SLOTS`. */
   row(sensor: string, client: string): number {
-    const h = mix32(fnvText(fnvInt(fnvText(FNV_OFFSET, sensor), 0x7c), client));
+    const h = mix32(fnvClientKey(sensor, client));
     const slots = this.index.slots;
     let e: number;
     for (let s = this.index.home(h); (e = slots[s]) !== EMPTY; s = (s + 1) & this.index.mask) {

@@ -16,3 +16,11 @@ export function fnvText(h: number, s: string): number {
 export function fnvInt(h: number, n: number): number {
   return Math.imul(h ^ n, FNV_PRIME);
 }
+
+/** '|' between fields: keeps ("a", "b|c") and ("a|b", "c") apart. */
+export const FNV_SEPARATOR = 0x7c;
+
+/** The FNV-1a state after a client's key (sensor, address): the start of every per-client table key. */
+export function fnvClientKey(sensor: string, client: string): number {
+  return fnvText(fnvInt(fnvText(FNV_OFFSET, sensor), FNV_SEPARATOR), client);
+}
