@@ -15,8 +15,9 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { decodeBatch, encodeBatch } from '../src/avro/packet-schemas';
@@ -47,6 +48,35 @@ const WORKLOADS = [
 interface Timing {
   wallS: number;
   consumingS: number;
+  /** CPU seconds over the whole run: this process (every thread), and the broker's JVM. */
+  cpuS: number;
+  brokerCpuS: number;
+}
+
+/** The broker's process id, when this script started the broker (for its CPU time). */
+let brokerPid: number | null = null;
+
+/** CPU seconds a process has used so far (utime + stime from /proc; NaN when unknown). */
+function processCpuS(pid: number | null): number {
+  if (pid === null) return NaN;
+  try {
+    // The command name (field 2) may hold spaces: count the fields after its closing parenthesis.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100 on Linux)
+  } catch {
+    return NaN;
+  }
+}
+
+/** Starts the CPU clocks of a run; the returned function gives their readings since then. */
+function cpuClocks(): () => { cpuS: number; brokerCpuS: number } {
+  const own = process.cpuUsage();
+  const broker = processCpuS(brokerPid);
+  return () => {
+    const d = process.cpuUsage(own);
+    return { cpuS: (d.user + d.system) / 1e6, brokerCpuS: processCpuS(brokerPid) - broker };
+  };
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -97,6 +127,7 @@ async function bareConsumer(brokers: string, topic: string, total: number): Prom
   });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
+  const cpu = cpuClocks();
   const t = process.hrtime.bigint();
   let first = 0n;
   let n = 0;
@@ -109,7 +140,7 @@ async function bareConsumer(brokers: string, topic: string, total: number): Prom
       },
     });
   });
-  const timing = { wallS: seconds(t), consumingS: seconds(first) };
+  const timing = { wallS: seconds(t), consumingS: seconds(first), ...cpu() };
   await consumer.disconnect();
   return timing;
 }
@@ -156,16 +187,18 @@ async function tcpreuseConsume(brokers: string, topic: string, total: number, bu
     await profile.post('Profiler.enable');
     await profile.post('Profiler.start');
   }
+  const cpu = cpuClocks();
   const t = process.hrtime.bigint();
   const summary = await service.run();
   const s = seconds(t);
+  const used = cpu();
   if (profile) {
     const { profile: result } = await profile.post('Profiler.stop');
     writeFileSync(process.env.BENCH_PROFILE!, JSON.stringify(result));
     profile.disconnect();
   }
   if (summary.packets !== total) throw new Error(`tcpreuse consume saw ${summary.packets} of ${total} packets`);
-  return { wallS: s, consumingS: summary.consumingS ?? NaN };
+  return { wallS: s, consumingS: summary.consumingS ?? NaN, ...used };
 }
 
 async function benchWorkload(brokers: string, w: (typeof WORKLOADS)[number]): Promise<void> {
@@ -193,7 +226,7 @@ async function benchWorkload(brokers: string, w: (typeof WORKLOADS)[number]): Pr
     ours.push(await tcpreuseConsume(brokers, topic, packets.length));
     if (compare) other.push(await tcpreuseConsume(brokers, topic, packets.length, compare));
   }
-  if (bare.length === 0) bare.push({ wallS: NaN, consumingS: NaN });
+  if (bare.length === 0) bare.push({ wallS: NaN, consumingS: NaN, cpuS: NaN, brokerCpuS: NaN });
   const line = (label: string, ts: Timing[]): void => {
     const wall = median(ts.map((x) => x.wallS));
     const consuming = median(ts.map((x) => x.consumingS));
@@ -203,6 +236,13 @@ async function benchWorkload(brokers: string, w: (typeof WORKLOADS)[number]): Pr
   line('tcpreuse consume end to end:', ours);
   const ratio = (f: (x: Timing) => number): string => `${Math.round((100 * median(bare.map(f))) / median(ours.map(f)))}%`;
   console.log(`  consume / limit: ${ratio((x) => x.consumingS)} consuming, ${ratio((x) => x.wallS)} with start-up`);
+  // What the 80% target asks of the machine: the consumer's CPU per packet (all its threads, plus
+  // the broker serving it) at 80% of the rate the limit reaches on one core.
+  const us = (ts: Timing[], f: (x: Timing) => number): number => (1e6 * median(ts.map(f))) / packets.length;
+  const [bareCpu, bareBroker, ourCpu, ourBroker] = [us(bare, (x) => x.cpuS), us(bare, (x) => x.brokerCpuS), us(ours, (x) => x.cpuS), us(ours, (x) => x.brokerCpuS)];
+  const limitRate = packets.length / median(bare.map((x) => x.consumingS));
+  console.log(`  CPU per packet (whole run): limit ${bareCpu.toFixed(2)} µs + broker ${bareBroker.toFixed(2)} µs; consume ${ourCpu.toFixed(2)} µs + broker ${ourBroker.toFixed(2)} µs`);
+  console.log(`  cores consume would need at 80% of the limit: ${((0.8 * limitRate * (ourCpu + ourBroker)) / 1e6).toFixed(2)} (this machine: ${cpus().length})`);
   if (compare) {
     line(`${process.env.BENCH_COMPARE}:`, other);
     console.log(`  this build / that build (consuming): ${(median(other.map((x) => x.consumingS)) / median(ours.map((x) => x.consumingS))).toFixed(2)}x`);
@@ -216,6 +256,7 @@ async function main(): Promise<void> {
     const out = execFileSync('bash', [join(ROOT, 'docker', 'kafka', 'broker.sh'), 'start'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
     brokers = /bootstrap=(\S+)/.exec(out)![1];
     dir = /dir=(\S+)/.exec(out)![1];
+    brokerPid = Number(readFileSync(join(dir, 'pid'), 'utf8'));
   }
   try {
     // BENCH_WORKLOAD=short|long runs one of the two.
