@@ -80,6 +80,21 @@ describe('readCapture', () => {
     expect((err as Error).message).toMatch(re);
   });
 
+  test('a pcapng block too short for its fixed fields is a CaptureError after the frames before it (found by fuzzing)', async () => {
+    const good = pcapngFile([{ linkType: 1 }], [{ ts: TS[0], data: frame(0) }]);
+    const short = Buffer.alloc(24); // an Enhanced Packet Block of 24 bytes: a 12-byte body where 20 are fixed
+    short.writeUInt32LE(6, 0);
+    short.writeUInt32LE(24, 4);
+    short.writeUInt32LE(24, 20);
+    const seen: number[] = [];
+    const err = await new Promise<unknown>((resolve) =>
+      readCapture(write('g.pcapng', Buffer.concat([good, short]))).subscribe({ next: (f) => seen.push(f.frame), error: resolve, complete: () => resolve(null) }),
+    );
+    expect(seen).toEqual([1]);
+    expect(err).toBeInstanceOf(CaptureError);
+    expect((err as Error).message).toMatch(/corrupt pcapng block of type 6: 12 bytes, shorter than its 20 fixed bytes/);
+  });
+
   test('a missing file: CaptureError "no such file"', async () => {
     const err = await lastValueFrom(readCapture(join(dir, 'nope.pcap'))).catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/nope\.pcap: no such file/);

@@ -45,6 +45,8 @@ const PCAP_MAGIC_US = 0xa1b2c3d4;
 const PCAP_MAGIC_NS = 0xa1b23c4d;
 const PCAPNG_SHB = 0x0a0d0d0a;
 const PCAPNG_BOM = 0x1a2b3c4d;
+/** Bytes a block body must hold before its options or packet data, by block type. */
+const PCAPNG_FIXED_BODY: Readonly<Record<number, number>> = { 0x0a0d0d0a: 16, 1: 8, 2: 20, 3: 4, 6: 20 };
 
 interface PcapngInterface {
   linkType: number;
@@ -193,6 +195,8 @@ export class CaptureParser {
   }
 
   private pcapngBlock(type: number, body: Buffer, pos: number): void {
+    const fixed = PCAPNG_FIXED_BODY[type];
+    if (fixed !== undefined && body.length < fixed) this.fail(`corrupt pcapng block of type ${type}: ${body.length} bytes, shorter than its ${fixed} fixed bytes`, pos);
     switch (type) {
       case PCAPNG_SHB:
         this.interfaces = []; // interface ids restart in every section
@@ -208,7 +212,7 @@ export class CaptureParser {
           if (code === 9 && olen >= 1) {
             const r = body[o + 4];
             iface.ticksPerSecond = r & 0x80 ? 1n << BigInt(r & 0x7f) : 10n ** BigInt(r & 0x7f);
-          } else if (code === 14 && olen >= 8) {
+          } else if (code === 14 && olen >= 8 && o + 12 <= body.length) {
             iface.tsOffsetS = this.le ? body.readBigInt64LE(o + 4) : body.readBigInt64BE(o + 4);
           }
           o += 4 + ((olen + 3) & ~3);
