@@ -1,6 +1,9 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT } from './helpers/run';
+import { gunzipSync } from 'node:zlib';
+import { CAPTURES, ROOT } from './helpers/run';
 
 // Runs the built CLI (`npm test` builds first), as a user would.
 const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -42,6 +45,24 @@ describe('tcpreuse CLI', () => {
     expect(r.status).toBe(code);
     expect(r.stderr).toMatch(re);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  test('a capture damaged midway: the report of the frames before it (open flows closed as at its end), then one line, exit 1', () => {
+    const whole = gunzipSync(readFileSync(join(CAPTURES, 'vlan-mixed.pcap.gz')));
+    const path = join(mkdtempSync(join(tmpdir(), 'tcpreuse-cli-')), 'cut.pcap');
+    writeFileSync(path, whole.subarray(0, Math.floor(whole.length / 2)));
+    const r = run('analyze', path);
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/cut\.pcap: file is truncated: the last record is incomplete/)]);
+    expect(r.stdout).toMatch(/capture damaged: file is truncated.*; this report covers the \d+ frames before it/);
+    expect(r.stdout).toMatch(/closed by .*eof \d+/);
+    expect(r.stdout).toMatch(/Port reuse: [1-9]/);
+
+    const json = run('analyze', path, '--json');
+    expect(json.status).toBe(1);
+    const events = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; closedBy?: string });
+    expect(events.some((e) => e.type === 'flow.close' && e.closedBy === 'eof')).toBe(true);
+    expect(events.some((e) => e.type === 'port.reuse')).toBe(true);
   });
 
   test('--help teaches the commands, options and the severity policy', () => {

@@ -19,13 +19,18 @@ export interface CapturedFrame {
 
 /** A capture file that cannot be read further: says where and why. */
 export class CaptureError extends Error {
+  /** What is wrong and where, without the file name (the message is `path: reason`). */
+  readonly reason: string;
+
   constructor(
     message: string,
     readonly path: string,
     readonly offset: number,
   ) {
-    super(`${path}: ${message}${offset >= 0 ? ` (at byte ${offset})` : ''}`);
+    const reason = `${message}${offset >= 0 ? ` (at byte ${offset})` : ''}`;
+    super(`${path}: ${reason}`);
     this.name = 'CaptureError';
+    this.reason = reason;
   }
 }
 

@@ -51,7 +51,11 @@ Examples:
   tcpreuse analyze trace.pcapng.gz --time-wait 240 --json | jq 'select(.type=="port.reuse")'
   tcpreuse annotate trace.pcap > ours.csv
 
-Exit status: 0 ok, 1 the capture could not be read (one-line message), 2 usage error.`;
+A capture damaged midway (cut short, a corrupt record) is read up to the damage: the output
+covers every frame before it, connections still open there close as at the end of a capture
+("eof"), then one line says what is wrong and where, and the exit status is 1.
+
+Exit status: 0 ok, 1 the capture could not be read to its end (one-line message), 2 usage error.`;
 
 export interface CliCommand {
   command: 'analyze' | 'annotate' | 'help' | 'version';

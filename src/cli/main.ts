@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { statSync } from 'node:fs';
-import { readCapture, CaptureError } from '../capture/pcap-reader';
+import { readCapture, CaptureError, type CapturedFrame } from '../capture/pcap-reader';
 import type { FrameDecoder } from '../decode/frame-decoder';
 import type { FlowTracker } from '../flow/flow-tracker';
 import type { TcpReuseEvent } from '../model/events';
@@ -8,6 +8,7 @@ import { analyze } from '../operators/analyze';
 import { decodeFrames } from '../operators/decode-frames';
 import { trackFlows } from '../operators/track-flows';
 import { OptionError } from '../util/options';
+import { Observable } from '../util/rx';
 import { HELP, parseCli, UsageError, type CliCommand } from './args';
 import { ProgressBar } from './progress';
 import { AnalyzeReport } from './report';
@@ -35,7 +36,26 @@ function run(cmd: CliCommand): Promise<void> {
     onProgress: bar ? (done, total) => bar!.update(done, total) : undefined,
     throttle: () => out.waitForDrain(),
   });
-  const frames$ = source.pipe(decodeFrames({ sensor: cmd.options.sensor }, { onDecoder: (d) => (decoder = d) }));
+  // Damage after the first frame ends the capture there, as Wireshark reads a file cut short:
+  // open flows close as at the end of input, the output covers every frame before the damage,
+  // and then the damage is reported (exit status 1).
+  let damage: CaptureError | undefined;
+  const untilDamage = new Observable<CapturedFrame>((subscriber) => {
+    let read = 0;
+    return source.subscribe({
+      next(f) {
+        read++;
+        subscriber.next(f);
+      },
+      error(err: unknown) {
+        if (!(err instanceof CaptureError) || read === 0) return subscriber.error(err);
+        damage = err;
+        subscriber.complete();
+      },
+      complete: () => subscriber.complete(),
+    });
+  });
+  const frames$ = untilDamage.pipe(decodeFrames({ sensor: cmd.options.sensor }, { onDecoder: (d) => (decoder = d) }));
   const report = new AnalyzeReport();
 
   return new Promise<void>((resolve, reject) => {
@@ -44,6 +64,11 @@ function run(cmd: CliCommand): Promise<void> {
       out.flush();
       reject(err);
     };
+    const finish = (): void => {
+      out.flush();
+      if (damage) reject(damage);
+      else resolve();
+    };
     if (cmd.command === 'annotate') {
       out.write('frame,stream,reused\n');
       frames$.pipe(trackFlows({ sensor: cmd.options.sensor, annotate: true })).subscribe({
@@ -51,10 +76,7 @@ function run(cmd: CliCommand): Promise<void> {
           if (e.type === 'packet') out.write(`${e.frame},${e.stream ?? ''},${e.reused ? 1 : 0}\n`);
         },
         error: fail,
-        complete() {
-          out.flush();
-          resolve();
-        },
+        complete: finish,
       });
       return;
     }
@@ -89,13 +111,13 @@ function run(cmd: CliCommand): Promise<void> {
                   packets: decoder?.decoded ?? 0,
                   skipped: decoder?.skipped ?? new Map(),
                   streams: tracker?.streams ?? 0,
+                  damage: damage?.reason,
                 },
                 cmd.limit,
               ),
             );
           }
-          out.flush();
-          resolve();
+          finish();
         },
       });
   });

@@ -78,7 +78,11 @@ export class AnalyzeReport {
     return t;
   }
 
-  render(header: { capture: string; sensor: string; frames: number; packets: number; skipped: Map<string, number>; streams: number }, limit: number): string {
+  /** `damage`: why the capture could not be read to its end (the report covers the frames before it). */
+  render(
+    header: { capture: string; sensor: string; frames: number; packets: number; skipped: Map<string, number>; streams: number; damage?: string },
+    limit: number,
+  ): string {
     const out: string[] = [];
     const skippedTotal = [...header.skipped.values()].reduce((a, b) => a + b, 0);
     const skippedTop = [...header.skipped.entries()]
@@ -88,6 +92,7 @@ export class AnalyzeReport {
       .join(', ');
     out.push(`tcpreuse analyze ${header.capture}  (sensor "${header.sensor}")`);
     out.push(`  frames ${header.frames}, TCP packets ${header.packets}, not TCP ${skippedTotal}${skippedTotal ? ` (${skippedTop})` : ''}`);
+    if (header.damage) out.push(`  capture damaged: ${header.damage}; this report covers the ${header.frames} frames before it`);
     if (this.opened > 0) {
       const span = (this.lastTs - this.firstTs) / 1e6;
       out.push(`  time ${iso(this.firstTs)} .. ${iso(this.lastTs)} (${span.toFixed(1)} s)`);
