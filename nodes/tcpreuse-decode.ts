@@ -1,5 +1,5 @@
 import type { Subscription } from 'rxjs';
-import { readCapture } from '../src/capture/pcap-reader';
+import { CaptureError, readCapture } from '../src/capture/pcap-reader';
 import { InputDecoder, INPUT_FORMATS, type InputFormat } from '../src/ingest/input-decoder';
 import type { PacketRecord } from '../src/model/packet-record';
 import { decodeFrames } from '../src/operators/decode-frames';
@@ -108,6 +108,10 @@ module.exports = function register(RED: NodeAPI): void {
           error(err: Error) {
             ended = true;
             if (sub) reading.delete(sub);
+            // Damage midway ends the file there (as the CLI reads it): what was decoded before it
+            // goes on, then the end marker, then the error for Catch nodes.
+            if (batch.length > 0) send({ ...RED.util.cloneMessage(msg), filename: file, payload: batch });
+            if (err instanceof CaptureError && count > 0) send({ ...RED.util.cloneMessage(msg), filename: file, complete: true, payload: [] });
             node.status({ fill: 'red', shape: 'ring', text: err.message.slice(0, 60) });
             done(err);
           },

@@ -1,5 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { lastValueFrom, toArray } from 'rxjs';
 import { readCapture } from '../../src/capture/pcap-reader';
 import type { TcpReuseEvent } from '../../src/model/events';
@@ -118,6 +120,30 @@ describe('tcpreuse-flows and tcpreuse-reuse nodes', () => {
     helper.getNode('dec').receive({ filename: CAPTURE });
     await until(() => stats.some((m) => m.complete === true));
     expect(payloads(r).map((e) => JSON.stringify(e)).sort()).toEqual(ofType(want, 'port.reuse'));
+  });
+});
+
+describe('a capture file damaged midway', () => {
+  test('every packet before the damage goes on (the last partial batch too), then the end marker, then the error to a Catch node', async () => {
+    const whole = gunzipSync(readFileSync(CAPTURE));
+    const cut = join(mkdtempSync(join(tmpdir(), 'tcpreuse-node-')), 'cut.pcap');
+    writeFileSync(cut, whole.subarray(0, Math.floor(whole.length / 2)));
+    const before: PacketRecord[] = [];
+    await new Promise<void>((resolve) => readCapture(cut).pipe(decodeFrames({ sensor: 'cap' })).subscribe({ next: (p) => before.push(p), error: () => resolve(), complete: () => resolve() }));
+    expect(before.length % 50).not.toBe(0); // so the last batch is a partial one
+
+    await load([decodeNode], [
+      { id: 'dec', type: 'tcpreuse-decode', format: 'capture-file', output: 'batch', batchSize: '50', sensor: 'cap', wires: [['out']] },
+      { id: 'out', type: 'helper' },
+      { id: 'c', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+      { id: 'caught', type: 'helper' },
+    ]);
+    const [out, caught] = ['out', 'caught'].map(collect);
+    helper.getNode('dec').receive({ filename: cut });
+    await until(() => caught.length === 1);
+    expect(out.filter((m) => m.complete !== true).flatMap((m) => m.payload as PacketRecord[])).toEqual(before);
+    expect(out[out.length - 1]).toMatchObject({ complete: true, payload: [] });
+    expect((caught[0].error as { message: string }).message).toMatch(/cut\.pcap: file is truncated/);
   });
 });
 
