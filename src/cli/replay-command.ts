@@ -42,6 +42,9 @@ Examples:
   tcpreuse replay trace.pcapng --topic packets.ek --input-format tshark-ek --speed 1
   tcpreuse replay big.pcap --topic packets --batch-size 2000 --compression lz4
 
+A capture damaged midway (cut short, a corrupt record) is published up to the damage, then
+one line says what is wrong and where (exit status 1).
+
 Exit status: 0 published, 1 capture or Kafka failure, 2 usage error.`;
 
 export async function replayCommand(argv: string[]): Promise<number> {
@@ -85,8 +88,12 @@ export async function replayCommand(argv: string[]): Promise<number> {
     const s = (Date.now() - started) / 1000;
     process.stdout.write(
       `replayed ${summary.packets} TCP packets (${summary.frames} frames) as ${summary.messages} ${v.inputFormat} messages to ${v.topic} ` +
-        `(${summary.partitions} partitions) in ${s.toFixed(1)} s\n`,
+        `(${summary.partitions} partitions) in ${s.toFixed(1)} s${summary.damage ? ', up to the damage below' : ''}\n`,
     );
+    if (summary.damage) {
+      process.stderr.write(`tcpreuse: ${summary.damage.message}\n`);
+      return 1;
+    }
     return 0;
   } catch (err) {
     if (!quiet) process.stderr.write('\n');

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { encodeBatch, encodePacket } from '../avro/packet-schemas';
-import { readCapture } from '../capture/pcap-reader';
+import { CaptureError, readCapture } from '../capture/pcap-reader';
 import { FrameDecoder } from '../decode/frame-decoder';
 import { AVRO_SHAPE_HEADER } from '../ingest/avro-packets';
 import type { InputFormat } from '../ingest/input-decoder';
@@ -36,6 +36,8 @@ export interface ReplaySummary {
   readonly packets: number;
   readonly messages: number;
   readonly partitions: number;
+  /** The capture was damaged midway: everything before the damage was published, then reading stopped. */
+  readonly damage?: CaptureError;
 }
 
 /** Kafka message key of a packet: its two addresses, low first, so both directions share it. */
@@ -99,14 +101,15 @@ export async function replayCapture(client: KafkaClient, o: ReplayOptions): Prom
   const sink = client.sink({ compression: o.compression });
   await sink.connect();
   const out = new Publisher(sink, o, partitions);
+  let damage: CaptureError | undefined;
   try {
     if (o.format === 'tshark-ek') await replayEk(out, o);
-    else await replayFrames(out, o);
+    else damage = await replayFrames(out, o);
     await out.finish();
   } finally {
     await sink.disconnect();
   }
-  return { frames: out.frames, packets: out.packets, messages: out.messages, partitions };
+  return { frames: out.frames, packets: out.packets, messages: out.messages, partitions, damage };
 }
 
 class Publisher {
@@ -209,14 +212,15 @@ class Publisher {
   }
 }
 
-async function replayFrames(out: Publisher, o: ReplayOptions): Promise<void> {
+/** Publishes every frame; resolves with the damage when the capture breaks off after its first frame. */
+async function replayFrames(out: Publisher, o: ReplayOptions): Promise<CaptureError | undefined> {
   const decoder = new FrameDecoder({ sensor: o.sensor });
   let chain = Promise.resolve();
   let queued = 0;
   // Frames are published in order through one promise chain; the reader pauses (throttle) while
   // many are queued, so a multi-GB capture is read only as fast as Kafka takes it.
   const frames = readCapture(o.capture, { throttle: () => (queued > 10_000 ? chain : undefined) });
-  await new Promise<void>((resolve, reject) => {
+  return new Promise<CaptureError | undefined>((resolve, reject) => {
     let failed = false;
     const sub = frames.subscribe({
       next(f) {
@@ -241,8 +245,9 @@ async function replayFrames(out: Publisher, o: ReplayOptions): Promise<void> {
           reject(err);
         });
       },
-      error: reject,
-      complete: () => chain.then(() => resolve(), reject),
+      // Damage midway ends the capture there: what was read before it is still published.
+      error: (err: unknown) => (err instanceof CaptureError && out.frames > 0 ? chain.then(() => resolve(err), reject) : reject(err)),
+      complete: () => chain.then(() => resolve(undefined), reject),
     });
   });
 }

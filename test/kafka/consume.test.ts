@@ -1,8 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { decodeEvent } from '../../src/avro/event-schemas';
+import { readCapture } from '../../src/capture/pcap-reader';
 import type { TcpReuseEvent } from '../../src/model/events';
+import type { PacketRecord } from '../../src/model/packet-record';
+import { decodeFrames } from '../../src/operators/decode-frames';
 import { analyzeCapture, CAPTURES } from '../helpers/run';
 import { cli, createTopic, describeKafka, readTopic, runCli, uniqueName, type ReadMessage } from '../helpers/kafka';
 
@@ -111,5 +116,24 @@ describeKafka('a failure while starting', () => {
     expect(Date.now() - started).toBeLessThan(20_000);
     const lines = r.stderr.split('\n').filter((l) => l.startsWith('tcpreuse:'));
     expect(lines).toEqual([expect.stringMatching(new RegExp(`could not create topic ${id}\\.flows: .*invalid topic`))]);
+  });
+});
+
+describeKafka('replay of a capture damaged midway', () => {
+  test('every packet before the damage is published, then one line and exit 1', async () => {
+    const whole = gunzipSync(readFileSync(join(CAPTURES, 'vlan-mixed.pcap.gz')));
+    const cut = join(mkdtempSync(join(tmpdir(), 'tcpreuse-replay-')), 'cut.pcap');
+    writeFileSync(cut, whole.subarray(0, Math.floor(whole.length / 2)));
+    const before: PacketRecord[] = [];
+    await new Promise<void>((resolve) => readCapture(cut).pipe(decodeFrames({ sensor: 'cap' })).subscribe({ next: (p) => before.push(p), error: () => resolve(), complete: () => resolve() }));
+    const topic = uniqueName('cut');
+    // Batches of 7 across 3 partitions: the packets before the damage sit in partial batches when it comes.
+    const r = await runCli(['replay', cut, '--topic', topic, '--input-format', 'json', '--partitions', '3', '--batch-size', '7', '--sensor', 'cap', '--quiet']).done;
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(new RegExp(`replayed ${before.length} TCP packets .*, up to the damage below`));
+    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/cut\.pcap: file is truncated/)]);
+    const published = (await readTopic(topic)).flatMap((m) => JSON.parse(m.value.toString()) as PacketRecord[]);
+    const order = (a: PacketRecord, b: PacketRecord) => a.frame! - b.frame!;
+    expect(published.sort(order)).toEqual(before.sort(order));
   });
 });
