@@ -103,8 +103,7 @@ export async function replayCapture(client: KafkaClient, o: ReplayOptions): Prom
   const out = new Publisher(sink, o, partitions);
   let damage: CaptureError | undefined;
   try {
-    if (o.format === 'tshark-ek') await replayEk(out, o);
-    else damage = await replayFrames(out, o);
+    damage = o.format === 'tshark-ek' ? await replayEk(out, o) : await replayFrames(out, o);
     await out.finish();
   } finally {
     await sink.disconnect();
@@ -252,7 +251,8 @@ async function replayFrames(out: Publisher, o: ReplayOptions): Promise<CaptureEr
   });
 }
 
-async function replayEk(out: Publisher, o: ReplayOptions): Promise<void> {
+/** Publishes tshark's ek lines; resolves with the damage when tshark stops midway. */
+async function replayEk(out: Publisher, o: ReplayOptions): Promise<CaptureError | undefined> {
   const fields = ['frame.number', 'frame.time_epoch', 'ip.src', 'ip.dst', 'ipv6.src', 'ipv6.dst', 'tcp.srcport', 'tcp.dstport', 'tcp.flags', 'tcp.seq_raw', 'tcp.ack_raw', 'tcp.len', 'tcp.hdr_len', 'tcp.window_size_value', 'vlan.id', 'icmp.type', 'icmpv6.type'];
   const args = ['-r', o.capture, '-n', '-T', 'ek', ...fields.flatMap((f) => ['-e', f])];
   const child = spawn(o.tshark ?? 'tshark', args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -276,5 +276,9 @@ async function replayEk(out: Publisher, o: ReplayOptions): Promise<void> {
     await out.raw(line, ts, p ? addressPairKey(p) : null);
   }
   const code = await exited;
-  if (code !== 0) throw new Error(`tshark failed (exit ${code}): ${stderr.trim().split('\n').pop() ?? ''}`);
+  if (code === 0) return undefined;
+  const why = stderr.trim().split('\n').pop() ?? '';
+  // tshark stops at damage midway after printing every packet before it (which is published).
+  if (out.frames > 0) return new CaptureError(`tshark stopped reading it (exit ${code}): ${why}`, o.capture, -1);
+  throw new Error(`tshark failed (exit ${code}): ${why}`);
 }

@@ -6,6 +6,7 @@ import { gunzipSync } from 'node:zlib';
 import { decodeEvent } from '../../src/avro/event-schemas';
 import { readCapture } from '../../src/capture/pcap-reader';
 import type { TcpReuseEvent } from '../../src/model/events';
+import { decodeTsharkEk } from '../../src/ingest/tshark-ek';
 import type { PacketRecord } from '../../src/model/packet-record';
 import { decodeFrames } from '../../src/operators/decode-frames';
 import { analyzeCapture, CAPTURES } from '../helpers/run';
@@ -120,20 +121,22 @@ describeKafka('a failure while starting', () => {
 });
 
 describeKafka('replay of a capture damaged midway', () => {
-  test('every packet before the damage is published, then one line and exit 1', async () => {
+  type Case = [string, string[], (value: Buffer) => PacketRecord[]];
+  const cases: Case[] = [['json in partial batches', ['--input-format', 'json', '--batch-size', '7'], (v) => JSON.parse(v.toString()) as PacketRecord[]]];
+  if (HAS_TSHARK) cases.push(['tshark-ek (tshark itself stops at the damage)', ['--input-format', 'tshark-ek'], (v) => decodeTsharkEk(v).packets]);
+  test.each(cases)('%s: every packet before the damage is published, then one line and exit 1', async (_title, args, packetsOf) => {
     const whole = gunzipSync(readFileSync(join(CAPTURES, 'vlan-mixed.pcap.gz')));
     const cut = join(mkdtempSync(join(tmpdir(), 'tcpreuse-replay-')), 'cut.pcap');
     writeFileSync(cut, whole.subarray(0, Math.floor(whole.length / 2)));
     const before: PacketRecord[] = [];
     await new Promise<void>((resolve) => readCapture(cut).pipe(decodeFrames({ sensor: 'cap' })).subscribe({ next: (p) => before.push(p), error: () => resolve(), complete: () => resolve() }));
     const topic = uniqueName('cut');
-    // Batches of 7 across 3 partitions: the packets before the damage sit in partial batches when it comes.
-    const r = await runCli(['replay', cut, '--topic', topic, '--input-format', 'json', '--partitions', '3', '--batch-size', '7', '--sensor', 'cap', '--quiet']).done;
+    const r = await runCli(['replay', cut, '--topic', topic, '--partitions', '3', '--sensor', 'cap', '--quiet', ...args]).done;
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(new RegExp(`replayed ${before.length} TCP packets .*, up to the damage below`));
-    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/cut\.pcap: file is truncated/)]);
-    const published = (await readTopic(topic)).flatMap((m) => JSON.parse(m.value.toString()) as PacketRecord[]);
-    const order = (a: PacketRecord, b: PacketRecord) => a.frame! - b.frame!;
-    expect(published.sort(order)).toEqual(before.sort(order));
+    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/cut\.pcap: (file is truncated|tshark stopped reading it)/)]);
+    const published = (await readTopic(topic)).flatMap((m) => packetsOf(m.value));
+    const frames = (ps: PacketRecord[]) => ps.map((p) => p.frame).sort((a, b) => a! - b!);
+    expect(frames(published)).toEqual(frames(before));
   });
 });
