@@ -1,5 +1,5 @@
 import type { Subscription } from 'rxjs';
-import { CaptureError, readCapture } from '../src/capture/pcap-reader';
+import { readCapture, type CaptureError } from '../src/capture/pcap-reader';
 import { InputDecoder, INPUT_FORMATS, type InputFormat } from '../src/ingest/input-decoder';
 import type { PacketRecord } from '../src/model/packet-record';
 import { decodeFrames } from '../src/operators/decode-frames';
@@ -90,7 +90,10 @@ module.exports = function register(RED: NodeAPI): void {
       let ended = false; // the reader can fail synchronously, before subscribe() returns
       let sub: Subscription | undefined = undefined;
       node.status({ fill: 'blue', shape: 'dot', text: `reading ${file}` });
-      sub = readCapture(file)
+      // Damage midway ends the file there (as the CLI reads it): what was decoded before it goes
+      // on, then the end marker, then the error for Catch nodes.
+      let damage: CaptureError | undefined;
+      sub = readCapture(file, { onDamage: (err) => (damage = err) })
         .pipe(decodeFrames({ sensor }))
         .subscribe({
           next(p) {
@@ -108,10 +111,6 @@ module.exports = function register(RED: NodeAPI): void {
           error(err: Error) {
             ended = true;
             if (sub) reading.delete(sub);
-            // Damage midway ends the file there (as the CLI reads it): what was decoded before it
-            // goes on, then the end marker, then the error for Catch nodes.
-            if (batch.length > 0) send({ ...RED.util.cloneMessage(msg), filename: file, payload: batch });
-            if (err instanceof CaptureError && count > 0) send({ ...RED.util.cloneMessage(msg), filename: file, complete: true, payload: [] });
             node.status({ fill: 'red', shape: 'ring', text: err.message.slice(0, 60) });
             done(err);
           },
@@ -119,9 +118,14 @@ module.exports = function register(RED: NodeAPI): void {
             ended = true;
             if (sub) reading.delete(sub);
             if (batch.length > 0) send({ ...RED.util.cloneMessage(msg), filename: file, payload: batch });
-            node.status({ fill: 'green', shape: 'dot', text: `${count} packets from ${file.split('/').pop()}` });
             // A last message with `complete: true` tells what follows that the file ended.
             send({ ...RED.util.cloneMessage(msg), filename: file, complete: true, payload: [] });
+            if (damage) {
+              node.status({ fill: 'red', shape: 'ring', text: `${count} packets, then: ${damage.reason}`.slice(0, 60) });
+              done(damage);
+              return;
+            }
+            node.status({ fill: 'green', shape: 'dot', text: `${count} packets from ${file.split('/').pop()}` });
             done();
           },
         });

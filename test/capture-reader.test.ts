@@ -65,6 +65,18 @@ describe('readCapture', () => {
     expect((err as Error).message).toMatch(/truncated.*after frame 2/);
   });
 
+  test('onDamage: damage after the first frame completes the stream there and hands over the error; damage before any frame still errors', async () => {
+    const whole = pcapFile(frames);
+    const damages: CaptureError[] = [];
+    const seen = await lastValueFrom(readCapture(write('d2.pcap', whole.subarray(0, whole.length - 10)), { onDamage: (e) => damages.push(e) }).pipe(toArray()));
+    expect(seen.map((f) => f.frame)).toEqual([1, 2]);
+    expect(damages).toHaveLength(1);
+    expect(damages[0].reason).toMatch(/^file is truncated: .*after frame 2/);
+    const early = await lastValueFrom(readCapture(write('d3.pcap', whole.subarray(0, 30)), { onDamage: (e) => damages.push(e) })).catch((e: unknown) => e);
+    expect(early).toBeInstanceOf(CaptureError);
+    expect(damages).toHaveLength(1);
+  });
+
   test('a truncated gzip stream is one clear error', async () => {
     const gz = gzipSync(pcapFile(frames));
     const err = await lastValueFrom(readCapture(write('e.pcap.gz', gz.subarray(0, gz.length - 12)))).catch((e: unknown) => e);

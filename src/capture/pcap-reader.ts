@@ -44,6 +44,12 @@ export interface ReadCaptureOptions {
    * slow stdout drains), so output backpressure reaches the file and memory stays bounded.
    */
   readonly throttle?: () => Promise<void> | undefined;
+  /**
+   * Damage after the first frame (a file cut short, a corrupt record) ends the capture there, as
+   * Wireshark reads it: every frame before it is emitted, `onDamage` gets the error, and the
+   * stream completes instead of erroring. Without it, the stream errors with the CaptureError.
+   */
+  readonly onDamage?: (err: CaptureError) => void;
 }
 
 const PCAP_MAGIC_US = 0xa1b2c3d4;
@@ -275,7 +281,8 @@ function ticksToMicros(hi: number, lo: number, iface: PcapngInterface): number {
 
 /**
  * Streams a pcap or pcapng file (gzip-compressed or not) as frames, in file order, in constant
- * memory. Errors with a CaptureError at the first damage, after emitting every frame before it.
+ * memory. Errors with a CaptureError at the first damage, after emitting every frame before it
+ * (or completes there, with `onDamage`).
  * Each frame's `data` is only valid during the subscriber's `next` call: copy what you keep.
  */
 export function readCapture(path: string, options: ReadCaptureOptions = {}): Observable<CapturedFrame> {
@@ -293,13 +300,21 @@ export function readCapture(path: string, options: ReadCaptureOptions = {}): Obs
     let sniffed = false;
     let readBytes = 0;
     let gunzip: ReturnType<typeof createGunzip> | undefined;
+    const fail = (err: unknown): void => {
+      if (options.onDamage && err instanceof CaptureError && parser.framesRead > 0) {
+        options.onDamage(err);
+        subscriber.complete();
+      } else {
+        subscriber.error(err);
+      }
+    };
 
     const onData = (chunk: Buffer): void => {
       try {
         parser.push(chunk);
       } catch (err) {
         stop();
-        subscriber.error(err);
+        fail(err);
         return;
       }
       const wait = options.throttle?.();
@@ -314,14 +329,14 @@ export function readCapture(path: string, options: ReadCaptureOptions = {}): Obs
         parser.end();
         subscriber.complete();
       } catch (err) {
-        subscriber.error(err);
+        fail(err);
       }
     };
     const onError = (err: unknown): void => {
       stop();
       const msg = gunzip && source === gunzip ? `gzip data is corrupt or truncated (${(err as Error).message})` : describeFsError(err);
       // Frames before the damage have been emitted already; this is the one clear error.
-      subscriber.error(new CaptureError(msg, path, -1));
+      fail(new CaptureError(msg, path, -1));
     };
     const stop = (): void => {
       file.destroy();

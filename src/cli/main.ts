@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { statSync } from 'node:fs';
-import { readCapture, CaptureError, type CapturedFrame } from '../capture/pcap-reader';
+import { readCapture, CaptureError } from '../capture/pcap-reader';
 import type { FrameDecoder } from '../decode/frame-decoder';
 import type { FlowTracker } from '../flow/flow-tracker';
 import type { TcpReuseEvent } from '../model/events';
@@ -8,7 +8,6 @@ import { analyze } from '../operators/analyze';
 import { decodeFrames } from '../operators/decode-frames';
 import { trackFlows } from '../operators/track-flows';
 import { OptionError } from '../util/options';
-import { Observable } from '../util/rx';
 import { HELP, parseCli, UsageError, type CliCommand } from './args';
 import { ProgressBar } from './progress';
 import { AnalyzeReport } from './report';
@@ -32,30 +31,15 @@ function run(cmd: CliCommand): Promise<void> {
   } catch {
     // readCapture reports a missing or unreadable file with a proper message
   }
+  // Damage after the first frame ends the capture there: open flows close as at the end of
+  // input, the output covers every frame before the damage, then it is reported (exit 1).
+  let damage: CaptureError | undefined;
   const source = readCapture(cmd.capture, {
     onProgress: bar ? (done, total) => bar!.update(done, total) : undefined,
     throttle: () => out.waitForDrain(),
+    onDamage: (err) => (damage = err),
   });
-  // Damage after the first frame ends the capture there, as Wireshark reads a file cut short:
-  // open flows close as at the end of input, the output covers every frame before the damage,
-  // and then the damage is reported (exit status 1).
-  let damage: CaptureError | undefined;
-  const untilDamage = new Observable<CapturedFrame>((subscriber) => {
-    let read = 0;
-    return source.subscribe({
-      next(f) {
-        read++;
-        subscriber.next(f);
-      },
-      error(err: unknown) {
-        if (!(err instanceof CaptureError) || read === 0) return subscriber.error(err);
-        damage = err;
-        subscriber.complete();
-      },
-      complete: () => subscriber.complete(),
-    });
-  });
-  const frames$ = untilDamage.pipe(decodeFrames({ sensor: cmd.options.sensor }, { onDecoder: (d) => (decoder = d) }));
+  const frames$ = source.pipe(decodeFrames({ sensor: cmd.options.sensor }, { onDecoder: (d) => (decoder = d) }));
   const report = new AnalyzeReport();
 
   return new Promise<void>((resolve, reject) => {

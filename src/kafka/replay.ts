@@ -218,7 +218,8 @@ async function replayFrames(out: Publisher, o: ReplayOptions): Promise<CaptureEr
   let queued = 0;
   // Frames are published in order through one promise chain; the reader pauses (throttle) while
   // many are queued, so a multi-GB capture is read only as fast as Kafka takes it.
-  const frames = readCapture(o.capture, { throttle: () => (queued > 10_000 ? chain : undefined) });
+  let damage: CaptureError | undefined;
+  const frames = readCapture(o.capture, { throttle: () => (queued > 10_000 ? chain : undefined), onDamage: (err) => (damage = err) });
   return new Promise<CaptureError | undefined>((resolve, reject) => {
     let failed = false;
     const sub = frames.subscribe({
@@ -244,9 +245,9 @@ async function replayFrames(out: Publisher, o: ReplayOptions): Promise<CaptureEr
           reject(err);
         });
       },
+      error: reject,
       // Damage midway ends the capture there: what was read before it is still published.
-      error: (err: unknown) => (err instanceof CaptureError && out.frames > 0 ? chain.then(() => resolve(err), reject) : reject(err)),
-      complete: () => chain.then(() => resolve(undefined), reject),
+      complete: () => chain.then(() => resolve(damage), reject),
     });
   });
 }
