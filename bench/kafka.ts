@@ -227,10 +227,15 @@ async function benchWorkload(brokers: string, w: (typeof WORKLOADS)[number]): Pr
     if (compare) await tcpreuseConsume(brokers, topic, packets.length, compare);
   }
   for (let i = 0; i < runs; i++) {
+    // Each side goes first in every other round: a run right after another one measured slower
+    // (the broker and the collector still busy with the last), which a fixed order would pin on one side.
+    const round: (() => Promise<void>)[] = [];
     // BENCH_ONLY=consume profiles our side alone (e.g. under --cpu-prof).
-    if (process.env.BENCH_ONLY !== 'consume') bare.push(await bareConsumer(brokers, topic, packets.length));
-    ours.push(await tcpreuseConsume(brokers, topic, packets.length));
-    if (compare) other.push(await tcpreuseConsume(brokers, topic, packets.length, compare));
+    if (process.env.BENCH_ONLY !== 'consume') round.push(async () => void bare.push(await bareConsumer(brokers, topic, packets.length)));
+    round.push(async () => void ours.push(await tcpreuseConsume(brokers, topic, packets.length)));
+    if (compare) round.push(async () => void other.push(await tcpreuseConsume(brokers, topic, packets.length, compare)));
+    if (i % 2 === 1) round.reverse();
+    for (const run of round) await run();
   }
   if (bare.length === 0) bare.push({ wallS: NaN, consumingS: NaN, cpuS: NaN, brokerCpuS: NaN });
   const line = (label: string, ts: Timing[]): void => {
