@@ -91,8 +91,18 @@ describe('trackFlows', () => {
     expect(types(out)).toEqual(['flow.open', 'flow.close', 'flow.open', 'flow.close']);
   });
 
+  test('a tuple back 10 hours later keeps its Wireshark stream and is flagged reused, as tshark does; streamMemoryS forgets sooner', async () => {
+    const input = [...connection(0, 1000), ...connection(36_000, 9000)];
+    const opens = async (o: Parameters<typeof trackFlows>[0]) =>
+      (await lastValueFrom(from(input).pipe(trackFlows(o), toArray()))).filter((e): e is FlowOpenEvent => e.type === 'flow.open');
+    expect((await opens({})).map((e) => [e.stream, e.wireshark])).toEqual([[0, false], [1, true]]);
+    expect((await opens({ streamMemoryS: 3600 })).map((e) => [e.stream, e.wireshark])).toEqual([[0, false], [1, false]]);
+  });
+
   test('options are validated with the option name, range and value', () => {
     expect(() => trackFlows({ maxFlows: 0 })).toThrow(OptionError);
+    expect(() => trackFlows({ streamMemoryS: Infinity })).not.toThrow(); // the default: only streamMemoryS may be unbounded
+    expect(() => trackFlows({ establishedTimeoutS: Infinity })).toThrow(OptionError);
     expect(() => trackFlows({ halfOpenTimeoutS: -1 })).toThrow(
       'trackFlows: option "halfOpenTimeoutS" must be a number in 0.001..9007199254740991, got -1',
     );

@@ -1,33 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { lastValueFrom, toArray } from 'rxjs';
-import { readCapture } from '../src/capture/pcap-reader';
-import { decodeFrames } from '../src/operators/decode-frames';
-import { trackFlows } from '../src/operators/track-flows';
+import { annotateCapture, compareWithOracle } from './helpers/parity';
 import { CAPTURES, loadOracle, SHARED_ZEEK } from './helpers/run';
-
-/** Our frame → [stream, reused] (the `tcpreuse annotate` view). */
-async function annotate(path: string): Promise<Map<number, [number | null, boolean]>> {
-  const events = await lastValueFrom(readCapture(path).pipe(decodeFrames(), trackFlows({ annotate: true }), toArray()));
-  const m = new Map<number, [number | null, boolean]>();
-  for (const e of events) if (e.type === 'packet') m.set(e.frame!, [e.stream, e.reused]);
-  return m;
-}
-
-/** Same checks as shared/tools/wireshark-parity.py: frames, partition both ways, numbering, flags. */
-function compare(oracle: Map<number, [number | null, boolean]>, ours: Map<number, [number | null, boolean]>): string[] {
-  const problems: string[] = [];
-  for (const f of oracle.keys()) if (!ours.has(f)) problems.push(`frame ${f} missing`);
-  for (const f of ours.keys()) if (!oracle.has(f)) problems.push(`frame ${f} extra`);
-  for (const [f, [ws, wr]] of oracle) {
-    const o = ours.get(f);
-    if (!o) continue;
-    // Identical numbering implies the same partition both ways.
-    if (o[0] !== ws) problems.push(`frame ${f}: stream ${o[0]}, tshark ${ws}`);
-    if (o[1] !== wr) problems.push(`frame ${f}: reused ${o[1]}, tshark ${wr}`);
-  }
-  return problems.slice(0, 10);
-}
 
 const generated = readdirSync(CAPTURES)
   .filter((f) => f.endsWith('.oracle.csv.gz'))
@@ -36,8 +10,8 @@ const generated = readdirSync(CAPTURES)
 describe('Wireshark parity (tshark 4.0.17 oracle) on the generated captures', () => {
   test.each(generated)('%s: same streams, numbering and reused flags on every TCP frame', async (name) => {
     const oracle = loadOracle(join(CAPTURES, `${name}.oracle.csv.gz`));
-    const ours = await annotate(join(CAPTURES, `${name}.pcap.gz`));
-    expect(compare(oracle, ours)).toEqual([]);
+    const ours = await annotateCapture(join(CAPTURES, `${name}.pcap.gz`));
+    expect(compareWithOracle(oracle, ours)).toEqual([]);
     expect(oracle.size).toBeGreaterThan(0);
   });
 });
@@ -88,7 +62,7 @@ if (!zeekPresent) {
     const failures: string[] = [];
     for (const t of traces) {
       try {
-        const problems = compare(loadTsv(t.oracle), await annotate(t.capture));
+        const problems = compareWithOracle(loadTsv(t.oracle), await annotateCapture(t.capture));
         if (problems.length) failures.push(`${t.name}: ${problems.slice(0, 3).join('; ')}`);
       } catch (err) {
         failures.push(`${t.name}: ${(err as Error).message}`);

@@ -29,8 +29,9 @@ export interface TrackFlowsOptions {
   readonly maxFlows?: number;
   /**
    * How long a 4-tuple's Wireshark stream state (stream number, base sequence numbers) is kept
-   * after its last flow ended. Wireshark keeps it forever; reuse after longer than this is then
-   * numbered as a new stream without the [TCP Port numbers reused] flag. @default 14400 (4 h)
+   * after its last flow ended. Wireshark keeps it for the whole capture, and so does the default
+   * (the memory stays bounded by `maxRemembered`); reuse after longer than a finite value is
+   * numbered as a new stream without the [TCP Port numbers reused] flag. @default Infinity
    */
   readonly streamMemoryS?: number;
   /** Most 4-tuples remembered that way; beyond it the oldest are forgotten. @default 1000000 */
@@ -171,7 +172,7 @@ export class FlowTracker {
     const established = numberOption(o, 'establishedTimeoutS', options.establishedTimeoutS, 300, { min: 0.001 });
     const closed = numberOption(o, 'closedTimeoutS', options.closedTimeoutS, 10, { min: 0 });
     this.timeoutUs = [halfOpen * US_PER_S, established * US_PER_S, closed * US_PER_S];
-    this.memoryUs = numberOption(o, 'streamMemoryS', options.streamMemoryS, 14400, { min: 0 }) * US_PER_S;
+    this.memoryUs = numberOption(o, 'streamMemoryS', options.streamMemoryS, Infinity, { min: 0, infinite: true }) * US_PER_S;
     this.maxFlows = numberOption(o, 'maxFlows', options.maxFlows, 1_000_000, { min: 1, integer: true });
     this.maxRemembered = numberOption(o, 'maxRemembered', options.maxRemembered, 1_000_000, { min: 0, integer: true });
     this.annotate = options.annotate === true;

@@ -150,7 +150,8 @@ export class ConsumeService {
   ) {
     this.decoder = new InputDecoder({ format: options.inputFormat, pcapRecord: options.pcapRecord });
     this.merger = new EventTimeMerger({ idleAfterMs: options.mergeIdleMs });
-    const retainS = options.rebuildWindowS ?? Math.max(options.analyze.reuse?.windowS ?? 14400, options.analyze.flows?.streamMemoryS ?? 14400);
+    // What a restart must rebuild is reuse detection's memory; stream numbers are this instance's own.
+    const retainS = options.rebuildWindowS ?? options.analyze.reuse?.windowS ?? 14400;
     this.pins = new StatePins(retainS * US_PER_S);
     this.count = {
       messages: metrics.counter('messages_in_total', 'Kafka messages consumed, by topic.'),

@@ -11,9 +11,10 @@ export function numberOption(
   name: string,
   value: unknown,
   fallback: number,
-  range: { min?: number; max?: number; integer?: boolean } = {},
+  range: { min?: number; max?: number; integer?: boolean; infinite?: boolean } = {},
 ): number {
   if (value === undefined || value === null) return fallback;
+  if (value === Infinity && range.infinite) return value;
   const min = range.min ?? 0;
   const max = range.max ?? Number.MAX_SAFE_INTEGER;
   const ok = typeof value === 'number' && Number.isFinite(value) && value >= min && value <= max && (!range.integer || Number.isInteger(value));

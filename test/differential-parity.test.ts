@@ -1,0 +1,46 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { annotateCapture, compareWithOracle, type FrameVerdicts } from './helpers/parity';
+import { pcapFile } from './helpers/packets';
+import { randomTrace } from './helpers/random-trace';
+
+/**
+ * Differential test against the real tshark 4.0.17: random TCP-shaped traces over a handful of
+ * 4-tuples (so every kind of reuse, retransmission and odd close happens), each run through
+ * tshark and through `annotate`; stream numbers and reused flags must agree on every frame.
+ * This covers cases no reference capture has. TCPREUSE_DIFF_SEEDS=first-last explores more.
+ */
+const HAS_TSHARK = spawnSync('tshark', ['--version'], { stdio: 'ignore' }).status === 0;
+if (!HAS_TSHARK) {
+  if (process.env.CI) throw new Error('tshark is missing: CI must run the differential parity test (.ci/run installs it)');
+  process.stderr.write('\n*** SKIPPING the differential parity test: tshark not installed (apt-get install tshark) ***\n');
+}
+const [first, last] = (process.env.TCPREUSE_DIFF_SEEDS ?? '1-40').split('-').map(Number);
+const seeds = Array.from({ length: last - first + 1 }, (_, i) => first + i);
+const dir = mkdtempSync(join(tmpdir(), 'tcpreuse-diff-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function tsharkVerdicts(path: string): FrameVerdicts {
+  const tsv = execFileSync('tshark', ['-r', path, '-Y', 'tcp', '-T', 'fields', '-e', 'frame.number', '-e', 'tcp.stream', '-e', 'tcp.analysis.reused_ports', '-E', 'occurrence=f'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  const out: FrameVerdicts = new Map();
+  for (const line of tsv.trim().split('\n')) {
+    const [frame, stream, reused] = line.split('\t');
+    out.set(Number(frame), [stream === '' ? null : Number(stream), (reused ?? '') !== '']);
+  }
+  return out;
+}
+
+(HAS_TSHARK ? describe : describe.skip)('differential parity with the real tshark on random traces', () => {
+  test.each(seeds)('seed %i: same streams, numbering and reused flags on every frame', async (seed) => {
+    const path = join(dir, `trace-${seed}.pcap`);
+    writeFileSync(path, pcapFile(randomTrace(seed, 400)));
+    const oracle = tsharkVerdicts(path);
+    expect(oracle.size).toBe(400);
+    expect(compareWithOracle(oracle, await annotateCapture(path))).toEqual([]);
+  });
+});

@@ -1,0 +1,31 @@
+import { lastValueFrom, toArray } from 'rxjs';
+import { readCapture } from '../../src/capture/pcap-reader';
+import { decodeFrames } from '../../src/operators/decode-frames';
+import { trackFlows } from '../../src/operators/track-flows';
+
+/** Per TCP frame: [tcp.stream (null: none), reused_ports flag]. */
+export type FrameVerdicts = Map<number, [number | null, boolean]>;
+
+/** Our frame → [stream, reused] (the `tcpreuse annotate` view). */
+export async function annotateCapture(path: string): Promise<FrameVerdicts> {
+  const events = await lastValueFrom(readCapture(path).pipe(decodeFrames(), trackFlows({ annotate: true }), toArray()));
+  const m: FrameVerdicts = new Map();
+  for (const e of events) if (e.type === 'packet') m.set(e.frame!, [e.stream, e.reused]);
+  return m;
+}
+
+/** Same checks as shared/tools/wireshark-parity.py: frames, partition both ways, numbering, flags. */
+export function compareWithOracle(oracle: FrameVerdicts, ours: FrameVerdicts): string[] {
+  const problems: string[] = [];
+  for (const f of oracle.keys()) if (!ours.has(f)) problems.push(`frame ${f} missing`);
+  for (const f of ours.keys()) if (!oracle.has(f)) problems.push(`frame ${f} extra`);
+  for (const [f, [ws, wr]] of oracle) {
+    const o = ours.get(f);
+    if (!o) continue;
+    // Identical numbering implies the same partition both ways.
+    if (o[0] !== ws) problems.push(`frame ${f}: stream ${o[0]}, tshark ${ws}`);
+    if (o[1] !== wr) problems.push(`frame ${f}: reused ${o[1]}, tshark ${wr}`);
+  }
+  return problems.slice(0, 10);
+}
+

@@ -1,0 +1,110 @@
+import { ethernet, ipv4, ipv6, type FrameSpec } from './packets';
+
+/** xorshift32: small, seeded, the same sequence on every machine. */
+export function rng(seed: number): (n: number) => number {
+  let s = seed >>> 0 || 1;
+  return (n) => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s % n;
+  };
+}
+
+const F = { FIN: 0x01, SYN: 0x02, RST: 0x04, PSH: 0x08, ACK: 0x10 } as const;
+
+interface Side {
+  ip: string;
+  port: number;
+  isn: number;
+  next: number;
+}
+
+/** A TCP segment with payload bytes (checksums left zero: tshark does not check them by default). */
+function segment(sport: number, dport: number, flags: number, seq: number, ack: number, payload: number): Buffer {
+  const h = Buffer.alloc(20 + payload);
+  h.writeUInt16BE(sport, 0);
+  h.writeUInt16BE(dport, 2);
+  h.writeUInt32BE(seq >>> 0, 4);
+  h.writeUInt32BE(ack >>> 0, 8);
+  h[12] = 5 << 4;
+  h[13] = flags;
+  h.writeUInt16BE(65535, 14);
+  return h;
+}
+
+function v6bytes(ip: string): number[] {
+  // Only the short forms this generator makes: "2001:db8::N".
+  const n = Number(ip.split('::')[1]);
+  return [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (n >> 8) & 0xff, n & 0xff];
+}
+
+function frame(src: Side, dst: Side, flags: number, seq: number, ack: number, payload: number): Buffer {
+  const tcp = segment(src.port, dst.port, flags, seq, ack, payload);
+  if (!src.ip.includes(':')) return ethernet(0x0800, ipv4(6, tcp, src.ip, dst.ip));
+  const ip = ipv6(6, tcp);
+  Buffer.from(v6bytes(src.ip)).copy(ip, 8);
+  Buffer.from(v6bytes(dst.ip)).copy(ip, 24);
+  return ethernet(0x86dd, ip);
+}
+
+/**
+ * A random but TCP-shaped trace over a few 4-tuples, so that they are reused often and in every
+ * way: handshakes with new or repeated ISNs, retransmitted SYNs and SYN-ACKs, data both ways,
+ * FIN and RST closes from either side, bare RSTs and ACKs with no handshake, a server that sends
+ * the SYN, long and short gaps. For differential tests against tshark.
+ */
+export function randomTrace(seed: number, packets: number): FrameSpec[] {
+  const r = rng(seed);
+  const v6 = r(4) === 0;
+  const host = (n: number): string => (v6 ? `2001:db8::${n}` : `10.0.${n >> 8}.${n & 0xff}`);
+  // Few tuples: clients 1-2, ports 40000-40002, servers 100-101 on 80/443.
+  const tuples: [Side, Side][] = [];
+  for (let i = 0; i < 4 + r(4); i++) {
+    const c: Side = { ip: host(1 + r(2)), port: 40000 + r(3), isn: 0, next: 0 };
+    const s: Side = { ip: host(100 + r(2)), port: [80, 443][r(2)], isn: 0, next: 0 };
+    tuples.push([c, s]);
+  }
+  const out: FrameSpec[] = [];
+  let ts = 1_700_000_000_000_000;
+  const rand32 = (): number => (r(0x10000) * 0x10000 + r(0x10000)) >>> 0;
+  for (let i = 0; i < packets; i++) {
+    const gap = r(200);
+    // Mostly ms apart, some seconds to minutes, rarely hours (past any idle or memory timeout), and
+    // now and then a step back in time (merged or reordered captures).
+    ts += gap === 0 ? 3_600_000_000 * (1 + r(6)) : gap === 1 ? -1_000_000 * r(30) : gap < 20 ? 1_000_000 * (1 + r(400)) : 1000 * (1 + r(3000));
+    let [c, s] = tuples[r(tuples.length)];
+    if (r(12) === 0) [c, s] = [s, c]; // the other side opens, now and then
+    const move = r(20);
+    let f: Buffer;
+    if (move < 4) {
+      // SYN: a new ISN, or the old one again (retransmission, rebooted client)
+      if (r(3) !== 0 || c.isn === 0) c.isn = rand32();
+      c.next = (c.isn + 1) >>> 0;
+      f = frame(c, s, F.SYN, c.isn, 0, 0);
+    } else if (move < 7) {
+      // SYN-ACK: new or repeated server ISN, acking the client's ISN or something else
+      if (r(3) !== 0 || s.isn === 0) s.isn = rand32();
+      s.next = (s.isn + 1) >>> 0;
+      f = frame(s, c, F.SYN | F.ACK, s.isn, r(5) === 0 ? rand32() : c.next, 0);
+    } else if (move < 14) {
+      // data or a pure ACK, either way, usually in sequence
+      const [a, b] = r(2) ? [c, s] : [s, c];
+      const len = r(3) === 0 ? 0 : 1 + r(200);
+      const seq = r(15) === 0 ? rand32() : a.next;
+      f = frame(a, b, F.ACK | (len ? F.PSH : 0), seq, b.next, len);
+      a.next = (seq + len) >>> 0;
+    } else if (move < 17) {
+      const [a, b] = r(2) ? [c, s] : [s, c];
+      f = frame(a, b, F.FIN | F.ACK, a.next, b.next, 0);
+      a.next = (a.next + 1) >>> 0;
+    } else {
+      const [a, b] = r(2) ? [c, s] : [s, c];
+      f = frame(a, b, r(2) ? F.RST | F.ACK : F.RST, a.next, r(2) ? b.next : 0, 0);
+    }
+    out.push({ ts, data: f });
+  }
+  return out;
+}
