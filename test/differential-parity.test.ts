@@ -28,7 +28,9 @@ function tsharkVerdicts(path: string): FrameVerdicts {
     stdio: ['ignore', 'pipe', 'ignore'],
   });
   const out: FrameVerdicts = new Map();
-  for (const line of tsv.trim().split('\n')) {
+  // Not trim(): the last line may end in empty fields (an ICMP error without a stream).
+  for (const line of tsv.split('\n')) {
+    if (line === '') continue;
     const [frame, stream, reused] = line.split('\t');
     out.set(Number(frame), [stream === '' ? null : Number(stream), (reused ?? '') !== '']);
   }

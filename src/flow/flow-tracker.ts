@@ -236,8 +236,11 @@ export class FlowTracker {
       row = dir === 0 ? t.keys.find(hash, sensor, p.src, p.sport, p.dst, p.dport) : t.keys.find(hash, sensor, p.dst, p.dport, p.src, p.sport);
     }
 
-    if (p.icmpQuote !== undefined) {
-      this.icmpQuote(p, sensor, dir, hash, row);
+    const quote = p.icmpQuote;
+    // Wireshark gives an ICMP error a stream only when it quotes the whole 20-byte TCP header.
+    if (quote !== undefined && quote < 20) {
+      this.counters.icmpQuotes++;
+      if (this.annotate) this.emitAnnotation(p, sensor, null, row !== NIL ? this.flowIdAt(row) : null, false);
       return;
     }
 
@@ -259,6 +262,14 @@ export class FlowTracker {
       }
     }
     if (c < 0) this.remember(p, sensor, dir, row);
+    if (quote !== undefined) {
+      // A whole quoted header meets Wireshark's SYN and SYN-ACK rules above (a quoted SYN with
+      // another ISN starts a stream, flagged reused) but sets no base sequence number (tshark
+      // does no sequence analysis inside an ICMP error), and it is no traffic of a connection.
+      this.counters.icmpQuotes++;
+      if (this.annotate) this.emitAnnotation(p, sensor, t.stream[row], t.state[row] & S_LIVE ? this.flowIdAt(row) : null, wsReused);
+      return;
+    }
     // Wireshark's base sequence numbers, per direction (see the class comment).
     if (!(t.wsFlags[row] & (1 << dir))) {
       t.wsBase[2 * row + dir] = flags & F_SYN ? seq : (seq - 1) >>> 0;
@@ -385,21 +396,6 @@ export class FlowTracker {
     t.stream[row] = this.newStream(sensor);
     t.lastTs[row] = p.ts;
     return row;
-  }
-
-  private icmpQuote(p: PacketRecord, sensor: string, dir: number, hash: number, row: number): void {
-    this.counters.icmpQuotes++;
-    const t = this.t;
-    // Wireshark gives a stream only when the quote holds the whole 20-byte TCP header.
-    if ((p.icmpQuote ?? 0) < 20) {
-      if (this.annotate) this.emitAnnotation(p, sensor, null, row !== NIL ? this.flowIdAt(row) : null, false);
-      return;
-    }
-    if (row === NIL) row = this.addRow(p, sensor, dir, hash);
-    if (this.annotate) {
-      const live = (t.state[row] & S_LIVE) !== 0;
-      this.emitAnnotation(p, sensor, t.stream[row], live ? (this.flowIdAt(row)) : null, false);
-    }
   }
 
   private openFlow(row: number, p: PacketRecord, dir: number, openedBy: OpenedBy, wsReused: boolean, replaced: boolean): void {

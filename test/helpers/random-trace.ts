@@ -41,20 +41,34 @@ function v6bytes(ip: string): number[] {
   return [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (n >> 8) & 0xff, n & 0xff];
 }
 
-function frame(src: Side, dst: Side, flags: number, seq: number, ack: number, payload: number): Buffer {
-  const tcp = segment(src.port, dst.port, flags, seq, ack, payload);
-  if (!src.ip.includes(':')) return ethernet(0x0800, ipv4(6, tcp, src.ip, dst.ip));
-  const ip = ipv6(6, tcp);
-  Buffer.from(v6bytes(src.ip)).copy(ip, 8);
-  Buffer.from(v6bytes(dst.ip)).copy(ip, 24);
-  return ethernet(0x86dd, ip);
+function ipPacket(proto: number, payload: Buffer, src: string, dst: string): Buffer {
+  if (!src.includes(':')) return ipv4(proto, payload, src, dst);
+  const ip = ipv6(proto, payload);
+  Buffer.from(v6bytes(src)).copy(ip, 8);
+  Buffer.from(v6bytes(dst)).copy(ip, 24);
+  return ip;
+}
+
+function frame(src: Side, dst: Side, flags: number, seq: number, ack: number, payload: number, vlan?: number): Buffer {
+  const ip = ipPacket(6, segment(src.port, dst.port, flags, seq, ack, payload), src.ip, dst.ip);
+  return ethernet(src.ip.includes(':') ? 0x86dd : 0x0800, ip, vlan === undefined ? [] : [{ tpid: 0x8100, vid: vlan }]);
+}
+
+/** An ICMP(v6) destination-unreachable from a router, quoting `quote` bytes of a segment from src to dst. */
+function icmpError(src: Side, dst: Side, seq: number, quote: number): Buffer {
+  const v6 = src.ip.includes(':');
+  const quoted = ipPacket(6, segment(src.port, dst.port, 0x02, seq, 0, 0), src.ip, dst.ip);
+  const body = Buffer.concat([Buffer.from([v6 ? 1 : 3, v6 ? 4 : 3, 0, 0, 0, 0, 0, 0]), quoted.subarray(0, (v6 ? 40 : 20) + quote)]);
+  const router = v6 ? '2001:db8::250' : '10.0.0.250';
+  return ethernet(v6 ? 0x86dd : 0x0800, ipPacket(v6 ? 58 : 1, body, router, src.ip));
 }
 
 /**
  * A random but TCP-shaped trace over a few 4-tuples, so that they are reused often and in every
  * way: handshakes with new or repeated ISNs, retransmitted SYNs and SYN-ACKs, data both ways,
  * FIN and RST closes from either side, bare RSTs and ACKs with no handshake, a server that sends
- * the SYN, long and short gaps. For differential tests against tshark.
+ * the SYN, odd SYNs (with data, FIN or RST), ICMP errors quoting a segment, VLAN-tagged copies,
+ * long and short gaps and steps back in time. For differential tests against tshark.
  */
 export function randomTrace(seed: number, packets: number): FrameSpec[] {
   const r = rng(seed);
@@ -77,32 +91,42 @@ export function randomTrace(seed: number, packets: number): FrameSpec[] {
     ts += gap === 0 ? 3_600_000_000 * (1 + r(6)) : gap === 1 ? -1_000_000 * r(30) : gap < 20 ? 1_000_000 * (1 + r(400)) : 1000 * (1 + r(3000));
     let [c, s] = tuples[r(tuples.length)];
     if (r(12) === 0) [c, s] = [s, c]; // the other side opens, now and then
-    const move = r(20);
+    const move = r(22);
+    // Mirrored traffic may carry a VLAN tag on some copies: Wireshark's TCP conversations ignore it.
+    const vlan = r(10) === 0 ? 10 + r(3) : undefined;
     let f: Buffer;
-    if (move < 4) {
+    if (move >= 20) {
+      // An ICMP error quoting the client's segment: 8 bytes of TCP (ports and seq) or the whole header.
+      f = icmpError(c, s, r(2) ? c.next : c.isn, r(2) ? 8 : 20);
+    } else if (move < 4 && r(8) === 0) {
+      // Odd SYNs: with data, with FIN or RST set too.
+      if (r(2) || c.isn === 0) c.isn = rand32();
+      f = frame(c, s, [F.SYN | F.PSH, F.SYN | F.FIN, F.SYN | F.RST][r(3)], c.isn, 0, r(2) ? 0 : 1 + r(50), vlan);
+      c.next = (c.isn + 1) >>> 0;
+    } else if (move < 4) {
       // SYN: a new ISN, or the old one again (retransmission, rebooted client)
       if (r(3) !== 0 || c.isn === 0) c.isn = rand32();
       c.next = (c.isn + 1) >>> 0;
-      f = frame(c, s, F.SYN, c.isn, 0, 0);
+      f = frame(c, s, F.SYN, c.isn, 0, 0, vlan);
     } else if (move < 7) {
       // SYN-ACK: new or repeated server ISN, acking the client's ISN or something else
       if (r(3) !== 0 || s.isn === 0) s.isn = rand32();
       s.next = (s.isn + 1) >>> 0;
-      f = frame(s, c, F.SYN | F.ACK, s.isn, r(5) === 0 ? rand32() : c.next, 0);
+      f = frame(s, c, F.SYN | F.ACK, s.isn, r(5) === 0 ? rand32() : c.next, 0, vlan);
     } else if (move < 14) {
       // data or a pure ACK, either way, usually in sequence
       const [a, b] = r(2) ? [c, s] : [s, c];
       const len = r(3) === 0 ? 0 : 1 + r(200);
       const seq = r(15) === 0 ? rand32() : a.next;
-      f = frame(a, b, F.ACK | (len ? F.PSH : 0), seq, b.next, len);
+      f = frame(a, b, F.ACK | (len ? F.PSH : 0), seq, b.next, len, vlan);
       a.next = (seq + len) >>> 0;
     } else if (move < 17) {
       const [a, b] = r(2) ? [c, s] : [s, c];
-      f = frame(a, b, F.FIN | F.ACK, a.next, b.next, 0);
+      f = frame(a, b, F.FIN | F.ACK, a.next, b.next, 0, vlan);
       a.next = (a.next + 1) >>> 0;
     } else {
       const [a, b] = r(2) ? [c, s] : [s, c];
-      f = frame(a, b, r(2) ? F.RST | F.ACK : F.RST, a.next, r(2) ? b.next : 0, 0);
+      f = frame(a, b, r(2) ? F.RST | F.ACK : F.RST, a.next, r(2) ? b.next : 0, 0, vlan);
     }
     out.push({ ts, data: f });
   }
