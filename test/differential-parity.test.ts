@@ -42,7 +42,7 @@ function tsharkVerdicts(path: string): FrameVerdicts {
     const path = join(dir, `trace-${seed}.pcap`);
     writeFileSync(path, pcapFile(randomTrace(seed, 400)));
     const oracle = tsharkVerdicts(path);
-    expect(oracle.size).toBe(400);
+    expect(oracle.size).toBeGreaterThanOrEqual(400);
     expect(compareWithOracle(oracle, await annotateCapture(path))).toEqual([]);
   });
 });

@@ -68,7 +68,8 @@ function icmpError(src: Side, dst: Side, seq: number, quote: number): Buffer {
  * way: handshakes with new or repeated ISNs, retransmitted SYNs and SYN-ACKs, data both ways,
  * FIN and RST closes from either side, bare RSTs and ACKs with no handshake, a server that sends
  * the SYN, odd SYNs (with data, FIN or RST), ICMP errors quoting a segment, VLAN-tagged copies,
- * long and short gaps and steps back in time. For differential tests against tshark.
+ * IPv4 fragments, duplicated frames, long and short gaps and steps back in time. For
+ * differential tests against tshark.
  */
 export function randomTrace(seed: number, packets: number): FrameSpec[] {
   const r = rng(seed);
@@ -128,7 +129,24 @@ export function randomTrace(seed: number, packets: number): FrameSpec[] {
       const [a, b] = r(2) ? [c, s] : [s, c];
       f = frame(a, b, r(2) ? F.RST | F.ACK : F.RST, a.next, r(2) ? b.next : 0, 0, vlan);
     }
-    out.push({ ts, data: f });
+    const fragment = !v6 && vlan === undefined && move >= 7 && move < 14 && r(8) === 0 && f.length > 14 + 20 + 40;
+    if (fragment) {
+      // An IPv4 datagram in two fragments (now and then the second first): the TCP segment is in
+      // the frame that completes it.
+      const ip = f.subarray(14);
+      const payload = ip.subarray(20);
+      const cut = 8 * (1 + r(Math.floor((payload.length - 1) / 8)));
+      const id = 1 + r(0xffff);
+      const [srcIp, dstIp] = [ip.subarray(12, 16).join('.'), ip.subarray(16, 20).join('.')];
+      const first = ethernet(0x0800, ipv4(6, payload.subarray(0, cut), srcIp, dstIp, { id, fragWord: 0x2000 }));
+      const second = ethernet(0x0800, ipv4(6, payload.subarray(cut), srcIp, dstIp, { id, fragWord: cut / 8 }));
+      const pieces = r(4) === 0 ? [second, first] : [first, second];
+      for (const data of pieces) out.push({ ts, data });
+    } else {
+      out.push({ ts, data: f });
+    }
+    // Now and then a frame twice (two taps, a SPAN port seeing both directions of a link).
+    if (r(40) === 0) out.push({ ts: ts + 1, data: out[out.length - 1].data });
   }
   return out;
 }
