@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { annotateCapture, compareWithOracle } from './helpers/parity';
-import { CAPTURES, loadOracle, SHARED_ZEEK } from './helpers/run';
+import { analyzeCapture, CAPTURES, loadOracle, SHARED_ZEEK } from './helpers/run';
 
 const generated = readdirSync(CAPTURES)
   .filter((f) => f.endsWith('.oracle.csv.gz'))
@@ -13,6 +13,33 @@ describe('Wireshark parity (tshark 4.0.17 oracle) on the generated captures', ()
     const ours = await annotateCapture(join(CAPTURES, `${name}.pcap.gz`));
     expect(compareWithOracle(oracle, ours)).toEqual([]);
     expect(oracle.size).toBeGreaterThan(0);
+  });
+});
+
+describe('the events carry Wireshark\'s stream numbers', () => {
+  test.each(generated)('%s: a flow says the tcp.stream of its opening frame; a reuse says the new and the replaced connection\'s', async (name) => {
+    const oracle = loadOracle(join(CAPTURES, `${name}.oracle.csv.gz`));
+    const events = await analyzeCapture(join(CAPTURES, `${name}.pcap.gz`));
+    const streamOf = new Map<string, number | null>();
+    const problems: string[] = [];
+    for (const e of events) {
+      if ((e.type === 'flow.open' || e.type === 'flow.close') && e.frame !== null) {
+        const ws = oracle.get(e.frame)?.[0];
+        if (e.stream !== ws) problems.push(`${e.type} of ${e.flowId} (frame ${e.frame}): stream ${e.stream}, tshark ${ws}`);
+        streamOf.set(e.flowId, e.stream);
+      }
+    }
+    let reuses = 0;
+    for (const e of events) {
+      if (e.type !== 'port.reuse' || e.frame === null) continue;
+      reuses++;
+      if (e.stream !== oracle.get(e.frame)?.[0]) problems.push(`reuse at frame ${e.frame}: stream ${e.stream}, tshark ${oracle.get(e.frame)?.[0]}`);
+      if (streamOf.has(e.previousFlowId) && e.previousStream !== streamOf.get(e.previousFlowId)) {
+        problems.push(`reuse at frame ${e.frame}: previousStream ${e.previousStream}, the replaced flow's ${streamOf.get(e.previousFlowId)}`);
+      }
+    }
+    expect(problems.slice(0, 10)).toEqual([]);
+    if (name !== 'syn-retransmit' && name !== 'midstream-start') expect(reuses).toBeGreaterThan(0);
   });
 });
 

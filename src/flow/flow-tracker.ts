@@ -249,12 +249,14 @@ export class FlowTracker {
     const synAck = (flags & (F_SYN | F_ACK)) === (F_SYN | F_ACK);
     const seq = p.seq;
     let wsReused = false;
+    let previousStream = -1;
 
     if (row === NIL) {
       row = this.addRow(p, sensor, dir, hash);
     } else if ((synOnly || synAck) && t.wsFlags[row] & (1 << dir) && seq !== t.wsBase[2 * row + dir]) {
       wsReused = true;
       if (synOnly) {
+        previousStream = t.stream[row];
         t.stream[row] = this.newStream(sensor);
         t.wsFlags[row] = 0;
       } else {
@@ -304,7 +306,13 @@ export class FlowTracker {
         live && open === 'syn' && !(st & S_LAST_SHIFT_MASK) && st & (S_SEQ_A | S_SEQ_B)
           ? { flowId: this.flowIdAt(row)!, by: '', seqEnd: [t.seqEnd[2 * row], t.seqEnd[2 * row + 1]], known: st & (S_SEQ_A | S_SEQ_B), told: false }
           : null;
-      if (live) this.closeFlow(row, 'reused');
+      if (live) {
+        // The connection this SYN replaces keeps the stream it had before the SYN started a new one.
+        const stream = t.stream[row];
+        if (previousStream >= 0) t.stream[row] = previousStream;
+        this.closeFlow(row, 'reused');
+        t.stream[row] = stream;
+      }
       this.openFlow(row, p, dir, open, wsReused, live);
       if (old !== null) {
         old.by = this.flowIdAt(row)!;
