@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { annotateCapture, compareWithOracle, type FrameVerdicts } from './helpers/parity';
 import { pcapFile } from './helpers/packets';
 import { randomTrace } from './helpers/random-trace';
+import { analyzeCapture } from './helpers/run';
 
 /**
  * Differential test against the real tshark 4.0.17: random TCP-shaped traces over a handful of
@@ -44,5 +45,9 @@ function tsharkVerdicts(path: string): FrameVerdicts {
     const oracle = tsharkVerdicts(path);
     expect(oracle.size).toBeGreaterThanOrEqual(400);
     expect(compareWithOracle(oracle, await annotateCapture(path))).toEqual([]);
+    // The events say the same numbers: a flow.open carries the tcp.stream of its opening frame.
+    const opens = (await analyzeCapture(path)).flatMap((e) => (e.type === 'flow.open' && e.frame !== null ? [e] : []));
+    expect(opens.length).toBeGreaterThan(0);
+    expect(opens.filter((e) => e.stream !== oracle.get(e.frame!)?.[0]).map((e) => `frame ${e.frame}: ${e.stream}`)).toEqual([]);
   });
 });
