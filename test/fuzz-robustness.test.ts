@@ -11,6 +11,7 @@ import { validatePacketRecord, type PacketRecord } from '../src/model/packet-rec
 import { analyze } from '../src/operators/analyze';
 import { CAPTURES, ROOT } from './helpers/run';
 import { ethernet, ipv4, pcapngFile, tcpHeader } from './helpers/packets';
+import { rng } from './helpers/rng';
 
 /**
  * Damaged input, the way sensors and disks produce it: random byte changes, cuts and splices of
@@ -22,19 +23,6 @@ import { ethernet, ipv4, pcapngFile, tcpHeader } from './helpers/packets';
  * - a Kafka input decoder returns valid PacketRecords or throws InputError (what the consumer
  *   dead-letters, with its message); never another exception, never a hang.
  */
-
-/** xorshift32: small, seeded, the same sequence on every machine. */
-function rng(seed: number): (n: number) => number {
-  let s = seed >>> 0 || 1;
-  return (n) => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s % n;
-  };
-}
 
 /** One random damage: a few bytes changed (mostly in the headers, where parsing decides), a cut, or a splice. */
 function damage(input: Buffer, r: (n: number) => number, headerBytes = 96): Buffer {

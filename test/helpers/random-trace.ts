@@ -1,17 +1,5 @@
 import { ethernet, ipv4, ipv6, type FrameSpec } from './packets';
-
-/** xorshift32: small, seeded, the same sequence on every machine. */
-export function rng(seed: number): (n: number) => number {
-  let s = seed >>> 0 || 1;
-  return (n) => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s % n;
-  };
-}
+import { rng } from './rng';
 
 const F = { FIN: 0x01, SYN: 0x02, RST: 0x04, PSH: 0x08, ACK: 0x10 } as const;
 
