@@ -1,4 +1,4 @@
-import { ethernet, ipv4, ipv6, type FrameSpec } from './packets';
+import { ethernet, ipv4, ipv6, tcpHeader, type FrameSpec } from './packets';
 import { rng } from './rng';
 
 const F = { FIN: 0x01, SYN: 0x02, RST: 0x04, PSH: 0x08, ACK: 0x10 } as const;
@@ -8,19 +8,6 @@ interface Side {
   port: number;
   isn: number;
   next: number;
-}
-
-/** A TCP segment with payload bytes (checksums left zero: tshark does not check them by default). */
-function segment(sport: number, dport: number, flags: number, seq: number, ack: number, payload: number): Buffer {
-  const h = Buffer.alloc(20 + payload);
-  h.writeUInt16BE(sport, 0);
-  h.writeUInt16BE(dport, 2);
-  h.writeUInt32BE(seq >>> 0, 4);
-  h.writeUInt32BE(ack >>> 0, 8);
-  h[12] = 5 << 4;
-  h[13] = flags;
-  h.writeUInt16BE(65535, 14);
-  return h;
 }
 
 function v6bytes(ip: string): number[] {
@@ -38,14 +25,14 @@ function ipPacket(proto: number, payload: Buffer, src: string, dst: string): Buf
 }
 
 function frame(src: Side, dst: Side, flags: number, seq: number, ack: number, payload: number, vlan?: number): Buffer {
-  const ip = ipPacket(6, segment(src.port, dst.port, flags, seq, ack, payload), src.ip, dst.ip);
+  const ip = ipPacket(6, tcpHeader({ sport: src.port, dport: dst.port, flags, seq: seq >>> 0, ack: ack >>> 0, payload }), src.ip, dst.ip);
   return ethernet(src.ip.includes(':') ? 0x86dd : 0x0800, ip, vlan === undefined ? [] : [{ tpid: 0x8100, vid: vlan }]);
 }
 
 /** An ICMP(v6) destination-unreachable from a router, quoting `quote` bytes of a segment from src to dst. */
 function icmpError(src: Side, dst: Side, seq: number, quote: number): Buffer {
   const v6 = src.ip.includes(':');
-  const quoted = ipPacket(6, segment(src.port, dst.port, 0x02, seq, 0, 0), src.ip, dst.ip);
+  const quoted = ipPacket(6, tcpHeader({ sport: src.port, dport: dst.port, flags: 0x02, seq: seq >>> 0 }), src.ip, dst.ip);
   const body = Buffer.concat([Buffer.from([v6 ? 1 : 3, v6 ? 4 : 3, 0, 0, 0, 0, 0, 0]), quoted.subarray(0, (v6 ? 40 : 20) + quote)]);
   const router = v6 ? '2001:db8::250' : '10.0.0.250';
   return ethernet(v6 ? 0x86dd : 0x0800, ipPacket(v6 ? 58 : 1, body, router, src.ip));
