@@ -1,9 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
-import { CAPTURES, ROOT } from './helpers/run';
+import { cutCapture, ROOT } from './helpers/run';
 
 // Runs the built CLI (`npm test` builds first), as a user would.
 const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -48,9 +45,7 @@ describe('tcpreuse CLI', () => {
   });
 
   test('a capture damaged midway: the report of the frames before it (open flows closed as at its end), then one line, exit 1', () => {
-    const whole = gunzipSync(readFileSync(join(CAPTURES, 'vlan-mixed.pcap.gz')));
-    const path = join(mkdtempSync(join(tmpdir(), 'tcpreuse-cli-')), 'cut.pcap');
-    writeFileSync(path, whole.subarray(0, Math.floor(whole.length / 2)));
+    const path = cutCapture('vlan-mixed');
     const r = run('analyze', path);
     expect(r.status).toBe(1);
     expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/cut\.pcap: file is truncated: the last record is incomplete/)]);

@@ -1,14 +1,13 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { join } from 'node:path';
 import { lastValueFrom, toArray } from 'rxjs';
 import { readCapture } from '../../src/capture/pcap-reader';
 import type { TcpReuseEvent } from '../../src/model/events';
+import type { PacketRecord } from '../../src/model/packet-record';
 import { analyze, type AnalyzeOptions } from '../../src/operators/analyze';
 import { decodeFrames } from '../../src/operators/decode-frames';
-
-import { existsSync } from 'node:fs';
-import { dirname } from 'node:path';
 
 /** The repository root (works from the sources under jest and from a compiled copy). */
 function repoRoot(): string {
@@ -28,6 +27,24 @@ export function capturePath(name: string): string {
 
 export async function analyzeCapture(path: string, options: AnalyzeOptions = {}): Promise<TcpReuseEvent[]> {
   return lastValueFrom(readCapture(path).pipe(decodeFrames(), analyze(options as AnalyzeOptions & { watermarks?: false }), toArray()));
+}
+
+/** A fixture capture cut off halfway, mid-record (a file damaged midway), as `cut.pcap` in a fresh temp folder. */
+export function cutCapture(name: string): string {
+  const whole = gunzipSync(readFileSync(capturePath(name)));
+  const path = join(mkdtempSync(join(tmpdir(), 'tcpreuse-cut-')), 'cut.pcap');
+  writeFileSync(path, whole.subarray(0, Math.floor(whole.length / 2)));
+  return path;
+}
+
+/** The packets a capture yields before its damage (or all of them). */
+export function packetsBeforeDamage(path: string, sensor: string): Promise<PacketRecord[]> {
+  const packets: PacketRecord[] = [];
+  return new Promise((resolve) =>
+    readCapture(path)
+      .pipe(decodeFrames({ sensor }))
+      .subscribe({ next: (p) => packets.push(p), error: () => resolve(packets), complete: () => resolve(packets) }),
+  );
 }
 
 export interface Label {

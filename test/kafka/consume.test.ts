@@ -1,15 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { decodeEvent } from '../../src/avro/event-schemas';
-import { readCapture } from '../../src/capture/pcap-reader';
 import type { TcpReuseEvent } from '../../src/model/events';
 import { decodeTsharkEk } from '../../src/ingest/tshark-ek';
 import type { PacketRecord } from '../../src/model/packet-record';
-import { decodeFrames } from '../../src/operators/decode-frames';
-import { analyzeCapture, CAPTURES } from '../helpers/run';
+import { analyzeCapture, CAPTURES, cutCapture, packetsBeforeDamage } from '../helpers/run';
 import { cli, createTopic, describeKafka, readTopic, runCli, uniqueName, type ReadMessage } from '../helpers/kafka';
 
 const LABELLED = readdirSync(CAPTURES)
@@ -125,11 +121,8 @@ describeKafka('replay of a capture damaged midway', () => {
   const cases: Case[] = [['json in partial batches', ['--input-format', 'json', '--batch-size', '7'], (v) => JSON.parse(v.toString()) as PacketRecord[]]];
   if (HAS_TSHARK) cases.push(['tshark-ek (tshark itself stops at the damage)', ['--input-format', 'tshark-ek'], (v) => decodeTsharkEk(v).packets]);
   test.each(cases)('%s: every packet before the damage is published, then one line and exit 1', async (_title, args, packetsOf) => {
-    const whole = gunzipSync(readFileSync(join(CAPTURES, 'vlan-mixed.pcap.gz')));
-    const cut = join(mkdtempSync(join(tmpdir(), 'tcpreuse-replay-')), 'cut.pcap');
-    writeFileSync(cut, whole.subarray(0, Math.floor(whole.length / 2)));
-    const before: PacketRecord[] = [];
-    await new Promise<void>((resolve) => readCapture(cut).pipe(decodeFrames({ sensor: 'cap' })).subscribe({ next: (p) => before.push(p), error: () => resolve(), complete: () => resolve() }));
+    const cut = cutCapture('vlan-mixed');
+    const before = await packetsBeforeDamage(cut, 'cap');
     const topic = uniqueName('cut');
     const r = await runCli(['replay', cut, '--topic', topic, '--partitions', '3', '--sensor', 'cap', '--quiet', ...args]).done;
     expect(r.code).toBe(1);

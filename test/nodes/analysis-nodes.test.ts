@@ -1,13 +1,11 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { lastValueFrom, toArray } from 'rxjs';
 import { readCapture } from '../../src/capture/pcap-reader';
 import type { TcpReuseEvent } from '../../src/model/events';
 import type { PacketRecord } from '../../src/model/packet-record';
 import { decodeFrames } from '../../src/operators/decode-frames';
-import { analyzeCapture, CAPTURES, ROOT } from '../helpers/run';
+import { analyzeCapture, CAPTURES, cutCapture, packetsBeforeDamage, ROOT } from '../helpers/run';
 import { collect, helper, load, nodeModule, startServer, stopServer, until } from '../helpers/node-red';
 
 const flowsNode = nodeModule('tcpreuse-flows');
@@ -125,11 +123,8 @@ describe('tcpreuse-flows and tcpreuse-reuse nodes', () => {
 
 describe('a capture file damaged midway', () => {
   test('every packet before the damage goes on (the last partial batch too), then the end marker, then the error to a Catch node', async () => {
-    const whole = gunzipSync(readFileSync(CAPTURE));
-    const cut = join(mkdtempSync(join(tmpdir(), 'tcpreuse-node-')), 'cut.pcap');
-    writeFileSync(cut, whole.subarray(0, Math.floor(whole.length / 2)));
-    const before: PacketRecord[] = [];
-    await new Promise<void>((resolve) => readCapture(cut).pipe(decodeFrames({ sensor: 'cap' })).subscribe({ next: (p) => before.push(p), error: () => resolve(), complete: () => resolve() }));
+    const cut = cutCapture('fast-reuse-timewait');
+    const before = await packetsBeforeDamage(cut, 'cap');
     expect(before.length % 50).not.toBe(0); // so the last batch is a partial one
 
     await load([decodeNode], [
