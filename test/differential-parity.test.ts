@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { annotateCapture, compareWithOracle, type FrameVerdicts } from './helpers/parity';
+import { annotateCapture, compareWithOracle, tsharkFields, type FrameVerdicts } from './helpers/parity';
 import { pcapFile } from './helpers/packets';
 import { randomTrace } from './helpers/random-trace';
 import { analyzeCapture } from './helpers/run';
@@ -24,18 +24,8 @@ const dir = mkdtempSync(join(tmpdir(), 'tcpreuse-diff-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function tsharkVerdicts(path: string): FrameVerdicts {
-  const tsv = execFileSync('tshark', ['-r', path, '-Y', 'tcp', '-T', 'fields', '-e', 'frame.number', '-e', 'tcp.stream', '-e', 'tcp.analysis.reused_ports', '-E', 'occurrence=f'], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  const out: FrameVerdicts = new Map();
-  // Not trim(): the last line may end in empty fields (an ICMP error without a stream).
-  for (const line of tsv.split('\n')) {
-    if (line === '') continue;
-    const [frame, stream, reused] = line.split('\t');
-    out.set(Number(frame), [stream === '' ? null : Number(stream), (reused ?? '') !== '']);
-  }
-  return out;
+  const args = ['-r', path, '-Y', 'tcp', '-T', 'fields', '-E', 'header=y', '-E', 'occurrence=f', '-e', 'frame.number', '-e', 'tcp.stream', '-e', 'tcp.analysis.reused_ports'];
+  return tsharkFields(execFileSync('tshark', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
 }
 
 (HAS_TSHARK ? describe : describe.skip)('differential parity with the real tshark on random traces', () => {

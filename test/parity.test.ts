@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { annotateCapture, compareWithOracle } from './helpers/parity';
+import { annotateCapture, compareWithOracle, tsharkFields } from './helpers/parity';
 import { analyzeCapture, CAPTURES, loadOracle, SHARED_ZEEK } from './helpers/run';
 
 const generated = readdirSync(CAPTURES)
@@ -62,21 +62,6 @@ function zeekTraces(): { name: string; capture: string; oracle: string }[] {
 }
 
 /** Reads a .tshark.tsv oracle (frame.number, tcp.stream, tcp.analysis.reused_ports columns). */
-function loadTsv(path: string): Map<number, [number | null, boolean]> {
-  const text = readFileSync(path, 'utf8');
-  const lines = text.split('\n');
-  const hdr = lines[0].split('\t');
-  const [fi, si, ri] = ['frame.number', 'tcp.stream', 'tcp.analysis.reused_ports'].map((h) => hdr.indexOf(h));
-  const m = new Map<number, [number | null, boolean]>();
-  for (const line of lines.slice(1)) {
-    if (!line) continue;
-    const v = line.split('\t');
-    const s = (v[si] ?? '').split(',')[0];
-    m.set(+v[fi], [s === '' ? null : +s, (v[ri] ?? '') !== '' && v[ri] !== '0']);
-  }
-  return m;
-}
-
 const zeekPresent = existsSync(SHARED_ZEEK);
 if (!zeekPresent) {
   // A fresh clone elsewhere has no ../shared: say so loudly rather than pass silently.
@@ -89,7 +74,7 @@ if (!zeekPresent) {
     const failures: string[] = [];
     for (const t of traces) {
       try {
-        const problems = compareWithOracle(loadTsv(t.oracle), await annotateCapture(t.capture));
+        const problems = compareWithOracle(tsharkFields(readFileSync(t.oracle, 'utf8')), await annotateCapture(t.capture));
         if (problems.length) failures.push(`${t.name}: ${problems.slice(0, 3).join('; ')}`);
       } catch (err) {
         failures.push(`${t.name}: ${(err as Error).message}`);

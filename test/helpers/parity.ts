@@ -29,3 +29,21 @@ export function compareWithOracle(oracle: FrameVerdicts, ours: FrameVerdicts): s
   return problems.slice(0, 10);
 }
 
+
+/**
+ * tshark's `-T fields -E header=y` output (tab-separated, columns found by their header names:
+ * frame.number, tcp.stream, tcp.analysis.reused_ports) as frame verdicts.
+ */
+export function tsharkFields(text: string): FrameVerdicts {
+  const lines = text.split('\n');
+  const hdr = lines[0].split('\t');
+  const [fi, si, ri] = ['frame.number', 'tcp.stream', 'tcp.analysis.reused_ports'].map((h) => hdr.indexOf(h));
+  const m: FrameVerdicts = new Map();
+  for (const line of lines.slice(1)) {
+    if (!line) continue;
+    const v = line.split('\t');
+    const s = (v[si] ?? '').split(',')[0];
+    m.set(+v[fi], [s === '' ? null : +s, (v[ri] ?? '') !== '' && v[ri] !== '0']);
+  }
+  return m;
+}
