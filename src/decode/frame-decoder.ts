@@ -37,6 +37,11 @@ const UDP_GTPU = 2152;
 const UDP_AYIYA = 5072;
 const UDP_GRE = 4754; // GRE-in-UDP, RFC 8086
 
+/** A UDP port one of the tunnels above is decoded on. */
+function isTunnelPort(port: number): boolean {
+  return port === UDP_VXLAN || port === UDP_GENEVE || port === UDP_TEREDO || port === UDP_GTPU || port === UDP_AYIYA || port === UDP_GRE;
+}
+
 export interface DecoderOptions {
   /** Sensor id stamped on every record. */
   readonly sensor?: string;
@@ -409,9 +414,11 @@ export class FrameDecoder {
 
   private udp(b: Buffer, o: number, end: number, depth: number): string | undefined {
     if (end < o + 8) return 'truncated:udp';
-    const sport = b.readUInt16BE(o);
-    const dport = b.readUInt16BE(o + 2);
+    const sport = u16be(b, o);
+    const dport = u16be(b, o + 2);
     const p = o + 8;
+    // Most UDP is no tunnel: the datagram's view (for the tunnels below) is made only for one.
+    if (!isTunnelPort(sport) && !isTunnelPort(dport)) return 'not-tcp:udp';
     const inner = b.subarray(0, end);
     if (depth >= MAX_NESTING) return 'undecodable:nesting';
     if (dport === UDP_VXLAN || sport === UDP_VXLAN) {
@@ -421,7 +428,7 @@ export class FrameDecoder {
     if (dport === UDP_GENEVE || sport === UDP_GENEVE) {
       if (end < p + 8) return 'truncated:geneve';
       const optLen = (b[p] & 0x3f) * 4;
-      const type = b.readUInt16BE(p + 2);
+      const type = u16be(b, p + 2);
       if (type === 0x6558) return this.ethernet(inner, p + 8 + optLen, depth + 1);
       return this.etherType(type, inner, p + 8 + optLen, depth + 1);
     }
