@@ -405,9 +405,13 @@ export class FrameDecoder {
       len: Math.max(0, ipPayloadLen - hlen),
       win: u16be(b, o + 14),
       frame: this.frameNo,
+      // Every record gets every field, in one order (absent ones undefined): one object shape
+      // for all, so the tracker's code V8 optimised on the first packets is not thrown away
+      // when a VLAN-tagged frame or an ICMP quote comes along.
+      vlan: this.vlan,
+      sensor: this.sensor,
+      icmpQuote: undefined,
     };
-    if (this.vlan !== undefined) r.vlan = this.vlan;
-    if (this.sensor !== undefined) r.sensor = this.sensor;
     this.result = r;
     return undefined;
   }
@@ -561,11 +565,12 @@ export class FrameDecoder {
       seq: inner.readUInt32BE(p + 4),
       ack: quoted >= 12 ? inner.readUInt32BE(p + 8) : 0,
       len: 0,
+      win: undefined,
       frame: this.frameNo,
+      vlan: this.vlan,
+      sensor: this.sensor,
       icmpQuote: quoted,
     };
-    if (this.vlan !== undefined) r.vlan = this.vlan;
-    if (this.sensor !== undefined) r.sensor = this.sensor;
     this.result = r;
     return undefined;
   }
