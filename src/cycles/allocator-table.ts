@@ -43,7 +43,6 @@ export class AllocatorTable {
   private client: string[] = [];
   private serverIp: string[] = [];
   private serverPort: Int32Array = new Int32Array(0);
-  private keyHash: Int32Array = new Int32Array(0);
   private readonly recency: RecencyList;
   private used = 0;
   private capacity = 0;
@@ -71,8 +70,8 @@ export class AllocatorTable {
     const slots = this.index.slots;
     const mask = this.index.mask;
     let e: number;
-    for (let s = this.index.home(hash); (e = slots[s]) !== EMPTY; s = (s + 1) & mask) {
-      if (this.keyHash[e] === hash && this.serverPort[e] === serverPort && this.client[e] === client && this.serverIp[e] === serverIp && this.sensor[e] === sensor) {
+    for (let s = this.index.home(hash); (e = slots[s]) !== EMPTY; s = (s + 2) & mask) {
+      if (slots[s + 1] === hash && this.serverPort[e] === serverPort && this.client[e] === client && this.serverIp[e] === serverIp && this.sensor[e] === sensor) {
         this.recency.touch(e);
         return e;
       }
@@ -96,7 +95,6 @@ export class AllocatorTable {
     this.client[e] = client;
     this.serverIp[e] = serverIp;
     this.serverPort[e] = serverPort;
-    this.keyHash[e] = hash;
     this.recent[e] = undefined;
     this.recentHead[e] = 0;
     this.lastPressure[e] = NO_PRESSURE;
@@ -119,7 +117,6 @@ export class AllocatorTable {
     this.lastPressureTs = grown(this.lastPressureTs, capacity);
     this.recentHead = grown(this.recentHead, capacity);
     this.serverPort = grown(this.serverPort, capacity);
-    this.keyHash = grown(this.keyHash, capacity);
     this.recency.grow(capacity);
     this.index.growEntries(capacity);
     this.capacity = capacity;

@@ -32,10 +32,11 @@ export class TupleKeys {
   find(hash: number, sensor: string, ipA: string, portA: number, ipB: string, portB: number): number {
     const index = this.index;
     const slots = index.slots;
+    const h = mix32(hash); // a bijection: equal slot hashes mean equal tuple hashes
     let e: number;
-    for (let s = index.home(mix32(hash)); (e = slots[s]) !== EMPTY; s = (s + 1) & index.mask) {
+    for (let s = index.home(h); (e = slots[s]) !== EMPTY; s = (s + 2) & index.mask) {
       if (
-        this.hash[e] === hash &&
+        slots[s + 1] === h &&
         this.ports[2 * e] === portA &&
         this.ports[2 * e + 1] === portB &&
         this.ipA[e] === ipA &&

@@ -22,12 +22,12 @@ export class ClientCountTable {
   /** SLOTS numbers per entry (see SEVERITY_SLOT, CONNECTIONS_SLOT). */
   counts: Float64Array;
   size = 0;
-  private hash: Int32Array;
+  private capacity: number;
   private readonly index: OpenIndex;
 
   constructor(capacity = 16) {
     this.counts = new Float64Array(capacity * SLOTS);
-    this.hash = new Int32Array(capacity);
+    this.capacity = capacity;
     this.index = new OpenIndex(capacity);
   }
 
@@ -36,14 +36,13 @@ export class ClientCountTable {
     const h = mix32(fnvClientKey(sensor, client));
     const slots = this.index.slots;
     let e: number;
-    for (let s = this.index.home(h); (e = slots[s]) !== EMPTY; s = (s + 1) & this.index.mask) {
-      if (this.hash[e] === h && this.client[e] === client && this.sensor[e] === sensor) return e;
+    for (let s = this.index.home(h); (e = slots[s]) !== EMPTY; s = (s + 2) & this.index.mask) {
+      if (slots[s + 1] === h && this.client[e] === client && this.sensor[e] === sensor) return e;
     }
     e = this.size++;
-    if (e === this.hash.length) this.grow(2 * e);
+    if (e === this.capacity) this.grow(2 * e);
     this.sensor[e] = sensor;
     this.client[e] = client;
-    this.hash[e] = h;
     this.index.insert(e, h);
     return e;
   }
@@ -73,7 +72,7 @@ export class ClientCountTable {
 
   private grow(capacity: number): void {
     this.counts = grown(this.counts, capacity * SLOTS);
-    this.hash = grown(this.hash, capacity);
     this.index.growEntries(capacity);
+    this.capacity = capacity;
   }
 }
