@@ -47,5 +47,9 @@ describe('eventJson', () => {
       expect(eventJson(open(sensor, 1))).toBe(JSON.stringify(open(sensor, 1)));
     }
     expect(eventJson(open('s', NaN))).toBe(JSON.stringify(open('s', NaN)));
+    // Numbers around the writer's int32 and eight-digit boundaries, as JSON.stringify writes them.
+    for (const ts of [0, -0, 7, 10, 99_999_999, 100_000_000, 100_000_007, 2 ** 31 - 1, 2 ** 31, 1_700_000_000_000_000, 1_700_000_000_000_009, 1_000_000_000_000_000, Number.MAX_SAFE_INTEGER, -1, -100_000_001, -Number.MAX_SAFE_INTEGER, 2 ** 53, 1e21, 0.5, 1.25e-7]) {
+      expect(eventJson(open('s', ts))).toBe(JSON.stringify(open('s', ts)));
+    }
   });
 });

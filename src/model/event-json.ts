@@ -153,15 +153,41 @@ function num(b: Buffer, at: number, v: number): number {
     b[at++] = 0x2d; // '-'
     v = -v;
   }
-  let digits = 1;
-  for (let p = 10; p <= v; p *= 10) digits++;
-  const end = at + digits;
+  if (v < E8) return digits(b, at, v);
+  // Timestamps (16 digits) as two int32 halves: integer division by 10 is a multiply on int32s,
+  // where on a double it is a real division per digit.
+  const hi = Math.floor(v / E8);
+  at = digits(b, at, hi);
+  return eightDigits(b, at, v - hi * E8);
+}
+
+const E8 = 100_000_000;
+
+/** The decimal digits of an integer 0 ≤ x < 2^31. */
+function digits(b: Buffer, at: number, x: number): number {
+  let n = 1;
+  for (let p = 10; p <= x; p *= 10) n++;
+  return digitsEndingAt(b, at + n, x);
+}
+
+/** 0 ≤ x < 10^8 as exactly eight digits (leading zeros). */
+function eightDigits(b: Buffer, at: number, x: number): number {
+  for (let i = at + 7; i >= at; i--) {
+    const q = (x / 10) | 0;
+    b[i] = 0x30 + (x - q * 10);
+    x = q;
+  }
+  return at + 8;
+}
+
+/** Writes x's digits backwards, ending just before `end`; returns `end`. */
+function digitsEndingAt(b: Buffer, end: number, x: number): number {
   let i = end;
   do {
-    const q = Math.floor(v / 10);
-    b[--i] = 0x30 + (v - q * 10);
-    v = q;
-  } while (v > 0);
+    const q = (x / 10) | 0;
+    b[--i] = 0x30 + (x - q * 10);
+    x = q;
+  } while (x > 0);
   return end;
 }
 
