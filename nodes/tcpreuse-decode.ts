@@ -6,6 +6,7 @@ import { decodeFrames } from '../src/operators/decode-frames';
 import { choiceField, numberField, textField } from './lib/config-values';
 import { failConfiguration } from './lib/event-time-node';
 import type { Node, NodeAPI, NodeMessage } from './lib/node-red';
+import { packetPayload } from './lib/packet-payload';
 
 interface DecodeConfig {
   format?: string;
@@ -58,10 +59,10 @@ module.exports = function register(RED: NodeAPI): void {
 
     const emit = (msg: NodeMessage, packets: PacketRecord[], send: (m: NodeMessage) => void): void => {
       if (perBatch) {
-        if (packets.length > 0) send({ ...RED.util.cloneMessage(msg), payload: packets });
+        if (packets.length > 0) send({ ...RED.util.cloneMessage(msg), payload: packets.map((p) => packetPayload(p, sensor)) });
         return;
       }
-      for (const p of packets) send({ ...RED.util.cloneMessage(msg), payload: sensor && !p.sensor ? { ...p, sensor } : p });
+      for (const p of packets) send({ ...RED.util.cloneMessage(msg), payload: packetPayload(p, sensor) });
     };
 
     node.on('input', (msg, send, done) => {
@@ -99,10 +100,10 @@ module.exports = function register(RED: NodeAPI): void {
           next(p) {
             count++;
             if (!perBatch) {
-              send({ ...RED.util.cloneMessage(msg), filename: file, payload: p });
+              send({ ...RED.util.cloneMessage(msg), filename: file, payload: packetPayload(p) });
               return;
             }
-            batch.push(p);
+            batch.push(packetPayload(p));
             if (batch.length >= batchSize) {
               send({ ...RED.util.cloneMessage(msg), filename: file, payload: batch });
               batch = [];

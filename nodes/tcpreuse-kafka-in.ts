@@ -3,6 +3,7 @@ import { InputDecoder, InputError, INPUT_FORMATS } from '../src/ingest/input-dec
 import { choiceField, numberField, textField } from './lib/config-values';
 import { disconnectThen } from './lib/event-time-node';
 import type { Node, NodeAPI, NodeMessage } from './lib/node-red';
+import { packetPayload } from './lib/packet-payload';
 import type { KafkaConfigNode } from './tcpreuse-kafka';
 
 interface InConfig {
@@ -94,9 +95,9 @@ module.exports = function register(RED: NodeAPI): void {
         const commit = { topic: batch.topic, partition: batch.partition, offset: String(Number(m.offset) + 1) };
         try {
           const packets = decoder.decode(m);
-          if (perBatch) queue.push({ msg: { ...base, payload: packets }, commit });
+          if (perBatch) queue.push({ msg: { ...base, payload: packets.map((p) => packetPayload(p)) }, commit });
           else if (packets.length === 0) queue.push({ msg: {}, commit });
-          else packets.forEach((p, i) => queue.push({ msg: { ...base, payload: p }, commit: i === packets.length - 1 ? commit : undefined }));
+          else packets.forEach((p, i) => queue.push({ msg: { ...base, payload: packetPayload(p) }, commit: i === packets.length - 1 ? commit : undefined }));
         } catch (err) {
           if (!(err instanceof InputError)) throw err;
           // Undecodable: reported to Catch nodes with where it came from; consuming goes on.
