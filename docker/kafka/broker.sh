@@ -153,8 +153,10 @@ EOF
 }
 
 uuid_like() {
-  # A KRaft cluster id: 16 random bytes, base64url without padding (what kafka-storage random-uuid prints).
-  node -e 'console.log(require("crypto").randomBytes(16).toString("base64url"))'
+  # A KRaft cluster id: 16 random bytes, base64url without padding (what kafka-storage random-uuid
+  # prints). Like Kafka's Uuid.randomUuid, never one starting with "-": kafka-storage's argument
+  # parser takes "--cluster-id -x..." for a missing value (1 run in 64 failed to format).
+  node -e 'const c = require("crypto"); let id; do id = c.randomBytes(16).toString("base64url"); while (id.startsWith("-")); console.log(id)'
 }
 
 stop() {
