@@ -172,12 +172,8 @@ function digits(b: Buffer, at: number, x: number): number {
 
 /** 0 ≤ x < 10^8 as exactly eight digits (leading zeros). */
 function eightDigits(b: Buffer, at: number, x: number): number {
-  for (let i = at + 7; i >= at; i--) {
-    const q = (x / 10) | 0;
-    b[i] = 0x30 + (x - q * 10);
-    x = q;
-  }
-  return at + 8;
+  for (let i = at; i < at + 8; i++) b[i] = 0x30; // leading zeros; the digits overwrite the rest
+  return digitsEndingAt(b, at + 8, x);
 }
 
 /** Writes x's digits backwards, ending just before `end`; returns `end`. */

@@ -22,12 +22,10 @@ export class ClientCountTable {
   /** SLOTS numbers per entry (see SEVERITY_SLOT, CONNECTIONS_SLOT). */
   counts: Float64Array;
   size = 0;
-  private capacity: number;
   private readonly index: OpenIndex;
 
   constructor(capacity = 16) {
     this.counts = new Float64Array(capacity * SLOTS);
-    this.capacity = capacity;
     this.index = new OpenIndex(capacity);
   }
 
@@ -40,7 +38,7 @@ export class ClientCountTable {
       if (slots[s + 1] === h && this.client[e] === client && this.sensor[e] === sensor) return e;
     }
     e = this.size++;
-    if (e === this.capacity) this.grow(2 * e);
+    if (e === this.counts.length / SLOTS) this.grow(2 * e);
     this.sensor[e] = sensor;
     this.client[e] = client;
     this.index.insert(e, h);
@@ -73,6 +71,5 @@ export class ClientCountTable {
   private grow(capacity: number): void {
     this.counts = grown(this.counts, capacity * SLOTS);
     this.index.growEntries(capacity);
-    this.capacity = capacity;
   }
 }
