@@ -1,8 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { lastValueFrom, toArray } from 'rxjs';
+import { lastValueFrom, take, toArray } from 'rxjs';
 import { CaptureError, readCapture } from '../src/capture/pcap-reader';
 import { ethernet, ipv4, pcapFile, pcapngFile, tcpHeader } from './helpers/packets';
 
@@ -110,5 +110,34 @@ describe('readCapture', () => {
   test('a missing file: CaptureError "no such file"', async () => {
     const err = await lastValueFrom(readCapture(join(dir, 'nope.pcap'))).catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/nope\.pcap: no such file/);
+  });
+
+  test('a directory: CaptureError "is a directory" (the open succeeds, the first read fails)', async () => {
+    const err = await lastValueFrom(readCapture(dir)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CaptureError);
+    expect((err as Error).message).toMatch(/is a directory, not a capture file/);
+  });
+
+  test('unsubscribing midway stops reading and closes the file (no descriptor left open)', async () => {
+    const openFds = (): number => readdirSync('/proc/self/fd').length;
+    const many = Array.from({ length: 200 }, (_, i) => ({ ts: TS[0] + i, data: frame(i) }));
+    const path = write('h.pcap', pcapFile(many));
+    const before = openFds();
+    const got = await lastValueFrom(readCapture(path, { chunkBytes: 64 }).pipe(take(5), toArray()));
+    expect(got.map((f) => f.frame)).toEqual([1, 2, 3, 4, 5]);
+    // The read that was in flight settles, then the descriptor is closed.
+    for (let i = 0; i < 50 && openFds() > before; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(openFds()).toBe(before);
+  });
+
+  test('throttle: reading pauses until the promise settles, and every frame still arrives in order', async () => {
+    const many = Array.from({ length: 50 }, (_, i) => ({ ts: TS[0] + i, data: frame(i) }));
+    const path = write('i.pcap', pcapFile(many));
+    let waits = 0;
+    const got = await lastValueFrom(
+      readCapture(path, { chunkBytes: 100, throttle: () => (waits++ % 3 === 0 ? new Promise<void>((r) => setTimeout(r, 2)) : undefined) }).pipe(toArray()),
+    );
+    expect(waits).toBeGreaterThan(10);
+    expect(got.map((f) => f.frame)).toEqual(many.map((_, i) => i + 1));
   });
 });

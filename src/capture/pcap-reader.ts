@@ -1,5 +1,4 @@
-import { createReadStream, statSync } from 'node:fs';
-import { createGunzip } from 'node:zlib';
+import { closeSync, openSync, read, statSync } from 'node:fs';
 import { u32be, u32le } from '../util/byte-read';
 import { Observable } from '../util/rx';
 
@@ -288,19 +287,21 @@ function ticksToMicros(hi: number, lo: number, iface: PcapngInterface): number {
 export function readCapture(path: string, options: ReadCaptureOptions = {}): Observable<CapturedFrame> {
   return new Observable<CapturedFrame>((subscriber) => {
     let total = 0;
+    let fd: number;
     try {
       total = statSync(path).size;
+      fd = openSync(path, 'r');
     } catch (err) {
       subscriber.error(new CaptureError(describeFsError(err), path, -1));
       return;
     }
-    const file = createReadStream(path, { highWaterMark: options.chunkBytes ?? 1 << 20 });
     const parser = new CaptureParser(path, (f) => subscriber.next(f));
-    let source: NodeJS.ReadableStream = file;
-    let sniffed = false;
-    let readBytes = 0;
-    let gunzip: ReturnType<typeof createGunzip> | undefined;
+    let stopped = false;
+    let gunzip: import('node:zlib').Gunzip | undefined;
     const fail = (err: unknown): void => {
+      if (stopped) return;
+      stopped = true;
+      gunzip?.destroy();
       if (options.onDamage && err instanceof CaptureError && parser.framesRead > 0) {
         options.onDamage(err);
         subscriber.complete();
@@ -308,73 +309,104 @@ export function readCapture(path: string, options: ReadCaptureOptions = {}): Obs
         subscriber.error(err);
       }
     };
-
-    const onData = (chunk: Buffer): void => {
+    const parse = (chunk: Buffer): boolean => {
       try {
         parser.push(chunk);
+        return true;
       } catch (err) {
-        stop();
+        fail(err);
+        return false;
+      }
+    };
+    const end = (): void => {
+      try {
+        parser.end();
+      } catch (err) {
         fail(err);
         return;
       }
-      const wait = options.throttle?.();
-      if (wait) {
-        const s = gunzip ?? file;
-        s.pause();
-        void wait.then(() => s.resume());
-      }
-    };
-    const onEnd = (): void => {
-      try {
-        parser.end();
+      if (!stopped) {
+        stopped = true;
         subscriber.complete();
-      } catch (err) {
-        fail(err);
       }
-    };
-    const onError = (err: unknown): void => {
-      stop();
-      const msg = gunzip && source === gunzip ? `gzip data is corrupt or truncated (${(err as Error).message})` : describeFsError(err);
-      // Frames before the damage have been emitted already; this is the one clear error.
-      fail(new CaptureError(msg, path, -1));
-    };
-    const stop = (): void => {
-      file.destroy();
-      gunzip?.destroy();
     };
 
-    file.on('data', (chunk: Buffer | string) => {
-      const c = chunk as Buffer;
-      readBytes += c.length;
-      options.onProgress?.(readBytes, total);
-      if (!sniffed) {
-        sniffed = true;
-        if (c.length >= 2 && c[0] === 0x1f && c[1] === 0x8b) {
-          // gzip: re-route the raw bytes through a gunzip stream transparently.
-          gunzip = createGunzip();
-          source = gunzip;
-          gunzip.on('data', onData);
-          gunzip.on('end', onEnd);
-          gunzip.on('error', onError);
-          file.on('end', () => gunzip!.end());
+    const chunks = readAhead(fd, options.chunkBytes ?? 1 << 20);
+    void (async () => {
+      let readBytes = 0;
+      try {
+        for await (const chunk of chunks) {
+          if (stopped) break;
+          readBytes += chunk.length;
+          options.onProgress?.(readBytes, total);
+          if (readBytes === chunk.length && chunk.length >= 2 && chunk[0] === 0x1f && chunk[1] === 0x8b) {
+            // gzip: the raw bytes go through a gunzip stream, transparently.
+            // zlib loaded only for a compressed file: a few ms of start-up the others need not pay.
+            const g = (gunzip = (require('node:zlib') as typeof import('node:zlib')).createGunzip());
+            g.on('data', (c: Buffer) => {
+              if (!parse(c)) return;
+              const wait = options.throttle?.();
+              if (wait) {
+                g.pause();
+                void wait.then(() => g.resume());
+              }
+            });
+            g.on('end', end);
+            g.on('error', (err) => fail(new CaptureError(`gzip data is corrupt or truncated (${err.message})`, path, -1)));
+          }
+          if (gunzip) {
+            // Respect the gunzip stream's backpressure so memory stays bounded.
+            if (!gunzip.write(chunk)) await new Promise((resolve) => gunzip!.once('drain', resolve));
+          } else {
+            if (!parse(chunk)) break;
+            const wait = options.throttle?.();
+            if (wait) await wait;
+          }
         }
+      } catch (err) {
+        // Frames before the damage have been emitted already; this is the one clear error.
+        fail(new CaptureError(describeFsError(err), path, -1));
+        return;
       }
-      if (gunzip) {
-        // Respect the gunzip stream's backpressure so memory stays bounded.
-        if (!gunzip.write(c)) {
-          file.pause();
-          gunzip.once('drain', () => file.resume());
-        }
-      } else {
-        onData(c);
-      }
-    });
-    file.on('end', () => {
-      if (!gunzip) onEnd();
-    });
-    file.on('error', onError);
-    return stop;
+      if (stopped) return;
+      if (gunzip) gunzip.end();
+      else end();
+    })();
+    return () => {
+      stopped = true;
+      gunzip?.destroy();
+      // The generator closes the file once its read in flight has settled.
+      void chunks.return(undefined);
+    };
   });
+}
+
+/**
+ * A file's bytes in chunks, with the next read always in flight while the caller handles the
+ * current chunk: the disk (or the page cache copy on a pool thread) works while the parser does,
+ * instead of after it. Closes the file when done, failed or returned early.
+ */
+async function* readAhead(fd: number, chunkBytes: number): AsyncGenerator<Buffer, void, undefined> {
+  const readNext = (): Promise<Buffer> =>
+    new Promise((resolve, reject) => {
+      const buf = Buffer.allocUnsafe(chunkBytes);
+      read(fd, buf, 0, chunkBytes, null, (err, n) => (err ? reject(err) : resolve(buf.subarray(0, n))));
+    });
+  let pending = readNext();
+  // A read that fails while the caller is paused is awaited (and thrown) later, not unhandled.
+  pending.catch(() => undefined);
+  try {
+    for (;;) {
+      const chunk = await pending;
+      if (chunk.length === 0) return;
+      pending = readNext();
+      pending.catch(() => undefined);
+      yield chunk;
+    }
+  } finally {
+    await pending.catch(() => undefined);
+    closeSync(fd);
+  }
 }
 
 function describeFsError(err: unknown): string {
