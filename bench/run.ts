@@ -94,7 +94,22 @@ interface PcapRun {
   /** `analyze --json` (every event printed). */
   json: number;
   tshark: number | null;
+  /** `analyze` (report) with NODE_EXTRA_CA_CERTS removed from the environment, when it is set. */
+  reportNoExtraCa: number | null;
 }
+
+/**
+ * Node 20 reads and parses the whole NODE_EXTRA_CA_CERTS bundle (and its own root store) before
+ * running any JavaScript (nodejs/node#40524; later Node lines load certificates lazily). Machines
+ * that set it for a proxy (this one points it at the system's ~140-certificate bundle) pay that
+ * on every `tcpreuse analyze`, which never opens a TLS connection; measured both ways.
+ */
+const EXTRA_CA = process.env.NODE_EXTRA_CA_CERTS;
+const envWithoutExtraCa = (): NodeJS.ProcessEnv => {
+  const env = { ...process.env };
+  delete env.NODE_EXTRA_CA_CERTS;
+  return env;
+};
 
 /** `tcpreuse analyze` (report, and --json) against tshark's stream/reuse fields, alternating, median of `runs`. */
 function benchPcap(name: string, pcap: Buffer, frames: number, runs: number): PcapRun {
@@ -102,7 +117,8 @@ function benchPcap(name: string, pcap: Buffer, frames: number, runs: number): Pc
   const file = join(dir, 'capture.pcap');
   writeFileSync(file, pcap);
   const cli = join(ROOT, 'dist', 'src', 'cli', 'main.js');
-  const runOurs = (...flags: string[]): number => time(() => execFileSync(process.execPath, [cli, 'analyze', file, ...flags], { stdio: ['ignore', 'ignore', 'inherit'], maxBuffer: 1 << 30 }));
+  const runOurs = (flags: string[] = [], env = process.env): number =>
+    time(() => execFileSync(process.execPath, [cli, 'analyze', file, ...flags], { stdio: ['ignore', 'ignore', 'inherit'], maxBuffer: 1 << 30, env }));
   const hasTshark = spawnSync('tshark', ['--version'], { stdio: 'ignore' }).status === 0;
   const runTshark = (): number =>
     time(() =>
@@ -113,13 +129,17 @@ function benchPcap(name: string, pcap: Buffer, frames: number, runs: number): Pc
   const report: number[] = [];
   const json: number[] = [];
   const t: number[] = [];
+  const noExtraCa: number[] = [];
   for (let i = 0; i < runs; i++) {
     report.push(runOurs());
-    json.push(runOurs('--json'));
+    json.push(runOurs(['--json']));
+    if (EXTRA_CA) noExtraCa.push(runOurs([], envWithoutExtraCa()));
     if (hasTshark) t.push(runTshark());
   }
   rmSync(dir, { recursive: true, force: true });
-  return { file: `${name} (${frames.toLocaleString('en')} frames, ${(pcap.length / 1e6).toFixed(1)} MB)`, frames, report: median(report), json: median(json), tshark: hasTshark ? median(t) : null };
+  return { file: `${name} (${frames.toLocaleString('en')} frames, ${(pcap.length / 1e6).toFixed(1)} MB)`, frames, report: median(report), json: median(json), tshark: hasTshark ? median(t) : null,
+    reportNoExtraCa: EXTRA_CA ? median(noExtraCa) : null,
+  };
 }
 
 function benchMemory(flows: number): { flows: number; bytesPerFlow: number } {
@@ -148,6 +168,11 @@ function main(): void {
     console.log(s);
   };
   log(`tcpreuse bench  ${new Date().toISOString()}  node ${process.version}  ${process.arch}`);
+  if (EXTRA_CA) {
+    const startup = (env: NodeJS.ProcessEnv): number => median([0, 1, 2, 3, 4, 5, 6].map(() => time(() => execFileSync(process.execPath, ['-e', '0'], { env }))));
+    const [withCa, withoutCa] = [startup(process.env), startup(envWithoutExtraCa())];
+    log(`node start-up (node -e 0): ${withCa.toFixed(3)} s with NODE_EXTRA_CA_CERTS=${EXTRA_CA}, ${withoutCa.toFixed(3)} s without`);
+  }
   const td = benchTrackDetect();
   const rx = td.packets / td.rxjs;
   const pl = td.packets / td.plain;
@@ -162,9 +187,11 @@ function main(): void {
     const rate = (s: number): string => `${s.toFixed(2)} s  (${(pc.frames / s / 1e3).toFixed(0)} k frames/s)`;
     log(`  tcpreuse analyze          ${rate(pc.report)}  (report; includes node start-up)`);
     log(`  tcpreuse analyze --json   ${rate(pc.json)}  (every event as a JSON line)`);
+    if (pc.reportNoExtraCa !== null) log(`  tcpreuse analyze          ${rate(pc.reportNoExtraCa)}  (report, NODE_EXTRA_CA_CERTS unset)`);
     if (pc.tshark !== null) {
       log(`  tshark -Y tcp -T fields   ${rate(pc.tshark)}`);
-      log(`  speed-up                  ${(pc.tshark / pc.report).toFixed(1)}x (report), ${(pc.tshark / pc.json).toFixed(1)}x (--json)`);
+      const clean = pc.reportNoExtraCa !== null ? `; ${(pc.tshark / pc.reportNoExtraCa).toFixed(1)}x (report, NODE_EXTRA_CA_CERTS unset)` : '';
+      log(`  speed-up                  ${(pc.tshark / pc.report).toFixed(1)}x (report), ${(pc.tshark / pc.json).toFixed(1)}x (--json)${clean}`);
     } else {
       log('  tshark not installed: no comparison (apt-get install tshark)');
     }

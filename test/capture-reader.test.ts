@@ -1,4 +1,5 @@
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -126,6 +127,19 @@ describe('readCapture', () => {
     const got = await lastValueFrom(readCapture(path, { chunkBytes: 64 }).pipe(take(5), toArray()));
     expect(got.map((f) => f.frame)).toEqual([1, 2, 3, 4, 5]);
     // The read that was in flight settles, then the descriptor is closed.
+    for (let i = 0; i < 50 && openFds() > before; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(openFds()).toBe(before);
+  });
+
+  test('unsubscribing from a gzip file waiting on the decompressor closes the file too', async () => {
+    const openFds = (): number => readdirSync('/proc/self/fd').length;
+    // Random payloads: the compressed file is far larger than gunzip's 16 KiB buffer, so the
+    // reader is waiting for it to drain when the subscriber leaves.
+    const many = Array.from({ length: 2000 }, (_, i) => ({ ts: TS[0] + i, data: Buffer.concat([frame(i), randomBytes(100)]) }));
+    const path = write('j.pcap.gz', gzipSync(pcapFile(many)));
+    const before = openFds();
+    const got = await lastValueFrom(readCapture(path).pipe(take(5), toArray()));
+    expect(got.map((f) => f.frame)).toEqual([1, 2, 3, 4, 5]);
     for (let i = 0; i < 50 && openFds() > before; i++) await new Promise((r) => setTimeout(r, 10));
     expect(openFds()).toBe(before);
   });

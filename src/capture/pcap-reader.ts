@@ -355,8 +355,15 @@ export function readCapture(path: string, options: ReadCaptureOptions = {}): Obs
             g.on('error', (err) => fail(new CaptureError(`gzip data is corrupt or truncated (${err.message})`, path, -1)));
           }
           if (gunzip) {
-            // Respect the gunzip stream's backpressure so memory stays bounded.
-            if (!gunzip.write(chunk)) await new Promise((resolve) => gunzip!.once('drain', resolve));
+            // Respect the gunzip stream's backpressure so memory stays bounded: wait for 'drain',
+            // or for 'close' when an error or an unsubscribe has destroyed it.
+            if (!gunzip.write(chunk)) {
+              const g = gunzip;
+              await new Promise((resolve) => {
+                g.once('drain', resolve);
+                g.once('close', resolve);
+              });
+            }
           } else {
             if (!parse(chunk)) break;
             const wait = options.throttle?.();
