@@ -26,15 +26,31 @@ export function historyAppend(packed: number, seenMask: number, sym: number): nu
   return len >= MAX_LEN ? packed : packed + (sym + 1) * PLACE[len];
 }
 
+// Symbol code → its letter: client upper case, server lower case.
+const SYMBOL_TEXT = [...LETTERS, ...LETTERS.toLowerCase()];
+// Connections share few distinct histories (a run of web traffic has a few dozen), so each text
+// is built once and every close event after it gets the same string: no letter-by-letter
+// concatenation per close. Bounded, as a capture of odd traffic could have many.
+const TEXT = new Map<number, string>();
+const TEXT_CACHE_MAX = 4096;
+
 export function historyText(packed: number): string {
+  let s = TEXT.get(packed);
+  if (s === undefined) {
+    s = buildHistoryText(packed);
+    if (TEXT.size < TEXT_CACHE_MAX) TEXT.set(packed, s);
+  }
+  return s;
+}
+
+function buildHistoryText(packed: number): string {
   let s = '';
   let p = packed;
   while (p > 0) {
     const code = (p % (1 << BITS)) - 1;
     p = Math.floor(p / (1 << BITS));
     if (code < 0 || code >= SYMBOLS) break;
-    const l = LETTERS[code % LETTERS.length];
-    s += code < LETTERS.length ? l : l.toLowerCase();
+    s += SYMBOL_TEXT[code];
   }
   return s;
 }
