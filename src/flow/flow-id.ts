@@ -35,7 +35,9 @@ export function flowIdFromHash(tupleHash: number, firstTs: number): string {
   } else {
     n = pushHex(lo, n);
   }
-  codes.length = n;
+  // Setting an array's length is a runtime call even when it does not change (ids of one
+  // capture are nearly all the same length).
+  if (codes.length !== n) codes.length = n;
   return String.fromCharCode.apply(null, codes);
 }
 
