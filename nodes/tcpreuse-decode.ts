@@ -1,8 +1,8 @@
 import type { Subscription } from 'rxjs';
-import { readCapture, type CaptureError } from '../src/capture/pcap-reader';
+import type { CaptureError } from '../src/capture/pcap-reader';
+import { readPackets } from '../src/capture/read-packets';
 import { InputDecoder, INPUT_FORMATS, type InputFormat } from '../src/ingest/input-decoder';
 import type { PacketRecord } from '../src/model/packet-record';
-import { decodeFrames } from '../src/operators/decode-frames';
 import { choiceField, numberField, textField } from './lib/config-values';
 import { failConfiguration } from './lib/event-time-node';
 import type { Node, NodeAPI, NodeMessage } from './lib/node-red';
@@ -94,8 +94,7 @@ module.exports = function register(RED: NodeAPI): void {
       // Damage midway ends the file there (as the CLI reads it): what was decoded before it goes
       // on, then the end marker, then the error for Catch nodes.
       let damage: CaptureError | undefined;
-      sub = readCapture(file, { onDamage: (err) => (damage = err) })
-        .pipe(decodeFrames({ sensor }))
+      sub = readPackets(file, { sensor, onDamage: (err) => (damage = err) })
         .subscribe({
           next(p) {
             count++;

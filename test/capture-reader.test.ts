@@ -5,6 +5,10 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { lastValueFrom, take, toArray } from 'rxjs';
 import { CaptureError, readCapture } from '../src/capture/pcap-reader';
+import { readPackets } from '../src/capture/read-packets';
+import type { FrameDecoder } from '../src/decode/frame-decoder';
+import { decodeFrames } from '../src/operators/decode-frames';
+import { CAPTURES } from './helpers/run';
 import { ethernet, ipv4, pcapFile, pcapngFile, tcpHeader } from './helpers/packets';
 
 const dir = mkdtempSync(join(tmpdir(), 'tcpreuse-capture-'));
@@ -153,5 +157,41 @@ describe('readCapture', () => {
     );
     expect(waits).toBeGreaterThan(10);
     expect(got.map((f) => f.frame)).toEqual(many.map((_, i) => i + 1));
+  });
+});
+
+describe('readPackets (reader and decoder in one pass, as the CLI reads)', () => {
+  const fixtures = readdirSync(CAPTURES).filter((f) => f.endsWith('.pcap.gz'));
+
+  test.each(fixtures)('%s: the same records and skip counts as readCapture + decodeFrames', async (name) => {
+    const path = join(CAPTURES, name);
+    let viaFrames: FrameDecoder | undefined;
+    let inPlace: FrameDecoder | undefined;
+    const a = await lastValueFrom(readCapture(path).pipe(decodeFrames({ sensor: 'x' }, { onDecoder: (d) => (viaFrames = d) }), toArray()));
+    const b = await lastValueFrom(readPackets(path, { sensor: 'x', chunkBytes: 4096 }, { onDecoder: (d) => (inPlace = d) }).pipe(toArray()));
+    expect(b.length).toBeGreaterThan(0);
+    expect(b).toEqual(a);
+    expect([...inPlace!.skipped]).toEqual([...viaFrames!.skipped]);
+  });
+
+  test('pcapng with two interfaces: records of both link types', async () => {
+    const raw = ipv4(6, tcpHeader({ sport: 1234 }));
+    const file = pcapngFile([{ linkType: 1 }, { linkType: 101, tsresol: 9 }], [
+      { ts: TS[0], data: frame(0), iface: 0 },
+      { ts: TS[1], data: raw, iface: 1 },
+    ]);
+    const got = await lastValueFrom(readPackets(write('k.pcapng', file)).pipe(toArray()));
+    expect(got.map((p) => [p.frame, p.ts, p.sport])).toEqual([
+      [1, TS[0], 40000],
+      [2, TS[1], 1234],
+    ]);
+  });
+
+  test('damage midway: the records before it, then onDamage and completion', async () => {
+    const whole = pcapFile(frames);
+    let damage: CaptureError | undefined;
+    const got = await lastValueFrom(readPackets(write('l.pcap', whole.subarray(0, whole.length - 10)), { onDamage: (e) => (damage = e) }).pipe(toArray()));
+    expect(got.map((p) => p.frame)).toEqual([1, 2]);
+    expect(damage?.message).toMatch(/truncated/);
   });
 });

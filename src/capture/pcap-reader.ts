@@ -66,10 +66,17 @@ interface PcapngInterface {
 }
 
 /**
- * Incremental parser for classic pcap and pcapng: feed it chunks, it calls back per frame.
- * Holds at most one partial record between chunks, so memory stays constant on multi-GB files.
+ * Receives each frame in place: its bytes are `buf[start, end)`, valid only during the call (the
+ * buffer is the chunk being parsed). No view and no object is made per frame.
  */
-export class CaptureParser {
+export type RawFrameSink = (buf: Buffer, start: number, end: number, frame: number, ts: number, linkType: number, origLen: number) => void;
+
+/**
+ * Incremental parser for classic pcap and pcapng: feed it chunks, it calls back per frame with
+ * the frame's place in the chunk. Holds at most one partial record between chunks, so memory
+ * stays constant on multi-GB files.
+ */
+export class RawCaptureParser {
   private buf: Buffer = Buffer.alloc(0);
   private consumed = 0; // file offset of buf[0]
   private format: 'unknown' | 'pcap' | 'pcapng' = 'unknown';
@@ -81,7 +88,7 @@ export class CaptureParser {
 
   constructor(
     private readonly path: string,
-    private readonly onFrame: (f: CapturedFrame) => void,
+    private readonly sink: RawFrameSink,
   ) {}
 
   get framesRead(): number {
@@ -159,13 +166,8 @@ export class CaptureParser {
       const orig = le ? u32le(b, pos + 12) : u32be(b, pos + 12);
       if (incl > 0x4000000) this.fail(`corrupt record header after frame ${this.frameNo}: captured length ${incl}`, pos);
       if (pos + 16 + incl > b.length) break;
-      this.onFrame({
-        frame: ++this.frameNo,
-        ts: sec * 1_000_000 + (this.nanos ? Math.floor(frac / 1000) : frac),
-        linkType: this.pcapLinkType,
-        data: b.subarray(pos + 16, pos + 16 + incl),
-        origLen: orig,
-      });
+      const start = pos + 16;
+      this.sink(b, start, start + incl, ++this.frameNo, sec * 1_000_000 + (this.nanos ? Math.floor(frac / 1000) : frac), this.pcapLinkType, orig);
       pos += 16 + incl;
     }
     return pos;
@@ -189,8 +191,7 @@ export class CaptureParser {
         this.fail(`corrupt pcapng block of type ${type} with length ${len} after frame ${this.frameNo}`, pos);
       }
       if (pos + len > b.length) break;
-      const body = b.subarray(pos + 8, pos + len - 4);
-      this.pcapngBlock(type, body, pos);
+      this.pcapngBlock(type, b, pos + 8, pos + len - 4, pos);
       pos += len;
     }
     return pos;
@@ -204,15 +205,18 @@ export class CaptureParser {
     return this.le ? b.readUInt16LE(at) : b.readUInt16BE(at);
   }
 
-  private pcapngBlock(type: number, body: Buffer, pos: number): void {
+  /** One block whose body is `b[bs, be)`; `pos` is where the block starts, for errors. */
+  private pcapngBlock(type: number, b: Buffer, bs: number, be: number, pos: number): void {
     const fixed = PCAPNG_FIXED_BODY[type];
-    if (fixed !== undefined && body.length < fixed) this.fail(`corrupt pcapng block of type ${type}: ${body.length} bytes, shorter than its ${fixed} fixed bytes`, pos);
+    const size = be - bs;
+    if (fixed !== undefined && size < fixed) this.fail(`corrupt pcapng block of type ${type}: ${size} bytes, shorter than its ${fixed} fixed bytes`, pos);
     switch (type) {
       case PCAPNG_SHB:
         this.interfaces = []; // interface ids restart in every section
         return;
       case 1: {
         // Interface Description Block: link type, snaplen, options (if_tsresol=9, if_tsoffset=14).
+        const body = b.subarray(bs, be);
         const iface: PcapngInterface = { linkType: this.u16(body, 0), ticksPerSecond: 1_000_000n, tsOffsetS: 0n };
         let o = 8;
         while (o + 4 <= body.length) {
@@ -233,42 +237,37 @@ export class CaptureParser {
       case 6:
       case 2: {
         // Enhanced Packet Block (6) and the obsolete Packet Block (2, 16-bit interface id).
-        const ifId = type === 6 ? this.u32(body, 0) : this.u16(body, 0);
+        const ifId = type === 6 ? this.u32(b, bs) : this.u16(b, bs);
         const iface = this.interfaces[ifId];
         if (!iface) this.fail(`packet block refers to undeclared interface ${ifId}`, pos);
-        const hi = this.u32(body, 4);
-        const lo = this.u32(body, 8);
-        const caplen = this.u32(body, 12);
-        const orig = this.u32(body, 16);
-        if (20 + caplen > body.length) this.fail(`packet block with captured length ${caplen} exceeds its block`, pos);
-        this.onFrame({
-          frame: ++this.frameNo,
-          ts: ticksToMicros(hi, lo, iface),
-          linkType: iface.linkType,
-          data: body.subarray(20, 20 + caplen),
-          origLen: orig,
-        });
+        const hi = this.u32(b, bs + 4);
+        const lo = this.u32(b, bs + 8);
+        const caplen = this.u32(b, bs + 12);
+        const orig = this.u32(b, bs + 16);
+        if (20 + caplen > size) this.fail(`packet block with captured length ${caplen} exceeds its block`, pos);
+        this.sink(b, bs + 20, bs + 20 + caplen, ++this.frameNo, ticksToMicros(hi, lo, iface), iface.linkType, orig);
         return;
       }
       case 3: {
         // Simple Packet Block: interface 0, no timestamp.
         const iface = this.interfaces[0];
         if (!iface) this.fail('simple packet block before any interface description', pos);
-        const orig = this.u32(body, 0);
-        const caplen = Math.min(orig, body.length - 4);
-        this.onFrame({
-          frame: ++this.frameNo,
-          ts: 0,
-          linkType: iface.linkType,
-          data: body.subarray(4, 4 + caplen),
-          origLen: orig,
-        });
+        const orig = this.u32(b, bs);
+        const caplen = Math.min(orig, size - 4);
+        this.sink(b, bs + 4, bs + 4 + caplen, ++this.frameNo, 0, iface.linkType, orig);
         return;
       }
       default:
         // Name resolution, statistics, custom blocks: nothing to do with TCP flows.
         return;
     }
+  }
+}
+
+/** The parser handing over each frame as a CapturedFrame (a view of its bytes). */
+export class CaptureParser extends RawCaptureParser {
+  constructor(path: string, onFrame: (f: CapturedFrame) => void) {
+    super(path, (buf, start, end, frame, ts, linkType, origLen) => onFrame({ frame, ts, linkType, data: buf.subarray(start, end), origLen }));
   }
 }
 
@@ -285,7 +284,16 @@ function ticksToMicros(hi: number, lo: number, iface: PcapngInterface): number {
  * Each frame's `data` is only valid during the subscriber's `next` call: copy what you keep.
  */
 export function readCapture(path: string, options: ReadCaptureOptions = {}): Observable<CapturedFrame> {
-  return new Observable<CapturedFrame>((subscriber) => {
+  return streamCapture(path, options, (emit) => new CaptureParser(path, emit));
+}
+
+/**
+ * A capture file through a parser made per subscription: `makeParser` gets the subscriber's
+ * `next` and returns the parser that calls it (with frames, or with what it makes of them).
+ * Reading, gzip, backpressure, damage and teardown are the same for every parser.
+ */
+export function streamCapture<T>(path: string, options: ReadCaptureOptions, makeParser: (emit: (item: T) => void) => RawCaptureParser): Observable<T> {
+  return new Observable<T>((subscriber) => {
     let total = 0;
     let fd: number;
     try {
@@ -295,7 +303,7 @@ export function readCapture(path: string, options: ReadCaptureOptions = {}): Obs
       subscriber.error(new CaptureError(describeFsError(err), path, -1));
       return;
     }
-    const parser = new CaptureParser(path, (f) => subscriber.next(f));
+    const parser = makeParser((item) => subscriber.next(item));
     let stopped = false;
     let gunzip: import('node:zlib').Gunzip | undefined;
     const fail = (err: unknown): void => {

@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 import { statSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
-import { readCapture, CaptureError } from '../capture/pcap-reader';
+import { CaptureError } from '../capture/pcap-reader';
+import { readPackets } from '../capture/read-packets';
 import type { FrameDecoder } from '../decode/frame-decoder';
 import type { FlowTracker } from '../flow/flow-tracker';
 import type { TcpReuseEvent } from '../model/events';
 import { analyze } from '../operators/analyze';
-import { decodeFrames } from '../operators/decode-frames';
 import { trackFlows } from '../operators/track-flows';
 import { OptionError } from '../util/options';
 import { HELP, parseCli, UsageError, type CliCommand } from './args';
@@ -44,12 +44,16 @@ function run(cmd: CliCommand): Promise<void> {
   // Damage after the first frame ends the capture there: open flows close as at the end of
   // input, the output covers every frame before the damage, then it is reported (exit 1).
   let damage: CaptureError | undefined;
-  const source = readCapture(cmd.capture, {
-    onProgress: bar ? (done, total) => bar!.update(done, total) : undefined,
-    throttle: () => out.waitForDrain(),
-    onDamage: (err) => (damage = err),
-  });
-  const frames$ = source.pipe(decodeFrames({ sensor: cmd.options.sensor }, { onDecoder: (d) => (decoder = d) }));
+  const frames$ = readPackets(
+    cmd.capture,
+    {
+      sensor: cmd.options.sensor,
+      onProgress: bar ? (done, total) => bar!.update(done, total) : undefined,
+      throttle: () => out.waitForDrain(),
+      onDamage: (err) => (damage = err),
+    },
+    { onDecoder: (d) => (decoder = d) },
+  );
   const report = new AnalyzeReport();
 
   return new Promise<void>((resolve, reject) => {

@@ -63,17 +63,32 @@ export class FrameDecoder {
   private frameNo = 0;
   private vlan: number | undefined;
   private result: PacketRecord | null = null;
+  /**
+   * End of the bytes the current header may use: the frame's end, narrowed to a datagram's end
+   * when a tunnel's payload is decoded. Offsets stay absolute in the buffer, so no header walk
+   * needs a view of its own (each step below is a tail call: nothing reads `lim` after it).
+   */
+  private lim = 0;
 
   constructor(options: DecoderOptions = {}) {
     this.sensor = options.sensor;
   }
 
   decode(f: CapturedFrame): PacketRecord | null {
-    this.ts = f.ts;
-    this.frameNo = f.frame;
+    return this.decodeFrame(f.linkType, f.data, 0, f.data.length, f.ts, f.frame);
+  }
+
+  /**
+   * Decodes the frame in `buf[start, end)` (e.g. a record inside a chunk of a capture file, with
+   * no view made of it). The record's own fields are copied out: `buf` may be reused afterwards.
+   */
+  decodeFrame(linkType: number, buf: Buffer, start: number, end: number, ts: number, frame: number): PacketRecord | null {
+    this.ts = ts;
+    this.frameNo = frame;
     this.vlan = undefined;
     this.result = null;
-    const reason = this.link(f.linkType, f.data);
+    this.lim = end;
+    const reason = this.link(linkType, buf, start);
     if (this.result) {
       this.decoded++;
       this.lastSkipReason = null;
@@ -86,7 +101,7 @@ export class FrameDecoder {
 
   /** Decodes one frame of the given link type from raw bytes (e.g. a pcap-record Kafka message). */
   decodeBytes(linkType: number, data: Buffer, ts: number, frame?: number): PacketRecord | null {
-    return this.decode({ frame: frame ?? 0, ts, linkType, data, origLen: data.length });
+    return this.decodeFrame(linkType, data, 0, data.length, ts, frame ?? 0);
   }
 
   /** Total frames skipped. */
@@ -102,58 +117,58 @@ export class FrameDecoder {
 
   // Each step returns undefined when it produced a record, or the reason it did not.
 
-  private link(linkType: number, b: Buffer): string | undefined {
+  private link(linkType: number, b: Buffer, s: number): string | undefined {
     switch (linkType) {
       case LinkType.ETHERNET:
-        return this.ethernet(b, 0, 0);
+        return this.ethernet(b, s, 0);
       case LinkType.NULL:
       case LinkType.LOOP: {
-        if (b.length < 4) return 'truncated:loopback';
+        if (this.lim < s + 4) return 'truncated:loopback';
         // BSD loopback stores the family in the capturing host's byte order; accept both.
-        let fam = b.readUInt32LE(0);
-        if (fam > 0xffff || linkType === LinkType.LOOP) fam = b.readUInt32BE(0);
-        if (fam === 2) return this.ipv4(b, 4, 0);
-        if (fam === 24 || fam === 28 || fam === 30 || fam === 10) return this.ipv6(b, 4, 0);
+        let fam = b.readUInt32LE(s);
+        if (fam > 0xffff || linkType === LinkType.LOOP) fam = b.readUInt32BE(s);
+        if (fam === 2) return this.ipv4(b, s + 4, 0);
+        if (fam === 24 || fam === 28 || fam === 30 || fam === 10) return this.ipv6(b, s + 4, 0);
         return 'not-ip:loopback-family-' + fam;
       }
       case LinkType.RAW:
       case LinkType.RAW_OPENBSD:
       case LinkType.RAW_BSDOS:
-        return this.ipAny(b, 0, 0);
+        return this.ipAny(b, s, 0);
       case LinkType.IPV4:
-        return this.ipv4(b, 0, 0);
+        return this.ipv4(b, s, 0);
       case LinkType.IPV6:
-        return this.ipv6(b, 0, 0);
+        return this.ipv6(b, s, 0);
       case LinkType.LINUX_SLL:
-        if (b.length < 16) return 'truncated:sll';
-        return this.etherType(b.readUInt16BE(14), b, 16, 0);
+        if (this.lim < s + 16) return 'truncated:sll';
+        return this.etherType(b.readUInt16BE(s + 14), b, s + 16, 0);
       case LinkType.LINUX_SLL2:
-        if (b.length < 20) return 'truncated:sll2';
-        return this.etherType(b.readUInt16BE(0), b, 20, 0);
+        if (this.lim < s + 20) return 'truncated:sll2';
+        return this.etherType(b.readUInt16BE(s), b, s + 20, 0);
       case LinkType.PPP:
       case LinkType.PPP_HDLC:
-        return this.ppp(b, 0, 0);
+        return this.ppp(b, s, 0);
       case LinkType.FDDI:
         // Frame control, destination, source, then 802.2 LLC.
-        return this.llc(b, 13, 0);
+        return this.llc(b, s + 13, 0);
       case LinkType.NFLOG:
-        return this.nflog(b);
+        return this.nflog(b, s);
       default:
         return 'unsupported-link:' + linkType;
     }
   }
 
   private ethernet(b: Buffer, o: number, depth: number): string | undefined {
-    if (b.length < o + 14) return 'truncated:ethernet';
+    if (this.lim < o + 14) return 'truncated:ethernet';
     const type = u16be(b, o + 12);
     if (type <= 1500) return this.llc(b, o + 14, depth);
     return this.etherType(type, b, o + 14, depth);
   }
 
   private llc(b: Buffer, o: number, depth: number): string | undefined {
-    if (b.length < o + 3) return 'truncated:llc';
+    if (this.lim < o + 3) return 'truncated:llc';
     if (b[o] === 0xaa && b[o + 1] === 0xaa && b[o + 2] === 0x03) {
-      if (b.length < o + 8) return 'truncated:snap';
+      if (this.lim < o + 8) return 'truncated:snap';
       return this.etherType(b.readUInt16BE(o + 6), b, o + 8, depth);
     }
     return 'not-ip:llc';
@@ -172,7 +187,7 @@ export class FrameDecoder {
         case 0x9100:
         case 0x9200:
           // 802.1Q / 802.1ad (QinQ) tags: keep the innermost VLAN id.
-          if (b.length < o + 4) return 'truncated:vlan';
+          if (this.lim < o + 4) return 'truncated:vlan';
           this.vlan = b.readUInt16BE(o) & 0x0fff;
           type = b.readUInt16BE(o + 2);
           o += 4;
@@ -183,7 +198,7 @@ export class FrameDecoder {
           return this.mpls(b, o, depth);
         case 0x8864: {
           // PPPoE session: 6-byte header, then a PPP protocol field.
-          if (b.length < o + 8) return 'truncated:pppoe';
+          if (this.lim < o + 8) return 'truncated:pppoe';
           return this.pppProtocol(b.readUInt16BE(o + 6), b, o + 8, depth);
         }
         case 0x88e7:
@@ -194,7 +209,7 @@ export class FrameDecoder {
           return this.ethernet(b, o + 2, depth + 1);
         case 0x8926:
           // VN-Tag: 4 bytes, then the next EtherType.
-          if (b.length < o + 6) return 'truncated:vntag';
+          if (this.lim < o + 6) return 'truncated:vntag';
           type = b.readUInt16BE(o + 4);
           o += 6;
           continue;
@@ -208,7 +223,7 @@ export class FrameDecoder {
 
   /** An 802.11 data frame: MAC header, then LLC/SNAP (A-MSDU: the first subframe). */
   private ieee80211(b: Buffer, o: number, depth: number): string | undefined {
-    if (b.length < o + 24) return 'truncated:802.11';
+    if (this.lim < o + 24) return 'truncated:802.11';
     const fc0 = b[o];
     const fc1 = b[o + 1];
     if (((fc0 >> 2) & 3) !== 2) return 'not-ip:802.11-management';
@@ -218,7 +233,7 @@ export class FrameDecoder {
     let amsdu = false;
     if (fc0 & 0x80) {
       // QoS data: 2-byte QoS control, A-MSDU present bit, optional HT control.
-      if (b.length < p + 2) return 'truncated:802.11';
+      if (this.lim < p + 2) return 'truncated:802.11';
       amsdu = (b[p] & 0x80) !== 0;
       p += 2;
       if (fc1 & 0x80) p += 4;
@@ -230,12 +245,12 @@ export class FrameDecoder {
 
   private mpls(b: Buffer, o: number, depth: number): string | undefined {
     for (;;) {
-      if (b.length < o + 4) return 'truncated:mpls';
+      if (this.lim < o + 4) return 'truncated:mpls';
       const bottom = b[o + 2] & 0x01;
       o += 4;
       if (bottom) break;
     }
-    if (b.length <= o) return 'truncated:mpls';
+    if (this.lim <= o) return 'truncated:mpls';
     const nibble = b[o] >> 4;
     if (nibble === 4) return this.ipv4(b, o, depth + 1);
     if (nibble === 6) return this.ipv6(b, o, depth + 1);
@@ -245,12 +260,12 @@ export class FrameDecoder {
   }
 
   private ppp(b: Buffer, o: number, depth: number): string | undefined {
-    if (b.length < o + 2) return 'truncated:ppp';
+    if (this.lim < o + 2) return 'truncated:ppp';
     if (b[o] === 0xff && b[o + 1] === 0x03) o += 2; // HDLC address/control
-    if (b.length < o + 1) return 'truncated:ppp';
+    if (this.lim < o + 1) return 'truncated:ppp';
     // A protocol field with an odd first byte is compressed to one byte.
     if (b[o] & 1) return this.pppProtocol(b[o], b, o + 1, depth);
-    if (b.length < o + 2) return 'truncated:ppp';
+    if (this.lim < o + 2) return 'truncated:ppp';
     return this.pppProtocol(b.readUInt16BE(o), b, o + 2, depth);
   }
 
@@ -260,22 +275,25 @@ export class FrameDecoder {
     return 'not-ip:ppp-0x' + proto.toString(16);
   }
 
-  private nflog(b: Buffer): string | undefined {
+  private nflog(b: Buffer, s: number): string | undefined {
     // Linux NFLOG: 4-byte header, then TLVs (length and type in host order, little-endian in
     // practice); the packet is in TLV type 9 (NFULA_PAYLOAD).
-    let o = 4;
-    while (o + 4 <= b.length) {
+    let o = s + 4;
+    while (o + 4 <= this.lim) {
       const len = b.readUInt16LE(o);
       const type = b.readUInt16LE(o + 2);
       if (len < 4) return 'undecodable:nflog';
-      if (type === 9) return this.ipAny(b.subarray(0, Math.min(b.length, o + len)), o + 4, 0);
+      if (type === 9) {
+        this.lim = Math.min(this.lim, o + len);
+        return this.ipAny(b, o + 4, 0);
+      }
       o += (len + 3) & ~3;
     }
     return 'not-ip:nflog-no-payload';
   }
 
   private ipAny(b: Buffer, o: number, depth: number): string | undefined {
-    if (b.length <= o) return 'truncated:ip';
+    if (this.lim <= o) return 'truncated:ip';
     const v = b[o] >> 4;
     if (v === 4) return this.ipv4(b, o, depth);
     if (v === 6) return this.ipv6(b, o, depth);
@@ -283,21 +301,21 @@ export class FrameDecoder {
   }
 
   private ipv4(b: Buffer, o: number, depth: number): string | undefined {
-    if (b.length < o + 20) return 'truncated:ipv4';
+    if (this.lim < o + 20) return 'truncated:ipv4';
     if (b[o] >> 4 !== 4) return 'undecodable:ipv4-version';
     const ihl = (b[o] & 0x0f) * 4;
     if (ihl < 20) return 'undecodable:ipv4-header-length';
     let total = u16be(b, o + 2);
     // Total length 0 happens with TCP segmentation offload captures: use what was captured.
-    if (total === 0) total = b.length - o;
+    if (total === 0) total = this.lim - o;
     if (total < ihl) return 'undecodable:ipv4-total-length';
-    if (b.length < o + ihl) return 'truncated:ipv4';
+    if (this.lim < o + ihl) return 'truncated:ipv4';
     const fragWord = u16be(b, o + 6);
     const proto = b[o + 9];
     const src = this.addressText.v4(b, o + 12);
     const dst = this.addressText.v4(b, o + 16);
     // Never read past the IP datagram (frames are padded to 60 bytes on Ethernet).
-    const end = Math.min(b.length, o + total);
+    const end = Math.min(this.lim, o + total);
     if (fragWord & 0x3fff) {
       // A fragment (MF set or offset non-zero): the datagram is decoded when complete.
       const key = src + '|' + dst + '|' + b.readUInt16BE(o + 4) + '|' + proto;
@@ -309,15 +327,15 @@ export class FrameDecoder {
   }
 
   private ipv6(b: Buffer, o: number, depth: number): string | undefined {
-    if (b.length < o + 40) return 'truncated:ipv6';
+    if (this.lim < o + 40) return 'truncated:ipv6';
     if (b[o] >> 4 !== 6) return 'undecodable:ipv6-version';
     const payloadLen = b.readUInt16BE(o + 4);
     let next = b[o + 6];
     const src = this.addressText.v6(b, o + 8);
     const dst = this.addressText.v6(b, o + 24);
     let p = o + 40;
-    const declaredEnd = payloadLen === 0 ? b.length : o + 40 + payloadLen; // 0: jumbogram or TSO
-    const end = Math.min(b.length, declaredEnd);
+    const declaredEnd = payloadLen === 0 ? this.lim : o + 40 + payloadLen; // 0: jumbogram or TSO
+    const end = Math.min(this.lim, declaredEnd);
     // Walk extension headers to the upper-layer protocol.
     for (;;) {
       if (next === 0 || next === 43 || next === 60 || next === 135 || next === 139 || next === 140) {
@@ -374,9 +392,11 @@ export class FrameDecoder {
       case 47:
         return this.gre(b, o, end, depth);
       case 4:
-        return this.ipv4(b.subarray(0, end), o, depth + 1);
+        this.lim = end;
+        return this.ipv4(b, o, depth + 1);
       case 41:
-        return this.ipv6(b.subarray(0, end), o, depth + 1);
+        this.lim = end;
+        return this.ipv6(b, o, depth + 1);
       case 1:
         return ipVersion === 4 ? this.icmpError(b, o, end, depth, 4) : 'not-tcp:icmp';
       case 58:
@@ -421,41 +441,41 @@ export class FrameDecoder {
     const sport = u16be(b, o);
     const dport = u16be(b, o + 2);
     const p = o + 8;
-    // Most UDP is no tunnel: the datagram's view (for the tunnels below) is made only for one.
     if (!isTunnelPort(sport) && !isTunnelPort(dport)) return 'not-tcp:udp';
-    const inner = b.subarray(0, end);
+    // The tunnels below decode the datagram's payload: nothing past its end.
+    this.lim = end;
     if (depth >= MAX_NESTING) return 'undecodable:nesting';
     if (dport === UDP_VXLAN || sport === UDP_VXLAN) {
       if (end < p + 8) return 'truncated:vxlan';
-      return this.ethernet(inner, p + 8, depth + 1);
+      return this.ethernet(b, p + 8, depth + 1);
     }
     if (dport === UDP_GENEVE || sport === UDP_GENEVE) {
       if (end < p + 8) return 'truncated:geneve';
       const optLen = (b[p] & 0x3f) * 4;
       const type = u16be(b, p + 2);
-      if (type === 0x6558) return this.ethernet(inner, p + 8 + optLen, depth + 1);
-      return this.etherType(type, inner, p + 8 + optLen, depth + 1);
+      if (type === 0x6558) return this.ethernet(b, p + 8 + optLen, depth + 1);
+      return this.etherType(type, b, p + 8 + optLen, depth + 1);
     }
-    if (dport === UDP_GTPU || sport === UDP_GTPU) return this.gtpu(inner, p, depth);
-    if (dport === UDP_TEREDO || sport === UDP_TEREDO) return this.teredo(inner, p, depth);
-    if (dport === UDP_AYIYA || sport === UDP_AYIYA) return this.ayiya(inner, p, depth);
-    if (dport === UDP_GRE || sport === UDP_GRE) return this.gre(inner, p, end, depth);
+    if (dport === UDP_GTPU || sport === UDP_GTPU) return this.gtpu(b, p, depth);
+    if (dport === UDP_TEREDO || sport === UDP_TEREDO) return this.teredo(b, p, depth);
+    if (dport === UDP_AYIYA || sport === UDP_AYIYA) return this.ayiya(b, p, depth);
+    if (dport === UDP_GRE || sport === UDP_GRE) return this.gre(b, p, end, depth);
     return 'not-tcp:udp';
   }
 
   private gtpu(b: Buffer, p: number, depth: number): string | undefined {
-    if (b.length < p + 8) return 'truncated:gtp';
+    if (this.lim < p + 8) return 'truncated:gtp';
     const flags = b[p];
     if (flags >> 5 !== 1 || b[p + 1] !== 0xff) return 'not-tcp:gtp-control';
     let q = p + 8;
     if (flags & 0x07) {
-      if (b.length < q + 4) return 'truncated:gtp';
+      if (this.lim < q + 4) return 'truncated:gtp';
       let ext = flags & 0x04 ? b[q + 3] : 0;
       q += 4;
       while (ext !== 0) {
-        if (b.length < q + 1) return 'truncated:gtp';
+        if (this.lim < q + 1) return 'truncated:gtp';
         const len = b[q] * 4;
-        if (len === 0 || b.length < q + len) return 'truncated:gtp';
+        if (len === 0 || this.lim < q + len) return 'truncated:gtp';
         ext = b[q + len - 1];
         q += len;
       }
@@ -465,17 +485,17 @@ export class FrameDecoder {
 
   private teredo(b: Buffer, p: number, depth: number): string | undefined {
     // Optional authentication (0x0001) and origin indication (0x0000) headers precede IPv6.
-    if (b.length >= p + 2 && b[p] === 0 && b[p + 1] === 1) {
-      if (b.length < p + 4) return 'truncated:teredo';
+    if (this.lim >= p + 2 && b[p] === 0 && b[p + 1] === 1) {
+      if (this.lim < p + 4) return 'truncated:teredo';
       p += 4 + b[p + 2] + b[p + 3] + 9;
     }
-    if (b.length >= p + 2 && b[p] === 0 && b[p + 1] === 0) p += 8;
-    if (b.length <= p || b[p] >> 4 !== 6) return 'not-tcp:teredo';
+    if (this.lim >= p + 2 && b[p] === 0 && b[p + 1] === 0) p += 8;
+    if (this.lim <= p || b[p] >> 4 !== 6) return 'not-tcp:teredo';
     return this.ipv6(b, p, depth + 1);
   }
 
   private ayiya(b: Buffer, p: number, depth: number): string | undefined {
-    if (b.length < p + 8) return 'truncated:ayiya';
+    if (this.lim < p + 8) return 'truncated:ayiya';
     const idLen = 1 << (b[p] >> 4);
     const sigLen = (b[p + 1] >> 4) * 4;
     const next = b[p + 3];
@@ -497,24 +517,24 @@ export class FrameDecoder {
     const hasSeq = (flags & 0x1000) !== 0;
     if (hasSeq) p += 4;
     if (version === 1 && flags & 0x0080) p += 4; // PPTP acknowledgement number
-    const inner = b.subarray(0, end);
+    this.lim = end;
     switch (proto) {
       case 0x6558:
-        return this.ethernet(inner, p, depth + 1);
+        return this.ethernet(b, p, depth + 1);
       case 0x88be:
         // ERSPAN type II carries an 8-byte header (and a GRE sequence number); type I has neither.
-        return this.ethernet(inner, hasSeq ? p + 8 : p, depth + 1);
+        return this.ethernet(b, hasSeq ? p + 8 : p, depth + 1);
       case 0x22eb: {
         // ERSPAN type III: 12-byte header, plus an 8-byte platform subheader when O is set.
         if (end < p + 12) return 'truncated:erspan';
-        return this.ethernet(inner, p + 12 + (b[p + 11] & 0x01 ? 8 : 0), depth + 1);
+        return this.ethernet(b, p + 12 + (b[p + 11] & 0x01 ? 8 : 0), depth + 1);
       }
       case 0x880b:
-        return this.ppp(inner, p, depth + 1);
+        return this.ppp(b, p, depth + 1);
       default:
         // Aruba access points tunnel 802.11 frames to their controller (0x8200..0x9000, as Wireshark).
-        if (proto >= 0x8200 && proto <= 0x9000 && (proto & 0xf) === 0) return this.ieee80211(inner, p, depth + 1);
-        return this.etherType(proto, inner, p, depth + 1);
+        if (proto >= 0x8200 && proto <= 0x9000 && (proto & 0xf) === 0) return this.ieee80211(b, p, depth + 1);
+        return this.etherType(proto, b, p, depth + 1);
     }
   }
 
@@ -529,7 +549,6 @@ export class FrameDecoder {
     if (!isError) return v === 4 ? 'not-tcp:icmp' : 'not-tcp:icmpv6';
     if (depth >= MAX_NESTING) return 'undecodable:nesting';
     const q = o + 8;
-    const inner = b.subarray(0, end);
     let src: string;
     let dst: string;
     let p: number;
@@ -559,11 +578,11 @@ export class FrameDecoder {
       ts: this.ts,
       src,
       dst,
-      sport: inner.readUInt16BE(p),
-      dport: inner.readUInt16BE(p + 2),
+      sport: b.readUInt16BE(p),
+      dport: b.readUInt16BE(p + 2),
       flags: quoted >= 14 ? ((b[p + 12] & 0x0f) << 8) | b[p + 13] : 0,
-      seq: inner.readUInt32BE(p + 4),
-      ack: quoted >= 12 ? inner.readUInt32BE(p + 8) : 0,
+      seq: b.readUInt32BE(p + 4),
+      ack: quoted >= 12 ? b.readUInt32BE(p + 8) : 0,
       len: 0,
       win: undefined,
       frame: this.frameNo,

@@ -1,14 +1,13 @@
 import { lastValueFrom, toArray } from 'rxjs';
-import { readCapture } from '../../src/capture/pcap-reader';
-import { decodeFrames } from '../../src/operators/decode-frames';
+import { readPackets } from '../../src/capture/read-packets';
 import { trackFlows } from '../../src/operators/track-flows';
 
 /** Per TCP frame: [tcp.stream (null: none), reused_ports flag]. */
 export type FrameVerdicts = Map<number, [number | null, boolean]>;
 
-/** Our frame → [stream, reused] (the `tcpreuse annotate` view). */
+/** Our frame → [stream, reused] (the `tcpreuse annotate` view, read as the CLI reads it). */
 export async function annotateCapture(path: string): Promise<FrameVerdicts> {
-  const events = await lastValueFrom(readCapture(path).pipe(decodeFrames(), trackFlows({ annotate: true }), toArray()));
+  const events = await lastValueFrom(readPackets(path).pipe(trackFlows({ annotate: true }), toArray()));
   const m: FrameVerdicts = new Map();
   for (const e of events) if (e.type === 'packet') m.set(e.frame!, [e.stream, e.reused]);
   return m;
