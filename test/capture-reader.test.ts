@@ -8,6 +8,7 @@ import { CaptureError, readCapture } from '../src/capture/pcap-reader';
 import { readPackets } from '../src/capture/read-packets';
 import type { FrameDecoder } from '../src/decode/frame-decoder';
 import { decodeFrames } from '../src/operators/decode-frames';
+import { OptionError } from '../src/util/options';
 import { CAPTURES } from './helpers/run';
 import { ethernet, ipv4, pcapFile, pcapngFile, tcpHeader } from './helpers/packets';
 
@@ -115,6 +116,10 @@ describe('readCapture', () => {
   test('a missing file: CaptureError "no such file"', async () => {
     const err = await lastValueFrom(readCapture(join(dir, 'nope.pcap'))).catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/nope\.pcap: no such file/);
+  });
+
+  test('a chunk size that is not a positive integer is an OptionError when the reader is made', () => {
+    for (const chunkBytes of [0, -1, 1.5, Number.NaN]) expect(() => readCapture(dir, { chunkBytes })).toThrow(OptionError);
   });
 
   test('a directory: CaptureError "is a directory" (the open succeeds, the first read fails)', async () => {

@@ -1,5 +1,6 @@
 import { closeSync, openSync, read, statSync } from 'node:fs';
 import { u32be, u32le } from '../util/byte-read';
+import { numberOption } from '../util/options';
 import { Observable } from '../util/rx';
 
 /** One captured frame as the file stores it, before any protocol decoding. */
@@ -293,6 +294,8 @@ export function readCapture(path: string, options: ReadCaptureOptions = {}): Obs
  * Reading, gzip, backpressure, damage and teardown are the same for every parser.
  */
 export function streamCapture<T>(path: string, options: ReadCaptureOptions, makeParser: (emit: (item: T) => void) => RawCaptureParser): Observable<T> {
+  // A bad option throws where the pipeline is written, not later inside a subscription.
+  const chunkBytes = numberOption('readCapture', 'chunkBytes', options.chunkBytes, 1 << 20, { min: 1, max: 1 << 30, integer: true });
   return new Observable<T>((subscriber) => {
     let total = 0;
     let fd: number;
@@ -339,7 +342,7 @@ export function streamCapture<T>(path: string, options: ReadCaptureOptions, make
       }
     };
 
-    const chunks = readAhead(fd, options.chunkBytes ?? 1 << 20);
+    const chunks = readAhead(fd, chunkBytes);
     void (async () => {
       let readBytes = 0;
       try {
