@@ -28,6 +28,13 @@ async function read(path: string): Promise<{ frame: number; ts: number; linkType
   return got.map((f) => ({ frame: f.frame, ts: f.ts, linkType: f.linkType, len: f.data.length }));
 }
 
+const openFds = (): number => readdirSync('/proc/self/fd').length;
+/** Open descriptors once a read still in flight has settled and the reader has closed its file. */
+async function openFdsSettled(before: number): Promise<number> {
+  for (let i = 0; i < 50 && openFds() > before; i++) await new Promise((r) => setTimeout(r, 10));
+  return openFds();
+}
+
 describe('readCapture', () => {
   const expected = TS.map((ts, i) => ({ frame: i + 1, ts, linkType: 1, len: frames[i].data.length }));
 
@@ -129,19 +136,16 @@ describe('readCapture', () => {
   });
 
   test('unsubscribing midway stops reading and closes the file (no descriptor left open)', async () => {
-    const openFds = (): number => readdirSync('/proc/self/fd').length;
     const many = Array.from({ length: 200 }, (_, i) => ({ ts: TS[0] + i, data: frame(i) }));
     const path = write('h.pcap', pcapFile(many));
     const before = openFds();
     const got = await lastValueFrom(readCapture(path, { chunkBytes: 64 }).pipe(take(5), toArray()));
     expect(got.map((f) => f.frame)).toEqual([1, 2, 3, 4, 5]);
     // The read that was in flight settles, then the descriptor is closed.
-    for (let i = 0; i < 50 && openFds() > before; i++) await new Promise((r) => setTimeout(r, 10));
-    expect(openFds()).toBe(before);
+    expect(await openFdsSettled(before)).toBe(before);
   });
 
   test('unsubscribing from a gzip file waiting on the decompressor closes the file too', async () => {
-    const openFds = (): number => readdirSync('/proc/self/fd').length;
     // Random payloads: the compressed file is far larger than gunzip's 16 KiB buffer, so the
     // reader is waiting for it to drain when the subscriber leaves.
     const many = Array.from({ length: 2000 }, (_, i) => ({ ts: TS[0] + i, data: Buffer.concat([frame(i), randomBytes(100)]) }));
@@ -149,8 +153,7 @@ describe('readCapture', () => {
     const before = openFds();
     const got = await lastValueFrom(readCapture(path).pipe(take(5), toArray()));
     expect(got.map((f) => f.frame)).toEqual([1, 2, 3, 4, 5]);
-    for (let i = 0; i < 50 && openFds() > before; i++) await new Promise((r) => setTimeout(r, 10));
-    expect(openFds()).toBe(before);
+    expect(await openFdsSettled(before)).toBe(before);
   });
 
   test('throttle: reading pauses until the promise settles, and every frame still arrives in order', async () => {

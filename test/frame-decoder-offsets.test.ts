@@ -1,9 +1,10 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { lastValueFrom, toArray } from 'rxjs';
 import { readCapture } from '../src/capture/pcap-reader';
 import { FrameDecoder, LinkType } from '../src/decode/frame-decoder';
-import { CAPTURES, SHARED_ZEEK } from './helpers/run';
+import { CAPTURES, filesUnder, SHARED_ZEEK } from './helpers/run';
+import { rng } from './helpers/rng';
 import { ethernet, ipv4, ipv6, tcpHeader, udp } from './helpers/packets';
 
 /**
@@ -17,14 +18,6 @@ import { ethernet, ipv4, ipv6, tcpHeader, udp } from './helpers/packets';
 interface Frame {
   linkType: number;
   data: Buffer;
-}
-
-function lcg(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296;
-  };
 }
 
 function crafted(): Frame[] {
@@ -59,30 +52,30 @@ async function captureFrames(path: string, limit: number): Promise<Frame[]> {
 }
 
 /** Damaged variants: cut short, bytes flipped in the headers, or both. */
-function variants(f: Frame, rnd: () => number): Frame[] {
+function variants(f: Frame, r: (n: number) => number): Frame[] {
   const out: Frame[] = [f];
-  const cut = Math.floor(rnd() * f.data.length);
+  const cut = r(f.data.length + 1);
   out.push({ linkType: f.linkType, data: f.data.subarray(0, cut) });
   const flipped = Buffer.from(f.data);
-  for (let k = 0; k < 3; k++) flipped[Math.floor(rnd() * Math.min(flipped.length, 96))] ^= 1 + Math.floor(rnd() * 255);
+  for (let k = 0; k < 3 && flipped.length > 0; k++) flipped[r(Math.min(flipped.length, 96))] ^= 1 + r(255);
   out.push({ linkType: f.linkType, data: flipped.length ? flipped : f.data });
-  out.push({ linkType: f.linkType, data: flipped.subarray(0, Math.floor(rnd() * flipped.length)) });
+  out.push({ linkType: f.linkType, data: flipped.subarray(0, r(flipped.length + 1)) });
   return out;
 }
 
 function compareBothWays(frames: Frame[], seed: number): string[] {
-  const rnd = lcg(seed);
+  const r = rng(seed);
   const own = new FrameDecoder({ sensor: 's' });
   const inPlace = new FrameDecoder({ sensor: 's' });
   const problems: string[] = [];
   let n = 0;
   for (const base of frames) {
-    for (const f of variants(base, rnd)) {
+    for (const f of variants(base, r)) {
       n++;
-      const pre = Math.floor(rnd() * 40);
-      const post = 1 + Math.floor(rnd() * 40);
+      const pre = r(40);
+      const post = 1 + r(40);
       const chunk = Buffer.alloc(pre + f.data.length + post);
-      for (let i = 0; i < chunk.length; i++) chunk[i] = Math.floor(rnd() * 256);
+      for (let i = 0; i < chunk.length; i++) chunk[i] = r(256);
       f.data.copy(chunk, pre);
       const a = own.decodeBytes(f.linkType, Buffer.from(f.data), 1_700_000_000_000_000 + n, n);
       const b = inPlace.decodeFrame(f.linkType, chunk, pre, pre + f.data.length, 1_700_000_000_000_000 + n, n);
@@ -110,15 +103,7 @@ describe('FrameDecoder.decodeFrame: a frame decoded in place equals the frame de
 
   const zeek = existsSync(SHARED_ZEEK);
   (zeek ? test : test.skip)('the Zeek traces (read in place; first 1000 frames of each)', async () => {
-    const files: string[] = [];
-    const walk = (dir: string): void => {
-      for (const e of readdirSync(dir)) {
-        const p = join(dir, e);
-        if (statSync(p).isDirectory()) walk(p);
-        else if (/\.(pcap|pcapng|cap)(\.gz)?$/.test(e)) files.push(p);
-      }
-    };
-    walk(SHARED_ZEEK);
+    const files = filesUnder(SHARED_ZEEK).filter((f) => /\.(pcap|pcapng|cap)(\.gz)?$/.test(f));
     const problems: string[] = [];
     for (const [i, f] of files.entries()) problems.push(...compareBothWays(await captureFrames(f, 1000), 100 + i).map((p) => `${f}: ${p}`));
     expect(problems.slice(0, 10)).toEqual([]);

@@ -1,7 +1,7 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { annotateCapture, compareWithOracle, tsharkFields } from './helpers/parity';
-import { analyzeCapture, CAPTURES, loadOracle, SHARED_ZEEK } from './helpers/run';
+import { analyzeCapture, CAPTURES, filesUnder, loadOracle, SHARED_ZEEK } from './helpers/run';
 
 const generated = readdirSync(CAPTURES)
   .filter((f) => f.endsWith('.oracle.csv.gz'))
@@ -46,18 +46,11 @@ describe('the events carry Wireshark\'s stream numbers', () => {
 /** Zeek's traces are third-party data: read in place from ../shared, never copied here. */
 function zeekTraces(): { name: string; capture: string; oracle: string }[] {
   const out: { name: string; capture: string; oracle: string }[] = [];
-  const walk = (dir: string): void => {
-    for (const e of readdirSync(dir)) {
-      const p = join(dir, e);
-      if (statSync(p).isDirectory()) walk(p);
-      else if (e.endsWith('.tshark.tsv')) {
-        const base = p.slice(0, -'.tshark.tsv'.length);
-        const capture = ['pcap', 'pcapng', 'pcap.gz', 'pcapng.gz', 'cap'].map((x) => `${base}.${x}`).find(existsSync);
-        if (capture) out.push({ name: base.slice(SHARED_ZEEK.length + 1), capture, oracle: p });
-      }
-    }
-  };
-  walk(SHARED_ZEEK);
+  for (const p of filesUnder(SHARED_ZEEK).filter((f) => f.endsWith('.tshark.tsv'))) {
+    const base = p.slice(0, -'.tshark.tsv'.length);
+    const capture = ['pcap', 'pcapng', 'pcap.gz', 'pcapng.gz', 'cap'].map((x) => `${base}.${x}`).find(existsSync);
+    if (capture) out.push({ name: base.slice(SHARED_ZEEK.length + 1), capture, oracle: p });
+  }
   return out.sort((a, b) => a.name.localeCompare(b.name));
 }
 

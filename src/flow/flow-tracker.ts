@@ -589,8 +589,10 @@ export class FlowTracker {
     const startTs = t.firstTs[row];
     const endTs = t.lastTs[row];
     const { client, server } = this.endpoints(row);
-    // One literal, the open event's fields first: every close event is one allocation with its
-    // fields in-object (extending an open event in place grew a property store three times).
+    // The open event's fields written again, in its order (JSON key order is part of the
+    // contract), then the close fields: one literal is one allocation with every field in-object.
+    // Extending openEvent()'s object in place, or spreading it, grows a property store per close
+    // (the one literal measured 1.06-1.08x on track+detect).
     return {
       type: 'flow.close',
       ts: endTs,

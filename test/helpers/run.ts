@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -20,6 +20,17 @@ export const FIXTURES = join(ROOT, 'test', 'fixtures');
 export const CAPTURES = join(FIXTURES, 'captures');
 /** The Zeek traces: TCPREUSE_ZEEK_DIR, else ../shared/captures/zeek beside the checkout. */
 export const SHARED_ZEEK = process.env.TCPREUSE_ZEEK_DIR ?? join(ROOT, '..', 'shared', 'captures', 'zeek');
+
+/** Every file below `dir`, depth first, in directory order. */
+export function filesUnder(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir)) {
+    const p = join(dir, e);
+    if (statSync(p).isDirectory()) out.push(...filesUnder(p));
+    else out.push(p);
+  }
+  return out;
+}
 
 export function capturePath(name: string): string {
   return join(CAPTURES, `${name}.pcap.gz`);
