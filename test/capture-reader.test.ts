@@ -4,13 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { lastValueFrom, take, toArray } from 'rxjs';
-import { CaptureError, readCapture } from '../src/capture/pcap-reader';
+import { CaptureError, RawCaptureParser, readCapture } from '../src/capture/pcap-reader';
 import { readPackets } from '../src/capture/read-packets';
 import type { FrameDecoder } from '../src/decode/frame-decoder';
 import { decodeFrames } from '../src/operators/decode-frames';
 import { OptionError } from '../src/util/options';
 import { CAPTURES } from './helpers/run';
 import { ethernet, ipv4, pcapFile, pcapngFile, tcpHeader } from './helpers/packets';
+import { rng } from './helpers/rng';
 
 const dir = mkdtempSync(join(tmpdir(), 'tcpreuse-capture-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -203,3 +204,60 @@ describe('readPackets (reader and decoder in one pass, as the CLI reads)', () =>
     expect(damage?.message).toMatch(/truncated/);
   });
 });
+
+describe('RawCaptureParser across chunk boundaries', () => {
+  // Records of every size around the bridge (the part of a chunk copied behind a leftover partial
+  // record): shorter ones are finished on the bridge, longer ones by copying the whole chunk.
+  const r = rng(7);
+  const specs = Array.from({ length: 300 }, (_, i) => ({ ts: 1_700_000_000_000_000 + i * 1000, data: randomBytesOf(r, 1 + r(r(8) === 0 ? 3000 : 400)) }));
+  const files: [string, Buffer][] = [
+    ['pcap', pcapFile(specs)],
+    ['pcap big-endian ns', pcapFile(specs, { bigEndian: true, nanos: true })],
+    ['pcapng', pcapngFile([{ linkType: 1 }, { linkType: 101 }], specs.map((f, i) => ({ ...f, iface: i % 2 })))],
+  ];
+
+  /** Every frame the parser gives (number, time, link type, bytes as hex), and the error at the end if any. */
+  function parse(file: Buffer, chunk: number, bridge?: number): { frames: string[]; error: string | null } {
+    const frames: string[] = [];
+    const p = new RawCaptureParser('x', (buf, start, end, frame, ts, linkType) => frames.push(`${frame} ${ts} ${linkType} ${buf.toString('hex', start, end)}`), bridge);
+    try {
+      for (let at = 0; at < file.length; at += chunk) p.push(file.subarray(at, at + chunk));
+      p.end();
+      return { frames, error: null };
+    } catch (e) {
+      return { frames, error: (e as Error).message };
+    }
+  }
+
+  test.each(files)('%s: the same frames for every chunk and bridge size as in one piece', (_n, file) => {
+    const whole = parse(file, file.length);
+    expect(whole.frames).toHaveLength(300);
+    for (const [chunk, bridge] of [[1000, 100], [1000, 999], [4096, 512], [777, 1], [5000, 64 * 1024], [3001, 2999]]) {
+      expect(parse(file, chunk, bridge)).toEqual(whole);
+    }
+  });
+
+  test.each(files)('%s: a file cut short fails at the same place whatever the chunking', (_n, file) => {
+    const cut = file.subarray(0, Math.floor(file.length * 0.6));
+    const whole = parse(cut, cut.length);
+    expect(whole.error).toMatch(/truncated/);
+    for (const [chunk, bridge] of [[1000, 100], [4096, 512], [777, 1]]) expect(parse(cut, chunk, bridge)).toEqual(whole);
+  });
+
+  test('a corrupt record header is reported at the same byte whatever the chunking', () => {
+    const file = Buffer.from(files[0][1]);
+    let at = 24;
+    for (let i = 0; i < 150; i++) at += 16 + specs[i].data.length;
+    file.writeUInt32LE(0xffffffff, at + 8); // record 151's captured length
+    const whole = parse(file, file.length);
+    expect(whole.frames).toHaveLength(150);
+    expect(whole.error).toMatch(new RegExp(`corrupt record header.*at byte ${at}\\)`));
+    for (const [chunk, bridge] of [[1000, 100], [4096, 512], [777, 1], [3001, 2999]]) expect(parse(file, chunk, bridge)).toEqual(whole);
+  });
+});
+
+function randomBytesOf(r: (n: number) => number, n: number): Buffer {
+  const b = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) b[i] = r(256);
+  return b;
+}

@@ -87,9 +87,15 @@ export class RawCaptureParser {
   private interfaces: PcapngInterface[] = [];
   private frameNo = 0;
 
+  /**
+   * @param bridgeBytes how much of a new chunk is copied behind a partial record left over from
+   *   the last one to finish it; the rest of the chunk is parsed where it lies. (A record longer
+   *   than that is finished by copying the whole chunk.)
+   */
   constructor(
     private readonly path: string,
     private readonly sink: RawFrameSink,
+    private readonly bridgeBytes = 64 * 1024,
   ) {}
 
   get framesRead(): number {
@@ -97,16 +103,38 @@ export class RawCaptureParser {
   }
 
   push(chunk: Buffer): void {
-    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    let b = chunk;
     let pos = 0;
-    if (this.format === 'unknown') {
-      if (this.buf.length < 24) return;
-      pos = this.readFileHeader();
+    const carried = this.buf.length;
+    if (carried > 0 && chunk.length > this.bridgeBytes) {
+      // Copying each 1 MiB chunk behind the few bytes left over was most of the reader's copying.
+      const bridge = Buffer.concat([this.buf, chunk.subarray(0, this.bridgeBytes)]);
+      pos = this.parse(bridge, 0);
+      if (pos >= carried) {
+        this.consumed += carried;
+        pos -= carried; // carry on in the chunk itself
+      } else {
+        this.consumed += pos;
+        b = Buffer.concat([bridge.subarray(pos, carried), chunk]);
+        pos = 0;
+      }
+    } else if (carried > 0) {
+      b = Buffer.concat([this.buf, chunk]);
     }
-    pos = this.format === 'pcap' ? this.parsePcap(pos) : this.parsePcapng(pos);
+    pos = this.parse(b, pos);
     this.consumed += pos;
     // Copy the remainder so the (large) chunk it came from can be freed.
-    this.buf = pos === this.buf.length ? Buffer.alloc(0) : Buffer.from(this.buf.subarray(pos));
+    this.buf = pos === b.length ? Buffer.alloc(0) : Buffer.from(b.subarray(pos));
+  }
+
+  /** Parses the records of `b` from `pos` on; returns where the last complete one ends. */
+  private parse(b: Buffer, pos: number): number {
+    this.buf = b;
+    if (this.format === 'unknown') {
+      if (b.length < 24) return pos;
+      pos = this.readFileHeader();
+    }
+    return this.format === 'pcap' ? this.parsePcap(pos) : this.parsePcapng(pos);
   }
 
   /** Call at end of input: a partial record left over means the file was cut short. */

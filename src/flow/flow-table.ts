@@ -36,10 +36,13 @@ export class FlowTable {
   generation = new Uint32Array(0);
   stream = new Int32Array(0);
   wsFlags = new Uint8Array(0);
-  wsBase = new Uint32Array(0); // 2 per row
+  // Sequence numbers are kept as int32 (the same 32 bits; compare with `seq | 0`): a uint32 load of
+  // 2^31 or more does not fit the int32 the optimising compiler first assumes, and deoptimised the
+  // tracker once per column early in every run.
+  wsBase = new Int32Array(0); // 2 per row
   state = new Uint32Array(0);
-  isn = new Uint32Array(0); // 2 per row: client, server
-  seqEnd = new Uint32Array(0); // 2 per row, per canonical direction: seq after the latest segment
+  isn = new Int32Array(0); // 2 per row: client, server
+  seqEnd = new Int32Array(0); // 2 per row, per canonical direction: seq after the latest segment
   firstTs = new Float64Array(0);
   lastTs = new Float64Array(0);
   openFrame = new Float64Array(0);

@@ -253,7 +253,7 @@ export class FlowTracker {
 
     if (row === NIL) {
       row = this.addRow(p, sensor, dir, hash);
-    } else if ((synOnly || synAck) && t.wsFlags[row] & (1 << dir) && seq !== t.wsBase[2 * row + dir]) {
+    } else if ((synOnly || synAck) && t.wsFlags[row] & (1 << dir) && (seq | 0) !== t.wsBase[2 * row + dir]) {
       wsReused = true;
       if (synOnly) {
         previousStream = t.stream[row];
@@ -295,9 +295,9 @@ export class FlowTracker {
       }
       open = synOnly ? 'syn' : synAck ? 'synack' : 'midstream';
     } else if (synOnly) {
-      if (!fromClientIfSame || !(st & S_ISN_C) || seq !== t.isn[2 * row]) open = 'syn';
+      if (!fromClientIfSame || !(st & S_ISN_C) || (seq | 0) !== t.isn[2 * row]) open = 'syn';
       else if (!(st & (S_LAST_SHIFT_MASK)) && st & S_DATA) open = 'syn'; // same ISN, old one never closed: rebooted device
-    } else if (synAck && (st & CLOSED_MASK || (st & S_FIN_C && st & S_FIN_S)) && st & S_ISN_S && seq !== t.isn[2 * row + 1]) {
+    } else if (synAck && (st & CLOSED_MASK || (st & S_FIN_C && st & S_FIN_S)) && st & S_ISN_S && (seq | 0) !== t.isn[2 * row + 1]) {
       open = 'synack'; // the SYN of a new connection was not captured
     }
     if (open !== null) {
@@ -392,7 +392,7 @@ export class FlowTracker {
 
   /** A SYN repeating the ISN of a connection that ended with FIN/RST (or never carried data) is a late duplicate. */
   private repeatsEndedIsn(row: number, st: number, seq: number): boolean {
-    if (!(st & S_ISN_C) || this.t.isn[2 * row] !== seq) return false;
+    if (!(st & S_ISN_C) || this.t.isn[2 * row] !== (seq | 0)) return false;
     return (st & S_LAST_SHIFT_MASK) !== 0 || !(st & S_DATA);
   }
 

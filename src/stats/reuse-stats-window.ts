@@ -22,6 +22,8 @@ export class ReuseStatsWindows {
   private readonly windows = new Map<number, ClientCountTable>();
   private lastStart = NaN;
   private lastWindow: ClientCountTable | undefined;
+  /** Clients in the window emitted last: a new window's table starts that big instead of growing there. */
+  private sizeHint = 16;
   private now = -Infinity;
   /** End of the earliest open window: nothing closes before the watermark reaches it. */
   private nextEnd = Infinity;
@@ -58,7 +60,7 @@ export class ReuseStatsWindows {
     // Consecutive items nearly always fall in the same window.
     let w = start === this.lastStart ? this.lastWindow : this.windows.get(start);
     if (!w) {
-      w = new ClientCountTable();
+      w = new ClientCountTable(this.sizeHint);
       this.windows.set(start, w);
       this.nextEnd = Math.min(this.nextEnd, start + this.windowUs);
     }
@@ -75,6 +77,7 @@ export class ReuseStatsWindows {
       const w = this.windows.get(start)!;
       this.windows.delete(start);
       if (start === this.lastStart) this.lastWindow = undefined;
+      this.sizeHint = Math.max(16, w.size);
       const end = start + this.windowUs;
       for (let row = 0; row < w.size; row++) {
         if (w.reuses(row) === 0 && !this.includeQuiet) continue;
