@@ -1,5 +1,5 @@
 import type { Subscription } from 'rxjs';
-import type { CaptureError } from '../src/capture/pcap-reader';
+import { type CaptureError, STDIN_PATH } from '../src/capture/pcap-reader';
 import { readPackets } from '../src/capture/read-packets';
 import { InputDecoder, INPUT_FORMATS, type InputFormat } from '../src/ingest/input-decoder';
 import type { PacketRecord } from '../src/model/packet-record';
@@ -84,6 +84,11 @@ module.exports = function register(RED: NodeAPI): void {
       const file = (typeof msg.filename === 'string' && msg.filename) || textField(config as Record<string, unknown>, 'filename');
       if (!file) {
         done(new Error('no capture file: set it in the node or send msg.filename'));
+        return;
+      }
+      if (file === STDIN_PATH) {
+        // The library reads "-" as standard input (for the CLI); Node-RED's own is no capture.
+        done(new Error('"-" (standard input) is not a capture file here: give a file path'));
         return;
       }
       let batch: PacketRecord[] = [];

@@ -261,3 +261,32 @@ function randomBytesOf(r: (n: number) => number, n: number): Buffer {
   for (let i = 0; i < n; i++) b[i] = r(256);
   return b;
 }
+
+describe('readCapture with an abort signal (how a live capture on standard input is ended)', () => {
+  test('aborting ends the input where it is: the frames read so far, then completion (a record cut there is damage)', async () => {
+    const path = write('signal.pcap', pcapFile(frames));
+    const controller = new AbortController();
+    let chunks = 0;
+    let damage: CaptureError | undefined;
+    const got = await lastValueFrom(
+      readCapture(path, {
+        chunkBytes: 100,
+        onDamage: (e) => (damage = e),
+        throttle: () => {
+          if (++chunks === 2) controller.abort(); // after 200 bytes: two whole records and part of the third
+          return undefined;
+        },
+        signal: controller.signal,
+      }).pipe(toArray()),
+    );
+    expect(got.map((f) => f.frame)).toEqual([1, 2]);
+    expect(damage?.message).toMatch(/file is truncated/);
+  });
+
+  test('a signal aborted before the read: no frames, the empty input said as such', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    const err = await lastValueFrom(readCapture(write('signal2.pcap', pcapFile(frames)), { signal: controller.signal })).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/file is empty/);
+  });
+});

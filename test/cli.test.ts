@@ -1,5 +1,7 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { cutCapture, ROOT } from './helpers/run';
 
 // Runs the built CLI (`npm test` builds first), as a user would.
@@ -65,5 +67,47 @@ describe('tcpreuse CLI', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/tcpreuse analyze <capture>/);
     expect(r.stdout).toMatch(/Severity policy/);
+  });
+
+  describe('a capture on standard input ("-")', () => {
+    const sample = readFileSync(join(ROOT, 'samples', 'sample.pcap'));
+    const runWithInput = (input: Buffer, ...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8', input });
+
+    test('analyze --json and annotate read it as they read the file (sensor "stdin"); gzip is detected there too', () => {
+      const fromFile = run('analyze', 'samples/sample.pcap', '--json', '--sensor', 'stdin');
+      const piped = runWithInput(sample, 'analyze', '-', '--json');
+      expect(piped.status).toBe(0);
+      expect(piped.stdout).toBe(fromFile.stdout);
+      const gz = runWithInput(gzipSync(sample), 'annotate', '-');
+      expect(gz.status).toBe(0);
+      expect(gz.stdout).toBe(run('annotate', 'samples/sample.pcap').stdout);
+      expect(runWithInput(sample, 'analyze', '-').stdout).toMatch(/^tcpreuse analyze - {2}\(sensor "stdin"\)/);
+    });
+
+    test('nothing on it: one line, exit 1', () => {
+      const r = runWithInput(Buffer.alloc(0), 'analyze', '-');
+      expect(r.status).toBe(1);
+      expect(r.stderr.trim().split('\n')).toEqual(['tcpreuse: stdin: nothing came on standard input']);
+    });
+
+    test('a live capture ends with an interrupt: the report covers what was read, even if the writer keeps the pipe open', async () => {
+      // The first 100 records, then the writer stays silent and alive (as a capture on a quiet link).
+      let end = 24;
+      for (let i = 0; i < 100; i++) end += 16 + sample.readUInt32LE(end + 8);
+      const child = spawn(process.execPath, [CLI, 'analyze', '-'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.stdin.write(sample.subarray(0, end));
+      await new Promise((r) => setTimeout(r, 500));
+      child.kill('SIGINT');
+      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+      child.stdin.destroy();
+      expect(code).toBe(0);
+      expect(stderr).toMatch(/interrupted: finishing with the packets read so far/);
+      expect(stdout).toMatch(/frames 100, TCP packets \d+/);
+      expect(stdout).toMatch(/Port reuse: \d+/);
+    });
   });
 });

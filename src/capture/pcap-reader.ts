@@ -1,4 +1,5 @@
 import { closeSync, openSync, read, statSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { u32be, u32le } from '../util/byte-read';
 import { numberOption } from '../util/options';
 import { Observable } from '../util/rx';
@@ -50,6 +51,12 @@ export interface ReadCaptureOptions {
    * stream completes instead of erroring. Without it, the stream errors with the CaptureError.
    */
   readonly onDamage?: (err: CaptureError) => void;
+  /**
+   * Aborting it ends the input where it is, as if the capture ended there: what was read is
+   * parsed and the stream completes (for a live capture on standard input, where an interrupt is
+   * how it ends). A record cut off there is damage, as at the end of a cut-short file.
+   */
+  readonly signal?: AbortSignal;
 }
 
 const PCAP_MAGIC_US = 0xa1b2c3d4;
@@ -92,11 +99,15 @@ export class RawCaptureParser {
    *   the last one to finish it; the rest of the chunk is parsed where it lies. (A record longer
    *   than that is finished by copying the whole chunk.)
    */
+  private readonly path: string;
+
   constructor(
-    private readonly path: string,
+    path: string,
     private readonly sink: RawFrameSink,
     private readonly bridgeBytes = 64 * 1024,
-  ) {}
+  ) {
+    this.path = captureLabel(path);
+  }
 
   get framesRead(): number {
     return this.frameNo;
@@ -141,7 +152,7 @@ export class RawCaptureParser {
   end(): void {
     if (this.format === 'unknown') {
       throw new CaptureError(
-        this.buf.length === 0 ? 'file is empty' : 'file is too short to be a pcap or pcapng capture',
+        this.buf.length === 0 ? (this.path === 'stdin' ? 'nothing came on standard input' : 'file is empty') : 'file is too short to be a pcap or pcapng capture',
         this.path,
         -1,
       );
@@ -325,17 +336,17 @@ export function streamCapture<T>(path: string, options: ReadCaptureOptions, make
   // A bad option throws where the pipeline is written, not later inside a subscription.
   const chunkBytes = numberOption('readCapture', 'chunkBytes', options.chunkBytes, 1 << 20, { min: 1, max: 1 << 30, integer: true });
   return new Observable<T>((subscriber) => {
-    let total = 0;
-    let fd: number;
+    let source: CaptureSource;
     try {
-      total = statSync(path).size;
-      fd = openSync(path, 'r');
+      source = openSource(path, chunkBytes);
     } catch (err) {
-      subscriber.error(new CaptureError(describeFsError(err), path, -1));
+      subscriber.error(err);
       return;
     }
+    const { total, chunks } = source;
     const parser = makeParser((item) => subscriber.next(item));
     let stopped = false;
+    let inputEnded = false; // by the signal: chunks still arriving are not parsed
     let gunzip: import('node:zlib').Gunzip | undefined;
     const fail = (err: unknown): void => {
       if (stopped) return;
@@ -370,12 +381,11 @@ export function streamCapture<T>(path: string, options: ReadCaptureOptions, make
       }
     };
 
-    const chunks = readAhead(fd, chunkBytes);
     void (async () => {
       let readBytes = 0;
       try {
         for await (const chunk of chunks) {
-          if (stopped) break;
+          if (stopped || inputEnded) break;
           readBytes += chunk.length;
           options.onProgress?.(readBytes, total);
           if (readBytes === chunk.length && chunk.length >= 2 && chunk[0] === 0x1f && chunk[1] === 0x8b) {
@@ -391,7 +401,7 @@ export function streamCapture<T>(path: string, options: ReadCaptureOptions, make
               }
             });
             g.on('end', end);
-            g.on('error', (err) => fail(new CaptureError(`gzip data is corrupt or truncated (${err.message})`, path, -1)));
+            g.on('error', (err) => fail(new CaptureError(`gzip data is corrupt or truncated (${err.message})`, captureLabel(path), -1)));
           }
           if (gunzip) {
             // Respect the gunzip stream's backpressure so memory stays bounded: wait for 'drain',
@@ -410,21 +420,67 @@ export function streamCapture<T>(path: string, options: ReadCaptureOptions, make
           }
         }
       } catch (err) {
+        if (inputEnded) return; // the source was closed under a pending read
         // Frames before the damage have been emitted already; this is the one clear error.
-        fail(new CaptureError(describeFsError(err), path, -1));
+        fail(new CaptureError(describeFsError(err), captureLabel(path), -1));
         return;
       }
-      if (stopped) return;
+      if (stopped || inputEnded) return;
       if (gunzip) gunzip.end();
       else end();
     })();
+    const endInput = (): void => {
+      if (stopped || inputEnded) return;
+      inputEnded = true;
+      source.close();
+      if (gunzip) gunzip.end();
+      else end();
+    };
+    options.signal?.addEventListener('abort', endInput, { once: true });
+    if (options.signal?.aborted) endInput();
     return () => {
+      options.signal?.removeEventListener('abort', endInput);
       stopped = true;
       gunzip?.destroy();
       // The generator closes the file once its read in flight has settled.
       void chunks.return(undefined);
     };
   });
+}
+
+/** The path that means standard input, as for tcpdump -r and tshark -r. */
+export const STDIN_PATH = '-';
+
+/** How errors name the capture: the path, or "stdin". */
+export function captureLabel(path: string): string {
+  return path === STDIN_PATH ? 'stdin' : path;
+}
+
+interface CaptureSource {
+  /** Bytes in all (0 when not known beforehand: a pipe). */
+  readonly total: number;
+  readonly chunks: AsyncGenerator<Buffer, void, undefined>;
+  /** Stops a read that may wait for ever (a pipe); a file's reads end by themselves. */
+  close(): void;
+}
+
+/** The capture's bytes: a file read ahead, or standard input for "-". Throws a CaptureError. */
+function openSource(path: string, chunkBytes: number): CaptureSource {
+  if (path === STDIN_PATH) {
+    if (process.stdin.isTTY) throw new CaptureError('standard input is a terminal: pipe a capture into it (e.g. tcpdump -w - | tcpreuse analyze -)', 'stdin', -1);
+    return { total: 0, chunks: streamChunks(process.stdin), close: () => process.stdin.destroy() };
+  }
+  try {
+    const total = statSync(path).size;
+    return { total, chunks: readAhead(openSync(path, 'r'), chunkBytes), close: () => undefined };
+  } catch (err) {
+    throw new CaptureError(describeFsError(err), path, -1);
+  }
+}
+
+/** A stream's chunks; stopping early leaves the stream open (standard input is not ours to destroy). */
+async function* streamChunks(stream: Readable): AsyncGenerator<Buffer, void, undefined> {
+  for await (const chunk of stream.iterator({ destroyOnReturn: false })) yield chunk as Buffer;
 }
 
 /**

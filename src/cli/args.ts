@@ -1,5 +1,6 @@
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
+import { STDIN_PATH } from '../capture/pcap-reader';
 import type { AnalyzeOptions } from '../operators/analyze';
 
 /** A mistake in how the command was called: exit code 2 with a one-line message. */
@@ -23,7 +24,8 @@ Usage:
   tcpreuse help | --help                  this text
   tcpreuse --version
 
-<capture> is a pcap or pcapng file, optionally gzip-compressed (.gz is detected, not guessed).
+<capture> is a pcap or pcapng file, optionally gzip-compressed (.gz is detected, not guessed),
+or - for standard input (tcpdump -w - | tcpreuse analyze -).
 
 Options for analyze:
   --json                   print every event as one JSON line instead of the report
@@ -35,7 +37,7 @@ Options for analyze:
   --half-open-timeout <s>  idle time closing a flow still in its handshake (default 30)
   --closed-timeout <s>     linger of a flow after FIN/FIN or RST (default 10)
   --max-flows <n>          flow table limit; the least recently seen flow is evicted (default 1000000)
-  --sensor <name>          sensor id on every event (default: the capture's file name)
+  --sensor <name>          sensor id on every event (default: the capture's file name; "stdin" for -)
   --limit <n>              reuses listed per severity in the report (default 10; 0 = all)
   --no-progress            never draw the progress bar (drawn on a terminal for files > 20 MB)
 
@@ -50,6 +52,7 @@ Examples:
   tcpreuse analyze samples/sample.pcap
   tcpreuse analyze trace.pcapng.gz --time-wait 240 --json | jq 'select(.type=="port.reuse")'
   tcpreuse annotate trace.pcap > ours.csv
+  tcpdump -i eth0 -U -s 256 -w - tcp | tcpreuse analyze - --json     (Ctrl-C ends the input)
 
 A capture damaged midway (cut short, a corrupt record) is read up to the damage: the output
 covers every frame before it, connections still open there close as at the end of a capture
@@ -118,7 +121,7 @@ export function parseCli(argv: string[]): CliCommand {
   if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}": one capture file per run`);
   const timeWaitS = seconds('time-wait', v['time-wait']);
   const options: AnalyzeOptions = {
-    sensor: v.sensor ?? basename(capture).replace(/\.(pcapng|pcap|cap)(\.gz)?$/i, ''),
+    sensor: v.sensor ?? (capture === STDIN_PATH ? 'stdin' : basename(capture).replace(/\.(pcapng|pcap|cap)(\.gz)?$/i, '')),
     timeWaitS,
     flows: {
       establishedTimeoutS: seconds('established-timeout', v['established-timeout'], 0.001),

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { statSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
-import { CaptureError } from '../capture/pcap-reader';
+import { CaptureError, STDIN_PATH } from '../capture/pcap-reader';
 import { readPackets } from '../capture/read-packets';
 import type { FrameDecoder } from '../decode/frame-decoder';
 import type { FlowTracker } from '../flow/flow-tracker';
@@ -32,14 +32,47 @@ function version(): string {
   return (require('../../../package.json') as { version: string }).version;
 }
 
+/** How long the first interrupt waits for the writer of a live capture to close the pipe. */
+const INTERRUPT_GRACE_MS = 2000;
+
+/**
+ * A live capture on standard input (tcpdump -w - | tcpreuse analyze -) ends with Ctrl-C, which
+ * reaches the whole pipeline: tcpdump writes out what it holds and closes the pipe. So the first
+ * interrupt only waits for that end of input (ending it here after a grace period if the writer
+ * stays alive), and the report of what was read still comes; a second interrupt stops at once.
+ */
+function endInputOnInterrupt(): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const onInterrupt = (): void => {
+    if (timer) process.exit(130);
+    process.stderr.write('tcpreuse: interrupted: finishing with the packets read so far (interrupt again to stop at once)\n');
+    timer = setTimeout(() => controller.abort(), INTERRUPT_GRACE_MS);
+    timer.unref(); // the pipe closing ends the run without it
+  };
+  process.on('SIGINT', onInterrupt);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      process.off('SIGINT', onInterrupt);
+      clearTimeout(timer);
+    },
+  };
+}
+
 function run(cmd: CliCommand): Promise<void> {
+  const live = cmd.capture === STDIN_PATH ? endInputOnInterrupt() : undefined;
+  return runOn(cmd, live?.signal).finally(() => live?.dispose());
+}
+
+function runOn(cmd: CliCommand, signal: AbortSignal | undefined): Promise<void> {
   const out = new StdoutWriter(process.stdout);
   let frames = 0;
   let decoder: FrameDecoder | undefined;
   let tracker: FlowTracker | undefined;
   let bar: ProgressBar | undefined;
   try {
-    if (cmd.progress && process.stderr.isTTY && statSync(cmd.capture).size >= PROGRESS_MIN_BYTES) bar = new ProgressBar(process.stderr);
+    if (cmd.progress && process.stderr.isTTY && cmd.capture !== STDIN_PATH && statSync(cmd.capture).size >= PROGRESS_MIN_BYTES) bar = new ProgressBar(process.stderr);
   } catch {
     // readCapture reports a missing or unreadable file with a proper message
   }
@@ -53,6 +86,7 @@ function run(cmd: CliCommand): Promise<void> {
       onProgress: bar ? (done, total) => bar!.update(done, total) : undefined,
       throttle: () => out.waitForDrain(),
       onDamage: (err) => (damage = err),
+      signal,
     },
     { onDecoder: (d) => (decoder = d) },
   );

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { CaptureError } from '../capture/pcap-reader';
+import { CaptureError, STDIN_PATH } from '../capture/pcap-reader';
 import type { InputFormat } from '../ingest/input-decoder';
 import type { Compression } from '../kafka/codecs';
 import { createKafkaClient } from '../kafka/kafka-client';
@@ -25,7 +25,7 @@ const SETTINGS: readonly Setting[] = [
 
 export const REPLAY_HELP = `tcpreuse replay - publish a capture to Kafka as packet-decoded messages
 
-Usage: tcpreuse replay <capture> --topic <topic> [options]
+Usage: tcpreuse replay <capture> --topic <topic> [options]      (<capture> "-": standard input)
 
 Every packet of an address pair goes to the same partition (FNV-1a of the pair), and each
 partition gets its packets in capture order. avro/json batches are formed per partition;
@@ -62,7 +62,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
     speed = Number(v.speed);
     if (!Number.isFinite(speed) || speed <= 0) throw new UsageError(`--speed must be "max" or a factor > 0, got "${v.speed}"`);
   }
-  if (!existsSync(capture)) {
+  if (capture !== STDIN_PATH && !existsSync(capture)) {
     process.stderr.write(`tcpreuse: cannot read ${capture}: no such file\n`);
     return 1;
   }

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { encodeBatch, encodePacket } from '../avro/packet-schemas';
-import { CaptureError, readCapture } from '../capture/pcap-reader';
+import { CaptureError, readCapture, STDIN_PATH } from '../capture/pcap-reader';
 import { FrameDecoder } from '../decode/frame-decoder';
 import { AVRO_SHAPE_HEADER } from '../ingest/avro-packets';
 import type { InputFormat } from '../ingest/input-decoder';
@@ -256,7 +256,8 @@ async function replayFrames(out: Publisher, o: ReplayOptions): Promise<CaptureEr
 async function replayEk(out: Publisher, o: ReplayOptions): Promise<CaptureError | undefined> {
   const fields = ['frame.number', 'frame.time_epoch', 'ip.src', 'ip.dst', 'ipv6.src', 'ipv6.dst', 'tcp.srcport', 'tcp.dstport', 'tcp.flags', 'tcp.seq_raw', 'tcp.ack_raw', 'tcp.len', 'tcp.hdr_len', 'tcp.window_size_value', 'vlan.id', 'icmp.type', 'icmpv6.type'];
   const args = ['-r', o.capture, '-n', '-T', 'ek', ...fields.flatMap((f) => ['-e', f])];
-  const child = spawn(o.tshark ?? 'tshark', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // tshark reads "-" as standard input too: hand it ours.
+  const child = spawn(o.tshark ?? 'tshark', args, { stdio: [o.capture === STDIN_PATH ? 'inherit' : 'ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number>((resolve, reject) => {

@@ -5,8 +5,8 @@ import { decodeEvent } from '../../src/avro/event-schemas';
 import type { TcpReuseEvent } from '../../src/model/events';
 import { decodeTsharkEk } from '../../src/ingest/tshark-ek';
 import type { PacketRecord } from '../../src/model/packet-record';
-import { analyzeCapture, CAPTURES, cutCapture, packetsBeforeDamage } from '../helpers/run';
-import { cli, createTopic, describeKafka, readTopic, runCli, uniqueName, type ReadMessage } from '../helpers/kafka';
+import { analyzeCapture, CAPTURES, cutCapture, packetsBeforeDamage, ROOT } from '../helpers/run';
+import { BROKERS, CLI, cli, createTopic, describeKafka, readTopic, runCli, uniqueName, type ReadMessage } from '../helpers/kafka';
 
 const LABELLED = readdirSync(CAPTURES)
   .filter((f) => f.endsWith('.labels.json'))
@@ -113,6 +113,25 @@ describeKafka('a failure while starting', () => {
     expect(Date.now() - started).toBeLessThan(20_000);
     const lines = r.stderr.split('\n').filter((l) => l.startsWith('tcpreuse:'));
     expect(lines).toEqual([expect.stringMatching(new RegExp(`could not create topic ${id}\\.flows: .*invalid topic`))]);
+  });
+});
+
+describeKafka('replay from standard input ("-")', () => {
+  const formats: [string, (value: Buffer) => PacketRecord[]][] = [['json', (v) => JSON.parse(v.toString()) as PacketRecord[]]];
+  if (HAS_TSHARK) formats.push(['tshark-ek', (v) => decodeTsharkEk(v).packets]); // tshark is handed our standard input
+  test.each(formats)('%s: a capture piped in publishes the packets of the file', async (format, packetsOf) => {
+    const path = join(ROOT, 'samples', 'sample.pcap');
+    const topic = uniqueName('stdin');
+    // Through a shell pipe, as a user runs it (tshark reads a pipe or a file as its standard input, not a socket).
+    const r = spawnSync('sh', ['-c', 'cat "$0" | "$1" "$2" replay - --topic "$3" --input-format "$4" --sensor cap --quiet', path, process.execPath, CLI, topic, format], {
+      env: { ...process.env, TCPREUSE_BROKERS: BROKERS! },
+      encoding: 'utf8',
+    });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const published = (await readTopic(topic)).flatMap((m) => packetsOf(m.value));
+    const frames = (ps: PacketRecord[]) => ps.map((p) => p.frame).sort((a, b) => a! - b!);
+    expect(frames(published)).toEqual(frames(await packetsBeforeDamage(path, 'cap')));
   });
 });
 

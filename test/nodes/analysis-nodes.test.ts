@@ -168,6 +168,7 @@ describe('error paths', () => {
     ['tcpreuse-decode', { format: 'avro' }, { payload: Buffer.from('garbage bytes') }, /neither an Avro PacketRecord nor a PacketBatch/],
     ['tcpreuse-decode', { format: 'capture-file' }, { filename: '/nonexistent/x.pcap' }, /cannot read|no such file|ENOENT/i],
     ['tcpreuse-decode', { format: 'capture-file' }, {}, /no capture file/],
+    ['tcpreuse-decode', { format: 'capture-file' }, { filename: '-' }, /standard input\) is not a capture file here/],
   ])('%s %j: %j reaches the Catch node', async (type, config, msg, re) => {
     await load([flowsNode, reuseNode, decodeNode], withCatch({ type, ...config }));
     const caught = collect('caught');
