@@ -1,6 +1,6 @@
 /** tcpreuse public API: the capture reader, the decoder, the operators and the event types. */
-export { readCapture, CaptureParser, CaptureError } from './capture/pcap-reader';
-export { readPackets } from './capture/read-packets';
+export { readCapture, CaptureParser, CaptureError, STDIN_PATH } from './capture/pcap-reader';
+export { readPackets, readPacketsInSequence } from './capture/read-packets';
 export type { CapturedFrame, ReadCaptureOptions } from './capture/pcap-reader';
 export { FrameDecoder, LinkType } from './decode/frame-decoder';
 export type { DecoderOptions } from './decode/frame-decoder';

@@ -1,11 +1,11 @@
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { lastValueFrom, take, toArray } from 'rxjs';
 import { CaptureError, RawCaptureParser, readCapture } from '../src/capture/pcap-reader';
-import { readPackets } from '../src/capture/read-packets';
+import { readPackets, readPacketsInSequence } from '../src/capture/read-packets';
 import type { FrameDecoder } from '../src/decode/frame-decoder';
 import { decodeFrames } from '../src/operators/decode-frames';
 import { OptionError } from '../src/util/options';
@@ -217,9 +217,9 @@ describe('RawCaptureParser across chunk boundaries', () => {
   ];
 
   /** Every frame the parser gives (number, time, link type, bytes as hex), and the error at the end if any. */
-  function parse(file: Buffer, chunk: number, bridge?: number): { frames: string[]; error: string | null } {
+  function parse(file: Buffer, chunk: number, bridgeBytes?: number): { frames: string[]; error: string | null } {
     const frames: string[] = [];
-    const p = new RawCaptureParser('x', (buf, start, end, frame, ts, linkType) => frames.push(`${frame} ${ts} ${linkType} ${buf.toString('hex', start, end)}`), bridge);
+    const p = new RawCaptureParser('x', (buf, start, end, frame, ts, linkType) => frames.push(`${frame} ${ts} ${linkType} ${buf.toString('hex', start, end)}`), { bridgeBytes });
     try {
       for (let at = 0; at < file.length; at += chunk) p.push(file.subarray(at, at + chunk));
       p.end();
@@ -288,5 +288,25 @@ describe('readCapture with an abort signal (how a live capture on standard input
     controller.abort();
     const err = await lastValueFrom(readCapture(write('signal2.pcap', pcapFile(frames)), { signal: controller.signal })).catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/file is empty/);
+  });
+});
+
+describe('readPacketsInSequence', () => {
+  test('frames numbered on across the files; progress counts the bytes of all of them; a decoder per file', async () => {
+    const a = write('seq-a.pcap', pcapFile(frames));
+    const b = write('seq-b.pcap.gz', gzipSync(pcapFile(frames, { bigEndian: true })));
+    const c = write('seq-c.pcapng', pcapngFile([{ linkType: 1 }], frames.map((f) => ({ ...f, iface: 0 }))));
+    const progress: [number, number][] = [];
+    const decoders: FrameDecoder[] = [];
+    const got = await lastValueFrom(
+      readPacketsInSequence([a, b, c], { sensor: 's', chunkBytes: 50, onProgress: (done, total) => progress.push([done, total]) }, { onDecoder: (d) => decoders.push(d) }).pipe(toArray()),
+    );
+    expect(got.map((p) => p.frame)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(got.map((p) => p.ts)).toEqual([...TS, ...TS, ...TS]);
+    expect(decoders.map((d) => d.decoded)).toEqual([3, 3, 3]);
+    const total = [a, b, c].reduce((n, p) => n + statSync(p).size, 0);
+    expect(progress.every(([, t]) => t === total)).toBe(true);
+    expect(progress.map(([d]) => d)).toEqual([...progress.map(([d]) => d)].sort((x, y) => x - y));
+    expect(progress[progress.length - 1][0]).toBe(total);
   });
 });

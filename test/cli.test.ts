@@ -1,8 +1,8 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { cutCapture, ROOT } from './helpers/run';
+import { capturePath, cutCapture, ROOT, splitCapture } from './helpers/run';
 
 // Runs the built CLI (`npm test` builds first), as a user would.
 const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -108,6 +108,51 @@ describe('tcpreuse CLI', () => {
       expect(stderr).toMatch(/interrupted: finishing with the packets read so far/);
       expect(stdout).toMatch(/frames 100, TCP packets \d+/);
       expect(stdout).toMatch(/Port reuse: \d+/);
+    });
+  });
+
+  describe('several captures, read one after another as one', () => {
+    const whole = capturePath('vlan-mixed');
+
+    test('the same annotations and events as the whole capture, one part gzip-compressed', () => {
+      const { paths } = splitCapture('vlan-mixed', 3);
+      writeFileSync(`${paths[1]}.gz`, gzipSync(readFileSync(paths[1])));
+      const parts = [paths[0], `${paths[1]}.gz`, paths[2]];
+      const annotated = run('annotate', ...parts);
+      expect(annotated.status).toBe(0);
+      expect(annotated.stdout).toBe(run('annotate', whole).stdout);
+      const json = run('analyze', ...parts, '--json', '--sensor', 's');
+      expect(json.status).toBe(0);
+      expect(json.stdout).toBe(run('analyze', whole, '--json', '--sensor', 's').stdout);
+      const report = run('analyze', ...parts);
+      expect(report.stdout).toMatch(/^tcpreuse analyze \S+part0\.pcap \S+part1\.pcap\.gz \S+part2\.pcap {2}\(sensor "part0"\)/);
+      expect(report.stdout.split('\n').slice(1).join('\n')).toBe(run('analyze', whole, '--sensor', 'part0').stdout.split('\n').slice(1).join('\n'));
+    });
+
+    test('a missing file among them fails at once: one line, exit 1, nothing analysed', () => {
+      const { paths } = splitCapture('vlan-mixed', 2);
+      const r = run('analyze', paths[0], `${paths[1]}.missing`, paths[1]);
+      expect(r.status).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/part1\.pcap\.missing: no such file/)]);
+    });
+
+    test('damage in one ends the capture there: the report covers the frames before it, the files after it are not read', () => {
+      const { paths, records } = splitCapture('vlan-mixed', 3);
+      const middle = readFileSync(paths[1]);
+      let end = 24;
+      for (let i = 0; i < 10; i++) end += 16 + middle.readUInt32LE(end + 8);
+      writeFileSync(paths[1], middle.subarray(0, end + 20)); // ten whole records, then part of one
+      const r = run('analyze', ...paths);
+      expect(r.status).toBe(1);
+      expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/part1\.pcap: file is truncated: the last record is incomplete .* after frame \d+/)]);
+      expect(r.stdout).toMatch(new RegExp(`capture damaged: \\S+part1\\.pcap: file is truncated.*; this report covers the ${records[0] + 10} frames before it`));
+    });
+
+    test('- (standard input) only alone: a usage error', () => {
+      const r = run('analyze', 'samples/sample.pcap', '-');
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/standard input\) is a capture of its own/);
     });
   });
 });

@@ -1,4 +1,4 @@
-import { closeSync, openSync, read, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, read, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { u32be, u32le } from '../util/byte-read';
 import { numberOption } from '../util/options';
@@ -57,6 +57,11 @@ export interface ReadCaptureOptions {
    * how it ends). A record cut off there is damage, as at the end of a cut-short file.
    */
   readonly signal?: AbortSignal;
+  /**
+   * The number of the capture's first frame. For captures read one after another as one (as
+   * `mergecap -a` joins them): the frame after the previous capture's last. @default 1
+   */
+  readonly firstFrame?: number;
 }
 
 const PCAP_MAGIC_US = 0xa1b2c3d4;
@@ -93,22 +98,26 @@ export class RawCaptureParser {
   private pcapLinkType = 0;
   private interfaces: PcapngInterface[] = [];
   private frameNo = 0;
+  private readonly path: string;
+  private readonly bridgeBytes: number;
 
   /**
-   * @param bridgeBytes how much of a new chunk is copied behind a partial record left over from
-   *   the last one to finish it; the rest of the chunk is parsed where it lies. (A record longer
-   *   than that is finished by copying the whole chunk.)
+   * `firstFrame`: the number of the first frame (see ReadCaptureOptions). `bridgeBytes`: how much
+   * of a new chunk is copied behind a partial record left over from the last one to finish it;
+   * the rest of the chunk is parsed where it lies (a longer record is finished by copying the
+   * whole chunk).
    */
-  private readonly path: string;
-
   constructor(
     path: string,
     private readonly sink: RawFrameSink,
-    private readonly bridgeBytes = 64 * 1024,
+    options: { readonly firstFrame?: number; readonly bridgeBytes?: number } = {},
   ) {
     this.path = captureLabel(path);
+    this.frameNo = (options.firstFrame ?? 1) - 1;
+    this.bridgeBytes = options.bridgeBytes ?? 64 * 1024;
   }
 
+  /** The number of the last frame read (frames of earlier captures included, see `firstFrame`). */
   get framesRead(): number {
     return this.frameNo;
   }
@@ -306,8 +315,8 @@ export class RawCaptureParser {
 
 /** The parser handing over each frame as a CapturedFrame (a view of its bytes). */
 export class CaptureParser extends RawCaptureParser {
-  constructor(path: string, onFrame: (f: CapturedFrame) => void) {
-    super(path, (buf, start, end, frame, ts, linkType, origLen) => onFrame({ frame, ts, linkType, data: buf.subarray(start, end), origLen }));
+  constructor(path: string, onFrame: (f: CapturedFrame) => void, options: { readonly firstFrame?: number } = {}) {
+    super(path, (buf, start, end, frame, ts, linkType, origLen) => onFrame({ frame, ts, linkType, data: buf.subarray(start, end), origLen }), options);
   }
 }
 
@@ -324,7 +333,7 @@ function ticksToMicros(hi: number, lo: number, iface: PcapngInterface): number {
  * Each frame's `data` is only valid during the subscriber's `next` call: copy what you keep.
  */
 export function readCapture(path: string, options: ReadCaptureOptions = {}): Observable<CapturedFrame> {
-  return streamCapture(path, options, (emit) => new CaptureParser(path, emit));
+  return streamCapture(path, options, (emit, firstFrame) => new CaptureParser(path, emit, { firstFrame }));
 }
 
 /**
@@ -332,9 +341,14 @@ export function readCapture(path: string, options: ReadCaptureOptions = {}): Obs
  * `next` and returns the parser that calls it (with frames, or with what it makes of them).
  * Reading, gzip, backpressure, damage and teardown are the same for every parser.
  */
-export function streamCapture<T>(path: string, options: ReadCaptureOptions, makeParser: (emit: (item: T) => void) => RawCaptureParser): Observable<T> {
+export function streamCapture<T>(
+  path: string,
+  options: ReadCaptureOptions,
+  makeParser: (emit: (item: T) => void, firstFrame: number) => RawCaptureParser,
+): Observable<T> {
   // A bad option throws where the pipeline is written, not later inside a subscription.
   const chunkBytes = numberOption('readCapture', 'chunkBytes', options.chunkBytes, 1 << 20, { min: 1, max: 1 << 30, integer: true });
+  const firstFrame = numberOption('readCapture', 'firstFrame', options.firstFrame, 1, { min: 1, integer: true });
   return new Observable<T>((subscriber) => {
     let source: CaptureSource;
     try {
@@ -344,7 +358,7 @@ export function streamCapture<T>(path: string, options: ReadCaptureOptions, make
       return;
     }
     const { total, chunks } = source;
-    const parser = makeParser((item) => subscriber.next(item));
+    const parser = makeParser((item) => subscriber.next(item), firstFrame);
     let stopped = false;
     let inputEnded = false; // by the signal: chunks still arriving are not parsed
     let gunzip: import('node:zlib').Gunzip | undefined;
@@ -462,6 +476,22 @@ interface CaptureSource {
   readonly chunks: AsyncGenerator<Buffer, void, undefined>;
   /** Stops a read that may wait for ever (a pipe); a file's reads end by themselves. */
   close(): void;
+}
+
+/**
+ * The size of a capture file (0 for standard input), or the CaptureError reading it would end
+ * with at once: no such file, permission denied, a directory.
+ */
+export function captureBytes(path: string): number {
+  if (path === STDIN_PATH) return 0;
+  try {
+    const st = statSync(path);
+    if (st.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    accessSync(path, constants.R_OK);
+    return st.size;
+  } catch (err) {
+    throw new CaptureError(describeFsError(err), path, -1);
+  }
 }
 
 /** The capture's bytes: a file read ahead, or standard input for "-". Throws a CaptureError. */

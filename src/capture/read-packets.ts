@@ -1,8 +1,8 @@
-import type { Observable } from 'rxjs';
+import { concat, defer, EMPTY, type Observable } from 'rxjs';
 import { FrameDecoder, type DecoderOptions } from '../decode/frame-decoder';
 import type { PacketRecord } from '../model/packet-record';
 import type { DecodeFramesHooks } from '../operators/decode-frames';
-import { RawCaptureParser, streamCapture, type ReadCaptureOptions } from './pcap-reader';
+import { captureBytes, RawCaptureParser, streamCapture, type CaptureError, type ReadCaptureOptions } from './pcap-reader';
 
 /**
  * A capture file straight to TCP PacketRecords: what `readCapture(path).pipe(decodeFrames())`
@@ -11,12 +11,56 @@ import { RawCaptureParser, streamCapture, type ReadCaptureOptions } from './pcap
  * per packet; the CLI reads captures this way).
  */
 export function readPackets(path: string, options: ReadCaptureOptions & DecoderOptions = {}, hooks: DecodeFramesHooks = {}): Observable<PacketRecord> {
-  return streamCapture<PacketRecord>(path, options, (emit) => {
+  return streamCapture<PacketRecord>(path, options, (emit, firstFrame) => {
     const decoder = new FrameDecoder(options);
     hooks.onDecoder?.(decoder);
-    return new RawCaptureParser(path, (buf, start, end, frame, ts, linkType) => {
-      const r = decoder.decodeFrame(linkType, buf, start, end, ts, frame);
-      if (r) emit(r);
-    });
+    return new RawCaptureParser(
+      path,
+      (buf, start, end, frame, ts, linkType) => {
+        const r = decoder.decodeFrame(linkType, buf, start, end, ts, frame);
+        if (r) emit(r);
+      },
+      { firstFrame },
+    );
+  });
+}
+
+/**
+ * Several captures read one after another as one, as `mergecap -a` joins them (the files of a
+ * rotating capture, say): frame numbers go on from file to file, so a connection or a port reuse
+ * spanning files is seen as in one file. Every file is checked before the first is read (a
+ * mistyped name fails at once, with its CaptureError); damage in one ends the whole capture
+ * there, as in a single file: with `onDamage`, the files after it are not read. `onProgress`
+ * counts the bytes of all of them; `onDecoder` sees each file's decoder.
+ */
+export function readPacketsInSequence(paths: readonly string[], options: ReadCaptureOptions & DecoderOptions = {}, hooks: DecodeFramesHooks = {}): Observable<PacketRecord> {
+  if (paths.length === 1) return readPackets(paths[0], options, hooks);
+  const sizes = paths.map(captureBytes);
+  const total = sizes.reduce((a, b) => a + b, 0);
+  const { onProgress, onDamage } = options;
+  return defer(() => {
+    let lastFrame = (options.firstFrame ?? 1) - 1;
+    let bytesBefore = 0;
+    let previous: FrameDecoder | undefined; // the last file's: every frame it got, it decoded or skipped
+    let damaged = false;
+    const file = (path: string, i: number): Observable<PacketRecord> => {
+      if (damaged) return EMPTY;
+      if (previous) lastFrame += previous.decoded + previous.skippedTotal;
+      const bytesOfEarlier = bytesBefore;
+      bytesBefore += sizes[i];
+      const fileOptions: ReadCaptureOptions & DecoderOptions = {
+        ...options,
+        firstFrame: lastFrame + 1,
+        onProgress: onProgress && ((done) => onProgress(bytesOfEarlier + done, total)),
+        onDamage: onDamage && ((err: CaptureError) => ((damaged = true), onDamage(err))),
+      };
+      return readPackets(path, fileOptions, {
+        onDecoder: (d) => {
+          previous = d;
+          hooks.onDecoder?.(d);
+        },
+      });
+    };
+    return concat(...paths.map((path, i) => defer(() => file(path, i))));
   });
 }

@@ -14,8 +14,8 @@ export class UsageError extends Error {
 export const HELP = `tcpreuse - TCP flow tracking and port-reuse detection on captures and packet streams
 
 Usage:
-  tcpreuse analyze <capture> [options]    report flows, port reuses, port cycles and pressure
-  tcpreuse annotate <capture> [options]   print frame,stream,reused for every TCP frame
+  tcpreuse analyze <capture>... [options] report flows, port reuses, port cycles and pressure
+  tcpreuse annotate <capture>... [options] print frame,stream,reused for every TCP frame
                                           (Wireshark's tcp.stream and [TCP Port numbers reused])
   tcpreuse consume --topic <t> [options]  the Kafka service: packet messages in, events out
                                           (tcpreuse consume --help)
@@ -25,7 +25,9 @@ Usage:
   tcpreuse --version
 
 <capture> is a pcap or pcapng file, optionally gzip-compressed (.gz is detected, not guessed),
-or - for standard input (tcpdump -w - | tcpreuse analyze -).
+or - for standard input (tcpdump -w - | tcpreuse analyze -). Several files are read one after
+another as one capture (as mergecap -a joins them; e.g. the files of a rotating tcpdump -G):
+frame numbers go on, and a connection or a reuse may span files.
 
 Options for analyze:
   --json                   print every event as one JSON line instead of the report
@@ -37,7 +39,8 @@ Options for analyze:
   --half-open-timeout <s>  idle time closing a flow still in its handshake (default 30)
   --closed-timeout <s>     linger of a flow after FIN/FIN or RST (default 10)
   --max-flows <n>          flow table limit; the least recently seen flow is evicted (default 1000000)
-  --sensor <name>          sensor id on every event (default: the capture's file name; "stdin" for -)
+  --sensor <name>          sensor id on every event (default: the (first) capture's file name;
+                           "stdin" for -)
   --limit <n>              reuses listed per severity in the report (default 10; 0 = all)
   --no-progress            never draw the progress bar (drawn on a terminal for files > 20 MB)
 
@@ -52,6 +55,7 @@ Examples:
   tcpreuse analyze samples/sample.pcap
   tcpreuse analyze trace.pcapng.gz --time-wait 240 --json | jq 'select(.type=="port.reuse")'
   tcpreuse annotate trace.pcap > ours.csv
+  tcpreuse analyze ring/trace-*.pcap.gz --sensor dmz    (the files in the order given)
   tcpdump -i eth0 -U -s 256 -w - tcp | tcpreuse analyze - --json     (Ctrl-C ends the input)
 
 A capture damaged midway (cut short, a corrupt record) is read up to the damage: the output
@@ -62,7 +66,8 @@ Exit status: 0 ok, 1 the capture could not be read to its end (one-line message)
 
 export interface CliCommand {
   command: 'analyze' | 'annotate' | 'help' | 'version';
-  capture: string;
+  /** One or more; "-" (standard input) only alone. */
+  captures: string[];
   json: boolean;
   limit: number;
   progress: boolean;
@@ -110,15 +115,16 @@ export function parseCli(argv: string[]): CliCommand {
     throw new UsageError((err as Error).message.replace(/\. To specify a positional argument.*$/, ''));
   }
   const { values: v, positionals } = parsed;
-  const base: CliCommand = { command: 'help', capture: '', json: false, limit: 10, progress: true, options: {} };
+  const base: CliCommand = { command: 'help', captures: [], json: false, limit: 10, progress: true, options: {} };
   if (v.version) return { ...base, command: 'version' };
   if (v.help || positionals.length === 0 || positionals[0] === 'help') return base;
-  const [command, capture, ...rest] = positionals;
+  const [command, ...captures] = positionals;
   if (command !== 'analyze' && command !== 'annotate') {
     throw new UsageError(`unknown command "${command}" (expected analyze, annotate, consume or replay; see tcpreuse --help)`);
   }
-  if (!capture) throw new UsageError(`${command} needs a capture file: tcpreuse ${command} <capture>`);
-  if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}": one capture file per run`);
+  if (captures.length === 0) throw new UsageError(`${command} needs a capture file: tcpreuse ${command} <capture>`);
+  if (captures.length > 1 && captures.includes(STDIN_PATH)) throw new UsageError('- (standard input) is a capture of its own: give it alone');
+  const capture = captures[0];
   const timeWaitS = seconds('time-wait', v['time-wait']);
   const options: AnalyzeOptions = {
     sensor: v.sensor ?? (capture === STDIN_PATH ? 'stdin' : basename(capture).replace(/\.(pcapng|pcap|cap)(\.gz)?$/i, '')),
@@ -134,7 +140,7 @@ export function parseCli(argv: string[]): CliCommand {
   };
   return {
     command,
-    capture,
+    captures,
     json: v.json === true,
     limit: integer('limit', v.limit, 0) ?? 10,
     progress: v['no-progress'] !== true,

@@ -1,8 +1,7 @@
 #!/usr/bin/env node
-import { statSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
-import { CaptureError, STDIN_PATH } from '../capture/pcap-reader';
-import { readPackets } from '../capture/read-packets';
+import { captureBytes, CaptureError, STDIN_PATH } from '../capture/pcap-reader';
+import { readPacketsInSequence } from '../capture/read-packets';
 import type { FrameDecoder } from '../decode/frame-decoder';
 import type { FlowTracker } from '../flow/flow-tracker';
 import type { TcpReuseEvent } from '../model/events';
@@ -60,27 +59,33 @@ function endInputOnInterrupt(): { signal: AbortSignal; dispose(): void } {
   };
 }
 
+/** The captures as the report's first line names them. */
+function captureList(captures: readonly string[]): string {
+  if (captures.length <= 3) return captures.join(' ');
+  return `${captures[0]} ... ${captures[captures.length - 1]} (${captures.length} files)`;
+}
+
 function run(cmd: CliCommand): Promise<void> {
-  const live = cmd.capture === STDIN_PATH ? endInputOnInterrupt() : undefined;
+  const live = cmd.captures[0] === STDIN_PATH ? endInputOnInterrupt() : undefined;
   return runOn(cmd, live?.signal).finally(() => live?.dispose());
 }
 
 function runOn(cmd: CliCommand, signal: AbortSignal | undefined): Promise<void> {
   const out = new StdoutWriter(process.stdout);
-  let frames = 0;
-  let decoder: FrameDecoder | undefined;
+  const decoders: FrameDecoder[] = []; // one per capture file
   let tracker: FlowTracker | undefined;
   let bar: ProgressBar | undefined;
   try {
-    if (cmd.progress && process.stderr.isTTY && cmd.capture !== STDIN_PATH && statSync(cmd.capture).size >= PROGRESS_MIN_BYTES) bar = new ProgressBar(process.stderr);
+    const bytes = cmd.captures.reduce((n, c) => n + captureBytes(c), 0); // 0 for standard input
+    if (cmd.progress && process.stderr.isTTY && bytes >= PROGRESS_MIN_BYTES) bar = new ProgressBar(process.stderr);
   } catch {
-    // readCapture reports a missing or unreadable file with a proper message
+    // the reader reports a missing or unreadable file with a proper message
   }
   // Damage after the first frame ends the capture there: open flows close as at the end of
   // input, the output covers every frame before the damage, then it is reported (exit 1).
   let damage: CaptureError | undefined;
-  const frames$ = readPackets(
-    cmd.capture,
+  const frames$ = readPacketsInSequence(
+    cmd.captures,
     {
       sensor: cmd.options.sensor,
       onProgress: bar ? (done, total) => bar!.update(done, total) : undefined,
@@ -88,7 +93,7 @@ function runOn(cmd: CliCommand, signal: AbortSignal | undefined): Promise<void> 
       onDamage: (err) => (damage = err),
       signal,
     },
-    { onDecoder: (d) => (decoder = d) },
+    { onDecoder: (d) => void decoders.push(d) },
   );
   const report = new AnalyzeReport();
 
@@ -134,18 +139,20 @@ function runOn(cmd: CliCommand, signal: AbortSignal | undefined): Promise<void> 
         error: fail,
         complete() {
           bar?.clear();
-          frames = (decoder?.decoded ?? 0) + (decoder?.skippedTotal ?? 0);
           if (!cmd.json) {
+            const packets = decoders.reduce((n, d) => n + d.decoded, 0);
+            const skipped = new Map<string, number>();
+            for (const d of decoders) for (const [why, n] of d.skipped) skipped.set(why, (skipped.get(why) ?? 0) + n);
             out.write(
               report.render(
                 {
-                  capture: cmd.capture,
+                  capture: captureList(cmd.captures),
                   sensor: cmd.options.sensor ?? 'default',
-                  frames,
-                  packets: decoder?.decoded ?? 0,
-                  skipped: decoder?.skipped ?? new Map(),
+                  frames: packets + [...skipped.values()].reduce((a, b) => a + b, 0),
+                  packets,
+                  skipped,
                   streams: tracker?.streams ?? 0,
-                  damage: damage?.reason,
+                  damage: damage && (cmd.captures.length > 1 ? `${damage.path}: ${damage.reason}` : damage.reason),
                 },
                 cmd.limit,
               ),

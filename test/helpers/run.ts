@@ -40,6 +40,29 @@ export async function analyzeCapture(path: string, options: AnalyzeOptions = {})
   return lastValueFrom(readCapture(path).pipe(decodeFrames(), analyze(options as AnalyzeOptions & { watermarks?: false }), toArray()));
 }
 
+/**
+ * A fixture capture (classic pcap, little-endian) split at record boundaries into `parts` files
+ * `part0.pcap`, `part1.pcap`, ... in a fresh temp folder, each with the file header: the files
+ * of a rotating capture. Returns their paths and each part's record count.
+ */
+export function splitCapture(name: string, parts: number): { paths: string[]; records: number[] } {
+  const whole = gunzipSync(readFileSync(capturePath(name)));
+  const ends: number[] = [];
+  for (let at = 24; at < whole.length; at += 16 + whole.readUInt32LE(at + 8)) ends.push(at + 16 + whole.readUInt32LE(at + 8));
+  const dir = mkdtempSync(join(tmpdir(), 'tcpreuse-split-'));
+  const per = Math.ceil(ends.length / parts);
+  const paths: string[] = [];
+  const records: number[] = [];
+  for (let i = 0; i < parts; i++) {
+    const from = i === 0 ? 24 : ends[i * per - 1];
+    const to = ends[Math.min((i + 1) * per, ends.length) - 1];
+    paths.push(join(dir, `part${i}.pcap`));
+    records.push(Math.min((i + 1) * per, ends.length) - i * per);
+    writeFileSync(paths[i], Buffer.concat([whole.subarray(0, 24), whole.subarray(from, to)]));
+  }
+  return { paths, records };
+}
+
 /** A fixture capture cut off halfway, mid-record (a file damaged midway), as `cut.pcap` in a fresh temp folder. */
 export function cutCapture(name: string): string {
   const whole = gunzipSync(readFileSync(capturePath(name)));
