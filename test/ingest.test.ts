@@ -9,6 +9,7 @@ import { encodePcapRecord } from '../src/ingest/pcap-record';
 import { decodeTsharkEk } from '../src/ingest/tshark-ek';
 import type { PacketRecord } from '../src/model/packet-record';
 import { decodeFrames } from '../src/operators/decode-frames';
+import { OptionError } from '../src/util/options';
 import { FIXTURES, ROOT } from './helpers/run';
 
 const SAMPLE = join(ROOT, 'samples', 'sample.pcap');
@@ -38,6 +39,31 @@ describe('json input', () => {
   ])('%s is an InputError naming the problem', (_, value, re) => {
     expect(() => d.decode(msg(value))).toThrow(InputError);
     expect(() => d.decode(msg(value))).toThrow(re);
+  });
+});
+
+describe('packets stamped ahead of the wall clock (a sensor clock fault)', () => {
+  const NOW_MS = Date.UTC(2026, 0, 1);
+  const at = (aheadS: number): PacketRecord => ({ ...packets[0], ts: (NOW_MS + aheadS * 1000) * 1000 });
+  const clocked = (maxFutureS?: number) => new InputDecoder({ format: 'json', maxFutureS, nowMs: () => NOW_MS });
+
+  test('up to a day ahead is input (a sensor off by hours is only shifted); more is an InputError naming packet and gap', () => {
+    expect(clocked().decode(msg(JSON.stringify([at(-3600), at(86_400)])))).toHaveLength(2);
+    expect(() => clocked().decode(msg(JSON.stringify([at(0), at(86_401)])))).toThrow(InputError);
+    expect(() => clocked().decode(msg(JSON.stringify([at(0), at(86_401)])))).toThrow(/packet 1 is stamped 2026-01-02T00:00:01\.\d+Z, 86401 s ahead of this machine's clock \(more than 86400 s\)/);
+  });
+
+  test('maxFutureS sets the limit, 0 checks nothing, a negative one is an OptionError', () => {
+    expect(() => clocked(60).decode(msg(JSON.stringify(at(61))))).toThrow(/61 s ahead/);
+    expect(clocked(0).decode(msg(JSON.stringify(at(10 * 365 * 86_400))))).toHaveLength(1);
+    expect(() => clocked(-1)).toThrow(OptionError);
+  });
+
+  test('every format is checked (the check is on the decoded packets)', () => {
+    const avro = new InputDecoder({ format: 'avro', nowMs: () => NOW_MS });
+    expect(() => avro.decode(msg(encodeBatch([at(0), at(2 * 86_400)])))).toThrow(/packet 1 is stamped/);
+    const pcap = new InputDecoder({ format: 'pcap-record', pcapRecord: { linkType: 1 }, nowMs: () => NOW_MS });
+    expect(() => pcap.decode(msg(encodePcapRecord((NOW_MS + 2 * 86_400_000) * 1000, frames[0].data)))).toThrow(/ahead of this machine's clock/);
   });
 });
 

@@ -1,5 +1,5 @@
 import type { PacketRecord } from '../model/packet-record';
-import { OptionError } from '../util/options';
+import { numberOption, OptionError, US_PER_S } from '../util/options';
 import { AVRO_SHAPE_HEADER, decodeAvroPackets, type AvroShape } from './avro-packets';
 import { InputError } from './input-error';
 import { decodeJsonPackets } from './json-packets';
@@ -20,7 +20,19 @@ export interface InputMessage {
 export interface InputDecoderOptions {
   readonly format: InputFormat;
   readonly pcapRecord?: PcapRecordOptions;
+  /**
+   * A message with a packet stamped more than this far ahead of the wall clock is refused as
+   * input (dead-lettered), 0 checks nothing. A live feed's event time is the latest packet
+   * time, so one packet stamped years ahead (a sensor's clock fault) would expire every open
+   * flow, forget the reuse memory and stop every window for good; a whole sensor off by hours (a
+   * time-zone mistake) is only shifted, hence the default of a day. @default 86400
+   */
+  readonly maxFutureS?: number;
+  /** The wall clock, ms since the epoch (tests set it). @default Date.now */
+  readonly nowMs?: () => number;
 }
+
+export const DEFAULT_MAX_FUTURE_S = 86_400;
 
 /**
  * Turns messages of one input format into packets. Throws InputError for a message that cannot
@@ -31,6 +43,8 @@ export class InputDecoder {
   /** Valid input that carried no TCP packet (non-TCP frames, ek bulk index lines), by reason. */
   readonly skipped = new Map<string, number>();
   private readonly pcap: PcapRecordDecoder | null;
+  private readonly maxFutureUs: number;
+  private readonly nowMs: () => number;
 
   constructor(options: InputDecoderOptions) {
     if (!(INPUT_FORMATS as readonly string[]).includes(options.format)) {
@@ -38,9 +52,32 @@ export class InputDecoder {
     }
     this.format = options.format;
     this.pcap = options.format === 'pcap-record' ? new PcapRecordDecoder(options.pcapRecord) : null;
+    this.maxFutureUs = numberOption('input', 'maxFutureS', options.maxFutureS, DEFAULT_MAX_FUTURE_S, { min: 0 }) * US_PER_S;
+    this.nowMs = options.nowMs ?? Date.now;
   }
 
   decode(m: InputMessage): PacketRecord[] {
+    const packets = this.decodeValue(m);
+    if (this.maxFutureUs > 0 && packets.length > 0) this.checkNotAhead(packets);
+    return packets;
+  }
+
+  /** Throws when a packet is stamped further ahead of the wall clock than `maxFutureS`. */
+  private checkNotAhead(packets: readonly PacketRecord[]): void {
+    const nowUs = this.nowMs() * 1000;
+    const limit = nowUs + this.maxFutureUs;
+    for (let i = 0; i < packets.length; i++) {
+      const ts = packets[i].ts;
+      if (ts <= limit) continue;
+      const aheadS = Math.round((ts - nowUs) / US_PER_S);
+      throw new InputError(
+        `packet ${i} is stamped ${new Date(ts / 1000).toISOString()}, ${aheadS} s ahead of this machine's clock (more than ${this.maxFutureUs / US_PER_S} s): ` +
+          'a sensor clock fault, refused so that it does not move event time forward for every flow',
+      );
+    }
+  }
+
+  private decodeValue(m: InputMessage): PacketRecord[] {
     if (m.value === null || m.value.length === 0) throw new InputError('empty message (null or zero-length value)');
     switch (this.format) {
       case 'json':

@@ -24,6 +24,8 @@ export interface ConsumeOptions {
   readonly fromBeginning: boolean;
   readonly inputFormat: InputFormat;
   readonly pcapRecord?: PcapRecordOptions;
+  /** See InputDecoderOptions.maxFutureS. @default 86400 */
+  readonly maxFutureS?: number;
   readonly outputTopics: OutputTopics;
   readonly outputFormat: OutputFormat;
   readonly compression: Compression;
@@ -148,7 +150,7 @@ export class ConsumeService {
     private readonly log: Logger,
     private readonly metrics: Metrics,
   ) {
-    this.decoder = new InputDecoder({ format: options.inputFormat, pcapRecord: options.pcapRecord });
+    this.decoder = new InputDecoder({ format: options.inputFormat, pcapRecord: options.pcapRecord, maxFutureS: options.maxFutureS });
     this.merger = new EventTimeMerger({ idleAfterMs: options.mergeIdleMs });
     // What a restart must rebuild is reuse detection's memory; stream numbers are this instance's own.
     const retainS = options.rebuildWindowS ?? options.analyze.reuse?.windowS ?? 14400;

@@ -23,19 +23,21 @@ interface Msg {
 }
 
 const sample: PacketRecord = { ts: 1, src: '10.0.0.1', dst: '10.0.0.2', sport: 1, dport: 2, flags: 2, seq: 0, ack: 0, len: 0 };
+/** Five years ahead of now: a sensor clock fault, which would move event time for every flow. */
+const FUTURE_US = Date.now() * 1000 + 5 * 365 * 86_400_000_000;
 
 /** Garbage of every kind a format can receive, each tagged so its dead-letter record can be matched. */
 function garbage(format: Format, frame: CapturedFrame): (Buffer | string | null)[] {
   const common = [null, '', Buffer.from([0xff, 0x00, 0x13, 0x37, 0x42])];
   if (format === 'json') {
-    return [...common, 'not json {', '{"ts":"yesterday","src":"a","dst":"b","sport":1,"dport":2,"flags":2,"seq":0,"ack":0,"len":0}', '{}', `[${JSON.stringify(sample)}, 5]`, '42', JSON.stringify({ ...sample, sport: 70000 })];
+    return [...common, 'not json {', '{"ts":"yesterday","src":"a","dst":"b","sport":1,"dport":2,"flags":2,"seq":0,"ack":0,"len":0}', '{}', `[${JSON.stringify(sample)}, 5]`, '42', JSON.stringify({ ...sample, sport: 70000 }), JSON.stringify({ ...sample, ts: FUTURE_US })];
   }
   if (format === 'avro') {
     const batch = encodeBatch([sample, sample]);
-    return [...common, batch.subarray(0, batch.length - 4), Buffer.concat([encodePacket(sample), Buffer.from([7])]), encodePacket({ ...sample, sport: 70000 }), Buffer.from('{"json":"not avro"}')];
+    return [...common, batch.subarray(0, batch.length - 4), Buffer.concat([encodePacket(sample), Buffer.from([7])]), encodePacket({ ...sample, sport: 70000 }), Buffer.from('{"json":"not avro"}'), encodeBatch([sample, { ...sample, ts: FUTURE_US }])];
   }
   const whole = encodePcapRecord(frame.ts, frame.data);
-  return [...common, whole.subarray(0, 30), encodePcapRecord(frame.ts, frame.data.subarray(0, 20)), Buffer.concat([whole, Buffer.from([1, 2, 3])])];
+  return [...common, whole.subarray(0, 30), encodePcapRecord(frame.ts, frame.data.subarray(0, 20)), Buffer.concat([whole, Buffer.from([1, 2, 3])]), encodePcapRecord(FUTURE_US, frame.data)];
 }
 
 async function salt(topic: string, format: Format): Promise<{ bad: Set<string> }> {
@@ -85,6 +87,7 @@ describeKafka('bad input goes to the dead-letter topic, the rest is analysed', (
       expect(m.headers[DLQ_HEADERS.error].length).toBeGreaterThan(5);
       expect(m.headers[DLQ_HEADERS.format]).toBe(format);
     }
+    expect(dlq.filter((m) => /s ahead of this machine's clock/.test(m.headers[DLQ_HEADERS.error])).length).toBeGreaterThan(0);
     // The good messages give exactly what analyze gives on the capture.
     let want = await analyzeCapture(CAPTURE, { sensor: 'cap' });
     const got = [...(await readTopic(`${id}.flows`)), ...(await readTopic(`${id}.alerts`))].map((m) => JSON.parse(m.value.toString()) as TcpReuseEvent);
