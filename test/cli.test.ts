@@ -62,6 +62,17 @@ describe('tcpreuse CLI', () => {
     expect(events.some((e) => e.type === 'port.reuse')).toBe(true);
   });
 
+  test('analyze loads neither the RxJS index nor the Kafka and Avro libraries (start-up time on every run)', () => {
+    const script = `process.argv = [process.argv[0], 'tcpreuse', 'analyze', 'samples/sample.pcap', '--json'];
+      process.on('exit', () => process.stderr.write(JSON.stringify(Object.keys(require.cache))));
+      require(${JSON.stringify(CLI)});`;
+    const r = spawnSync(process.execPath, ['-e', script], { cwd: ROOT, encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    const loaded = JSON.parse(r.stderr) as string[];
+    expect(loaded.filter((m) => /[\\/]node_modules[\\/](kafkajs|avsc|lz4|snappy|@mongodb-js|zstd)/.test(m) || /rxjs[\\/]dist[\\/]cjs[\\/]index\.js$/.test(m))).toEqual([]);
+    expect(loaded.some((m) => m.includes('rxjs'))).toBe(true); // it does use RxJS, by its module files
+  });
+
   test('--help teaches the commands, options and the severity policy', () => {
     const r = run('--help');
     expect(r.status).toBe(0);

@@ -1,4 +1,5 @@
-import { concat, defer, EMPTY, type Observable } from 'rxjs';
+import type { Subscription } from 'rxjs';
+import { Observable } from '../util/rx';
 import { FrameDecoder, type DecoderOptions } from '../decode/frame-decoder';
 import type { PacketRecord } from '../model/packet-record';
 import type { DecodeFramesHooks } from '../operators/decode-frames';
@@ -38,13 +39,18 @@ export function readPacketsInSequence(paths: readonly string[], options: ReadCap
   const sizes = paths.map(captureBytes);
   const total = sizes.reduce((a, b) => a + b, 0);
   const { onProgress, onDamage } = options;
-  return defer(() => {
+  // One file after another by hand: RxJS's concat would load a few dozen more of its modules
+  // into every CLI start-up.
+  return new Observable<PacketRecord>((subscriber) => {
     let lastFrame = (options.firstFrame ?? 1) - 1;
     let bytesBefore = 0;
     let previous: FrameDecoder | undefined; // the last file's: every frame it got, it decoded or skipped
     let damaged = false;
-    const file = (path: string, i: number): Observable<PacketRecord> => {
-      if (damaged) return EMPTY;
+    let current: Subscription | undefined;
+    let i = 0;
+    const readNext = (): void => {
+      if (subscriber.closed) return;
+      if (i === paths.length || damaged) return subscriber.complete();
       if (previous) lastFrame += previous.decoded + previous.skippedTotal;
       const bytesOfEarlier = bytesBefore;
       bytesBefore += sizes[i];
@@ -54,13 +60,18 @@ export function readPacketsInSequence(paths: readonly string[], options: ReadCap
         onProgress: onProgress && ((done) => onProgress(bytesOfEarlier + done, total)),
         onDamage: onDamage && ((err: CaptureError) => ((damaged = true), onDamage(err))),
       };
-      return readPackets(path, fileOptions, {
-        onDecoder: (d) => {
-          previous = d;
-          hooks.onDecoder?.(d);
-        },
+      const onDecoder = (d: FrameDecoder): void => {
+        previous = d;
+        hooks.onDecoder?.(d);
+      };
+      // A file's stream completes asynchronously (after its reads), so this never recurses deeply.
+      current = readPackets(paths[i++], fileOptions, { onDecoder }).subscribe({
+        next: (p) => subscriber.next(p),
+        error: (err) => subscriber.error(err),
+        complete: readNext,
       });
     };
-    return concat(...paths.map((path, i) => defer(() => file(path, i))));
+    readNext();
+    return () => current?.unsubscribe();
   });
 }
