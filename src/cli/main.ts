@@ -9,7 +9,7 @@ import { analyze } from '../operators/analyze';
 import { trackFlows } from '../operators/track-flows';
 import { OptionError } from '../util/options';
 import { HELP, parseCli, UsageError, type CliCommand } from './args';
-import { ProgressBar } from './progress';
+import { LiveStatus, ProgressBar, type Progress } from './progress';
 import { AnalyzeReport } from './report';
 import { StdoutWriter } from './stdout-writer';
 
@@ -45,7 +45,7 @@ function endInputOnInterrupt(): { signal: AbortSignal; dispose(): void } {
   let timer: NodeJS.Timeout | undefined;
   const onInterrupt = (): void => {
     if (timer) process.exit(130);
-    process.stderr.write('tcpreuse: interrupted: finishing with the packets read so far (interrupt again to stop at once)\n');
+    process.stderr.write((process.stderr.isTTY ? '\r\x1b[K' : '') + 'tcpreuse: interrupted: finishing with the packets read so far (interrupt again to stop at once)\n');
     timer = setTimeout(() => controller.abort(), INTERRUPT_GRACE_MS);
     timer.unref(); // the pipe closing ends the run without it
   };
@@ -74,12 +74,25 @@ function runOn(cmd: CliCommand, signal: AbortSignal | undefined): Promise<void> 
   const out = new StdoutWriter(process.stdout);
   const decoders: FrameDecoder[] = []; // one per capture file
   let tracker: FlowTracker | undefined;
-  let bar: ProgressBar | undefined;
-  try {
-    const bytes = cmd.captures.reduce((n, c) => n + captureBytes(c), 0); // 0 for standard input
-    if (cmd.progress && process.stderr.isTTY && bytes >= PROGRESS_MIN_BYTES) bar = new ProgressBar(process.stderr);
-  } catch {
-    // the reader reports a missing or unreadable file with a proper message
+  const reuses = { all: 0, high: 0 };
+  const framesRead = (): number => decoders.reduce((n, d) => n + d.decoded + d.skippedTotal, 0);
+  let bar: Progress | undefined;
+  if (cmd.captures[0] === STDIN_PATH) {
+    // Nothing else shows until a live capture ends; not over --json events on the same terminal.
+    if (cmd.progress && process.stderr.isTTY && !(cmd.json && process.stdout.isTTY)) {
+      bar = new LiveStatus(process.stderr, () =>
+        cmd.command === 'annotate'
+          ? `${framesRead()} frames`
+          : `${framesRead()} frames, ${tracker?.openFlows ?? 0} connections open, ${reuses.all} port reuses (${reuses.high} high)`,
+      );
+    }
+  } else {
+    try {
+      const bytes = cmd.captures.reduce((n, c) => n + captureBytes(c), 0);
+      if (cmd.progress && process.stderr.isTTY && bytes >= PROGRESS_MIN_BYTES) bar = new ProgressBar(process.stderr);
+    } catch {
+      // the reader reports a missing or unreadable file with a proper message
+    }
   }
   // Damage after the first frame ends the capture there: open flows close as at the end of
   // input, the output covers every frame before the damage, then it is reported (exit 1).
@@ -104,6 +117,7 @@ function runOn(cmd: CliCommand, signal: AbortSignal | undefined): Promise<void> 
       reject(err);
     };
     const finish = (): void => {
+      bar?.clear();
       out.flush();
       if (damage) reject(damage);
       else resolve();
@@ -133,6 +147,10 @@ function runOn(cmd: CliCommand, signal: AbortSignal | undefined): Promise<void> 
       )
       .subscribe({
         next(e: TcpReuseEvent) {
+          if (e.type === 'port.reuse') {
+            reuses.all++;
+            if (e.severity === 'high') reuses.high++;
+          }
           if (cmd.json) out.writeEvent(e);
           else report.add(e);
         },
