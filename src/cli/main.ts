@@ -11,6 +11,7 @@ import { OptionError } from '../util/options';
 import { HELP, parseCli, UsageError, type CliCommand } from './args';
 import { LiveStatus, ProgressBar, type Progress } from './progress';
 import { AnalyzeReport } from './report';
+import { endInputOnInterrupt } from './live-input';
 import { StdoutWriter } from './stdout-writer';
 
 const PROGRESS_MIN_BYTES = 20 * 1024 * 1024;
@@ -31,38 +32,26 @@ function version(): string {
   return (require('../../../package.json') as { version: string }).version;
 }
 
-/** How long the first interrupt waits for the writer of a live capture to close the pipe. */
-const INTERRUPT_GRACE_MS = 2000;
-
-/**
- * A live capture on standard input (tcpdump -w - | tcpreuse analyze -) ends with Ctrl-C, which
- * reaches the whole pipeline: tcpdump writes out what it holds and closes the pipe. So the first
- * interrupt only waits for that end of input (ending it here after a grace period if the writer
- * stays alive), and the report of what was read still comes; a second interrupt stops at once.
- */
-function endInputOnInterrupt(): { signal: AbortSignal; dispose(): void } {
-  const controller = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const onInterrupt = (): void => {
-    if (timer) process.exit(130);
-    process.stderr.write((process.stderr.isTTY ? '\r\x1b[K' : '') + 'tcpreuse: interrupted: finishing with the packets read so far (interrupt again to stop at once)\n');
-    timer = setTimeout(() => controller.abort(), INTERRUPT_GRACE_MS);
-    timer.unref(); // the pipe closing ends the run without it
-  };
-  process.on('SIGINT', onInterrupt);
-  return {
-    signal: controller.signal,
-    dispose: () => {
-      process.off('SIGINT', onInterrupt);
-      clearTimeout(timer);
-    },
-  };
-}
-
 /** The captures as the report's first line names them. */
 function captureList(captures: readonly string[]): string {
   if (captures.length <= 3) return captures.join(' ');
   return `${captures[0]} ... ${captures[captures.length - 1]} (${captures.length} files)`;
+}
+
+/**
+ * What to draw on stderr while reading: a bar for a large file, a status line for a live capture
+ * on standard input (nothing else shows until it ends; not over --json events on the same
+ * terminal), nothing when stderr is no terminal.
+ */
+function progressFor(cmd: CliCommand, describe: () => string): Progress | undefined {
+  if (!cmd.progress || !process.stderr.isTTY) return undefined;
+  if (cmd.captures[0] === STDIN_PATH) return cmd.json && process.stdout.isTTY ? undefined : new LiveStatus(process.stderr, describe);
+  try {
+    const bytes = cmd.captures.reduce((n, c) => n + captureBytes(c), 0);
+    return bytes >= PROGRESS_MIN_BYTES ? new ProgressBar(process.stderr) : undefined;
+  } catch {
+    return undefined; // the reader reports a missing or unreadable file with a proper message
+  }
 }
 
 function run(cmd: CliCommand): Promise<void> {
@@ -76,24 +65,11 @@ function runOn(cmd: CliCommand, signal: AbortSignal | undefined): Promise<void> 
   let tracker: FlowTracker | undefined;
   const reuses = { all: 0, high: 0 };
   const framesRead = (): number => decoders.reduce((n, d) => n + d.decoded + d.skippedTotal, 0);
-  let bar: Progress | undefined;
-  if (cmd.captures[0] === STDIN_PATH) {
-    // Nothing else shows until a live capture ends; not over --json events on the same terminal.
-    if (cmd.progress && process.stderr.isTTY && !(cmd.json && process.stdout.isTTY)) {
-      bar = new LiveStatus(process.stderr, () =>
-        cmd.command === 'annotate'
-          ? `${framesRead()} frames`
-          : `${framesRead()} frames, ${tracker?.openFlows ?? 0} connections open, ${reuses.all} port reuses (${reuses.high} high)`,
-      );
-    }
-  } else {
-    try {
-      const bytes = cmd.captures.reduce((n, c) => n + captureBytes(c), 0);
-      if (cmd.progress && process.stderr.isTTY && bytes >= PROGRESS_MIN_BYTES) bar = new ProgressBar(process.stderr);
-    } catch {
-      // the reader reports a missing or unreadable file with a proper message
-    }
-  }
+  const bar = progressFor(cmd, () =>
+    cmd.command === 'annotate'
+      ? `${framesRead()} frames`
+      : `${framesRead()} frames, ${tracker?.openFlows ?? 0} connections open, ${reuses.all} port reuses (${reuses.high} high)`,
+  );
   // Damage after the first frame ends the capture there: open flows close as at the end of
   // input, the output covers every frame before the damage, then it is reported (exit 1).
   let damage: CaptureError | undefined;
@@ -158,7 +134,6 @@ function runOn(cmd: CliCommand, signal: AbortSignal | undefined): Promise<void> 
         complete() {
           bar?.clear();
           if (!cmd.json) {
-            const packets = decoders.reduce((n, d) => n + d.decoded, 0);
             const skipped = new Map<string, number>();
             for (const d of decoders) for (const [why, n] of d.skipped) skipped.set(why, (skipped.get(why) ?? 0) + n);
             out.write(
@@ -166,8 +141,8 @@ function runOn(cmd: CliCommand, signal: AbortSignal | undefined): Promise<void> 
                 {
                   capture: captureList(cmd.captures),
                   sensor: cmd.options.sensor ?? 'default',
-                  frames: packets + [...skipped.values()].reduce((a, b) => a + b, 0),
-                  packets,
+                  frames: framesRead(),
+                  packets: decoders.reduce((n, d) => n + d.decoded, 0),
                   skipped,
                   streams: tracker?.streams ?? 0,
                   damage: damage && (cmd.captures.length > 1 ? `${damage.path}: ${damage.reason}` : damage.reason),
