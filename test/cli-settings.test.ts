@@ -83,4 +83,13 @@ describe('consume and replay on the command line (no broker needed)', () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/cannot read .*none.pcap: no such file/);
   });
+  test('replay - as tshark-ek with a socket for standard input (as a parent process pipes it): exit 1 before connecting, saying what to do', () => {
+    const r = spawnSync(process.execPath, [join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'replay', '-', '--topic', 't', '--input-format', 'tshark-ek', '--brokers', '127.0.0.1:1'], {
+      encoding: 'utf8',
+      env,
+      input: Buffer.alloc(100),
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/tshark reads standard input only from a pipe or a file, and this one is a socket: pipe the capture in through a shell/)]);
+  });
 });

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, fstatSync } from 'node:fs';
 import { CaptureError, STDIN_PATH } from '../capture/pcap-reader';
 import type { InputFormat } from '../ingest/input-decoder';
 import type { Compression } from '../kafka/codecs';
@@ -64,6 +64,11 @@ export async function replayCommand(argv: string[]): Promise<number> {
   }
   if (capture !== STDIN_PATH && !existsSync(capture)) {
     process.stderr.write(`tcpreuse: cannot read ${capture}: no such file\n`);
+    return 1;
+  }
+  if (capture === STDIN_PATH && v.inputFormat === 'tshark-ek' && fstatSync(0).isSocket()) {
+    // tshark is handed our standard input and refuses a socket (what a parent's child_process gives).
+    process.stderr.write('tcpreuse: tshark reads standard input only from a pipe or a file, and this one is a socket: pipe the capture in through a shell (cat trace.pcap | tcpreuse replay - ...)\n');
     return 1;
   }
   const connection = connectionOf(v);
