@@ -1,6 +1,6 @@
-import type { Subscription } from 'rxjs';
+import type { Observable, Subscription } from 'rxjs';
 import { type CaptureError, STDIN_PATH } from '../src/capture/pcap-reader';
-import { readPackets } from '../src/capture/read-packets';
+import { readPacketsInSequence } from '../src/capture/read-packets';
 import { InputDecoder, INPUT_FORMATS, type InputFormat } from '../src/ingest/input-decoder';
 import type { PacketRecord } from '../src/model/packet-record';
 import { choiceField, numberField, textField } from './lib/config-values';
@@ -81,25 +81,39 @@ module.exports = function register(RED: NodeAPI): void {
         }
         return;
       }
-      const file = (typeof msg.filename === 'string' && msg.filename) || textField(config as Record<string, unknown>, 'filename');
-      if (!file) {
-        done(new Error('no capture file: set it in the node or send msg.filename'));
+      // msg.filename: one path, or several read one after another as one capture (a rotated set).
+      const given = msg.filename;
+      const paths: unknown[] = Array.isArray(given) ? given : [(typeof given === 'string' && given) || textField(config as Record<string, unknown>, 'filename')];
+      if (paths.length === 0 || paths.some((f) => typeof f !== 'string' || f === '')) {
+        done(new Error(Array.isArray(given) ? 'msg.filename must be a path or a non-empty array of paths' : 'no capture file: set it in the node or send msg.filename'));
         return;
       }
-      if (file === STDIN_PATH) {
+      if (paths.includes(STDIN_PATH)) {
         // The library reads "-" as standard input (for the CLI); Node-RED's own is no capture.
         done(new Error('"-" (standard input) is not a capture file here: give a file path'));
         return;
       }
+      const files = paths as string[];
+      const file = Array.isArray(given) ? files : files[0]; // msg.filename of what is sent
+      const label = files.length > 1 ? `${files.length} files` : files[0].split('/').pop();
       let batch: PacketRecord[] = [];
       let count = 0;
       let ended = false; // the reader can fail synchronously, before subscribe() returns
       let sub: Subscription | undefined = undefined;
-      node.status({ fill: 'blue', shape: 'dot', text: `reading ${file}` });
+      node.status({ fill: 'blue', shape: 'dot', text: `reading ${label}` });
       // Damage midway ends the file there (as the CLI reads it): what was decoded before it goes
       // on, then the end marker, then the error for Catch nodes.
       let damage: CaptureError | undefined;
-      sub = readPackets(file, { sensor, onDamage: (err) => (damage = err) })
+      let reader: Observable<PacketRecord>;
+      try {
+        reader = readPacketsInSequence(files, { sensor, onDamage: (err) => (damage = err) });
+      } catch (err) {
+        // A file of the set is missing or unreadable: none is read.
+        node.status({ fill: 'red', shape: 'ring', text: (err as Error).message.slice(0, 60) });
+        done(err as Error);
+        return;
+      }
+      sub = reader
         .subscribe({
           next(p) {
             count++;
@@ -130,7 +144,7 @@ module.exports = function register(RED: NodeAPI): void {
               done(damage);
               return;
             }
-            node.status({ fill: 'green', shape: 'dot', text: `${count} packets from ${file.split('/').pop()}` });
+            node.status({ fill: 'green', shape: 'dot', text: `${count} packets from ${label}` });
             done();
           },
         });

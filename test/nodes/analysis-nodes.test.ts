@@ -5,13 +5,15 @@ import { readCapture } from '../../src/capture/pcap-reader';
 import type { TcpReuseEvent } from '../../src/model/events';
 import type { PacketRecord } from '../../src/model/packet-record';
 import { decodeFrames } from '../../src/operators/decode-frames';
-import { analyzeCapture, CAPTURES, cutCapture, packetsBeforeDamage, ROOT } from '../helpers/run';
+import { analyzeCapture, CAPTURES, cutCapture, packetsBeforeDamage, ROOT, splitCapture } from '../helpers/run';
 import { collect, helper, load, nodeModule, startServer, stopServer, until } from '../helpers/node-red';
 
 const flowsNode = nodeModule('tcpreuse-flows');
 const reuseNode = nodeModule('tcpreuse-reuse');
 const decodeNode = nodeModule('tcpreuse-decode');
-const CAPTURE = join(CAPTURES, 'fast-reuse-timewait.pcap.gz');
+const CAPTURE_NAME = 'fast-reuse-timewait';
+const CAPTURE = join(CAPTURES, `${CAPTURE_NAME}.pcap.gz`);
+const SAMPLE_PATH = join(ROOT, 'samples', 'sample.pcap');
 
 let packets: PacketRecord[];
 let want: TcpReuseEvent[];
@@ -119,6 +121,18 @@ describe('tcpreuse-flows and tcpreuse-reuse nodes', () => {
     await until(() => stats.some((m) => m.complete === true));
     expect(payloads(r).map((e) => JSON.stringify(e)).sort()).toEqual(ofType(want, 'port.reuse'));
   });
+
+  test('msg.filename as an array: the files read one after another as one capture (a reuse may span them)', async () => {
+    const { paths } = splitCapture(CAPTURE_NAME, 3);
+    await load([decodeNode, flowsNode, reuseNode], [
+      { id: 'dec', type: 'tcpreuse-decode', format: 'capture-file', output: 'batch', batchSize: '50', sensor: 'cap', wires: [['flows']] },
+      ...chain(),
+    ]);
+    const [r, stats] = ['r', 'stats'].map(collect);
+    helper.getNode('dec').receive({ filename: paths });
+    await until(() => stats.some((m) => m.complete === true));
+    expect(payloads(r).map((e) => JSON.stringify(e)).sort()).toEqual(ofType(want, 'port.reuse'));
+  });
 });
 
 describe('a capture file damaged midway', () => {
@@ -169,6 +183,8 @@ describe('error paths', () => {
     ['tcpreuse-decode', { format: 'capture-file' }, { filename: '/nonexistent/x.pcap' }, /cannot read|no such file|ENOENT/i],
     ['tcpreuse-decode', { format: 'capture-file' }, {}, /no capture file/],
     ['tcpreuse-decode', { format: 'capture-file' }, { filename: '-' }, /standard input\) is not a capture file here/],
+    ['tcpreuse-decode', { format: 'capture-file' }, { filename: [] }, /msg.filename must be a path or a non-empty array of paths/],
+    ['tcpreuse-decode', { format: 'capture-file' }, { filename: [SAMPLE_PATH, '/nonexistent/y.pcap'] }, /y\.pcap: no such file/],
   ])('%s %j: %j reaches the Catch node', async (type, config, msg, re) => {
     await load([flowsNode, reuseNode, decodeNode], withCatch({ type, ...config }));
     const caught = collect('caught');
