@@ -111,25 +111,16 @@ describe('tcpreuse-flows and tcpreuse-reuse nodes', () => {
     expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(1);
   });
 
-  test('capture-file mode of tcpreuse-decode feeds the chain', async () => {
+  test.each([
+    ['one file', (): string | string[] => CAPTURE],
+    ['an array of files, read one after another as one capture (a reuse may span them)', (): string | string[] => splitCapture(CAPTURE_NAME, 3).paths],
+  ])('capture-file mode of tcpreuse-decode feeds the chain: msg.filename %s', async (_what, filename) => {
     await load([decodeNode, flowsNode, reuseNode], [
       { id: 'dec', type: 'tcpreuse-decode', format: 'capture-file', output: 'batch', batchSize: '50', sensor: 'cap', wires: [['flows']] },
       ...chain(),
     ]);
     const [r, stats] = ['r', 'stats'].map(collect);
-    helper.getNode('dec').receive({ filename: CAPTURE });
-    await until(() => stats.some((m) => m.complete === true));
-    expect(payloads(r).map((e) => JSON.stringify(e)).sort()).toEqual(ofType(want, 'port.reuse'));
-  });
-
-  test('msg.filename as an array: the files read one after another as one capture (a reuse may span them)', async () => {
-    const { paths } = splitCapture(CAPTURE_NAME, 3);
-    await load([decodeNode, flowsNode, reuseNode], [
-      { id: 'dec', type: 'tcpreuse-decode', format: 'capture-file', output: 'batch', batchSize: '50', sensor: 'cap', wires: [['flows']] },
-      ...chain(),
-    ]);
-    const [r, stats] = ['r', 'stats'].map(collect);
-    helper.getNode('dec').receive({ filename: paths });
+    helper.getNode('dec').receive({ filename: filename() });
     await until(() => stats.some((m) => m.complete === true));
     expect(payloads(r).map((e) => JSON.stringify(e)).sort()).toEqual(ofType(want, 'port.reuse'));
   });
