@@ -117,6 +117,17 @@ describe('detectPortReuse', () => {
     expect(r).toMatchObject({ kind: 'after-close', previousEnd: 'fin', activeCloser: 'client', gapS: 4.94, severity: 'high', wireshark: true });
   });
 
+  test('time running back between two connections (a clock step): no negative gap, the reason says so, the new flow keeps its own times', async () => {
+    // The second connection comes after the first in the input but is stamped 100 s earlier.
+    const input = [...connection(100, 1000), ...connection(0, 9000)];
+    const out = await lastValueFrom(from(input).pipe(trackFlows(), detectPortReuse({ timeWaitS: 60 }), toArray()));
+    const r = out.find((e): e is PortReuseEvent => e.type === 'port.reuse')!;
+    expect(r).toMatchObject({ kind: 'after-close', previousEnd: 'fin', gapS: 0, severity: 'high' });
+    expect(r.reason).toMatch(/timestamps went back 100 s from the previous connection's last packet to this SYN.*taken as 0/);
+    const second = out.filter((e): e is FlowCloseEvent => e.type === 'flow.close').find((c) => c.flowId === r.flowId)!;
+    expect([second.startTs, second.endTs, second.durationS]).toEqual([T0, T0 + 0.06 * S, 0.06]);
+  });
+
   test('the same reuse after more than TIME_WAIT is info; after the window it is forgotten', async () => {
     const later = await lastValueFrom(from([...connection(0, 1000), ...connection(100, 9000)]).pipe(trackFlows(), detectPortReuse(), toArray()));
     expect(later.find((e): e is PortReuseEvent => e.type === 'port.reuse')?.severity).toBe('info');

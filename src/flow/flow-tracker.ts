@@ -436,6 +436,7 @@ export class FlowTracker {
     }
     t.state[row] = st;
     t.firstTs[row] = p.ts;
+    t.lastTs[row] = p.ts; // the new connection's own, even where time ran back from the old one's
     t.openFrame[row] = p.frame ?? -1;
     t.packets[2 * row] = 0;
     t.packets[2 * row + 1] = 0;

@@ -128,13 +128,16 @@ export class ReuseDetector {
     const activeCloser = m.activeCloser(prev);
     const endTs = m.endTs[prev];
     const { kind, previousEnd } = classify(closedBy);
-    const gapS = secondsBetween(endTs, e.ts);
+    // Time can run backwards between connections (a clock step, merged interfaces): no negative gaps.
+    const clockBackS = e.ts < endTs ? secondsBetween(e.ts, endTs) : 0;
+    const gapS = clockBackS > 0 ? 0 : secondsBetween(endTs, e.ts);
     const facts: ReuseFacts = {
       kind,
       previousEnd,
       activeCloser,
       gapS,
-      sincePreviousStartS: m.startSeen(prev) ? secondsBetween(m.startTs[prev], e.ts) : null,
+      clockBackS,
+      sincePreviousStartS: m.startSeen(prev) ? Math.max(0, secondsBetween(m.startTs[prev], e.ts)) : null,
       previousEvicted: closedBy === 'evicted',
       vlan: e.vlan,
       previousVlan: m.vlan[prev] === -1 ? null : m.vlan[prev],

@@ -14,6 +14,12 @@ export interface ReuseFacts {
   previousVlan: number | null;
   /** (while-open) The replaced connection's client kept sending after the new SYN. */
   interleaved: boolean;
+  /**
+   * How far the timestamps went back from the previous connection's last packet to this SYN,
+   * which came after it in the input (a clock step, or interfaces merged with skewed clocks);
+   * 0 when time went forward. `gapS` is then 0: the real gap is not measurable.
+   */
+  clockBackS: number;
 }
 
 export interface SeverityPolicy {
@@ -70,6 +76,9 @@ export function judgeReuse(f: ReuseFacts, p: SeverityPolicy): { severity: Severi
         severity = 'high';
         reason = `the client reused its port ${gap} s after closing the previous connection first, inside its own TIME_WAIT (${tw} s): it skipped TIME_WAIT (fixed source port, SO_REUSEADDR or SO_LINGER), so delayed segments of the old connection can corrupt the new one`;
       }
+  }
+  if (f.clockBackS > 0) {
+    reason += `; note the timestamps went back ${fmt(f.clockBackS)} s from the previous connection's last packet to this SYN, which came after it (a clock step, or interfaces merged with skewed clocks): the gap is not measurable and is taken as 0`;
   }
   if (f.vlan !== f.previousVlan && f.vlan !== null && f.previousVlan !== null) {
     reason += `; note the previous connection was on VLAN ${f.previousVlan} and this one on VLAN ${f.vlan}: with overlapping tenant address space these may be unrelated`;
