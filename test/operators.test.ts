@@ -251,4 +251,16 @@ describe('PortCycleDetector client limit', () => {
     expect(events[0]).toMatchObject({ client: '10.0.0.1', rangeLow: 40000, rangeHigh: 40399, connections: 401 });
     expect(d.counters.droppedClients).toBeGreaterThan(1000);
   });
+
+  it('a clock stepping back mid-way never makes the cycle period negative', () => {
+    const events: PortCycleEvent[] = [];
+    const d = new PortCycleDetector({ minConnections: 32 }, (e) => {
+      if (e.type === 'port.cycle') events.push(e);
+    });
+    // 40000..40399 and around again; the clock steps back 10 s after the 200th connection.
+    for (let i = 0; i <= 400; i++) d.push({ ...open('10.0.0.1', 40000 + (i % 400), i), ts: T0 + i * 1000 - (i >= 200 ? 10 * S : 0) });
+    expect(events).toHaveLength(1);
+    expect(events[0].cycleS).toBeGreaterThan(0);
+  });
 });
+

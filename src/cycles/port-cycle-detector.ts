@@ -126,7 +126,7 @@ export class PortCycleDetector {
     }
     t.connections[a]++;
     t.lastPort[a] = port;
-    t.lastTs[a] = e.ts;
+    if (e.ts > t.lastTs[a]) t.lastTs[a] = e.ts; // the allocation rate spans firstTs..lastTs: never negative
     if (port < t.minPort[a]) t.minPort[a] = port;
     if (port > t.maxPort[a]) t.maxPort[a] = port;
     return a;
