@@ -14,14 +14,14 @@ export class UsageError extends Error {
 export const HELP = `tcpreuse - TCP flow tracking and port-reuse detection on captures and packet streams
 
 Usage:
-  tcpreuse analyze <capture>... [options] report flows, port reuses, port cycles and pressure
-  tcpreuse annotate <capture>... [options] print frame,stream,reused for every TCP frame
-                                          (Wireshark's tcp.stream and [TCP Port numbers reused])
-  tcpreuse consume --topic <t> [options]  the Kafka service: packet messages in, events out
-                                          (tcpreuse consume --help)
-  tcpreuse replay <capture> --topic <t>   publish a capture to Kafka as packet messages
-                                          (tcpreuse replay --help)
-  tcpreuse help | --help                  this text
+  tcpreuse analyze <capture>... [options]   report flows, port reuses, port cycles and pressure
+  tcpreuse annotate <capture>... [options]  print frame,stream,reused for every TCP frame
+                                            (Wireshark's tcp.stream and [TCP Port numbers reused])
+  tcpreuse consume --topic <t> [options]    the Kafka service: packet messages in, events out
+                                            (tcpreuse consume --help)
+  tcpreuse replay <capture> --topic <t>     publish a capture to Kafka as packet messages
+                                            (tcpreuse replay --help)
+  tcpreuse help | --help                    this text
   tcpreuse --version
 
 <capture> is a pcap or pcapng file, optionally gzip-compressed (.gz is detected, not guessed),
