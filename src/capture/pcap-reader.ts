@@ -382,6 +382,11 @@ export function streamCapture<T>(
         return false;
       }
     };
+    /** No more bytes: a gzip stream still flushes what it holds (its 'end' calls `end`). */
+    const finishInput = (): void => {
+      if (gunzip) gunzip.end();
+      else end();
+    };
     const end = (): void => {
       try {
         parser.end();
@@ -439,16 +444,13 @@ export function streamCapture<T>(
         fail(new CaptureError(describeFsError(err), captureLabel(path), -1));
         return;
       }
-      if (stopped || inputEnded) return;
-      if (gunzip) gunzip.end();
-      else end();
+      if (!stopped && !inputEnded) finishInput();
     })();
     const endInput = (): void => {
       if (stopped || inputEnded) return;
       inputEnded = true;
       source.close();
-      if (gunzip) gunzip.end();
-      else end();
+      finishInput();
     };
     options.signal?.addEventListener('abort', endInput, { once: true });
     if (options.signal?.aborted) endInput();
@@ -500,8 +502,8 @@ function openSource(path: string, chunkBytes: number): CaptureSource {
     if (process.stdin.isTTY) throw new CaptureError('standard input is a terminal: pipe a capture into it (e.g. tcpdump -w - | tcpreuse analyze -)', 'stdin', -1);
     return { total: 0, chunks: streamChunks(process.stdin), close: () => process.stdin.destroy() };
   }
+  const total = captureBytes(path);
   try {
-    const total = statSync(path).size;
     return { total, chunks: readAhead(openSync(path, 'r'), chunkBytes), close: () => undefined };
   } catch (err) {
     throw new CaptureError(describeFsError(err), path, -1);

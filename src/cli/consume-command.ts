@@ -3,7 +3,7 @@ import type { Compression } from '../kafka/codecs';
 import type { OutputFormat } from '../kafka/event-records';
 import { createKafkaClient } from '../kafka/kafka-client';
 import { Metrics, serveMetrics } from '../kafka/metrics';
-import type { InputFormat } from '../ingest/input-decoder';
+import { DEFAULT_MAX_FUTURE_S, type InputFormat } from '../ingest/input-decoder';
 import type { PcapTimestampSource } from '../ingest/pcap-record';
 import { createLogger, type LogLevel } from '../util/logger';
 import { UsageError } from './args';
@@ -16,7 +16,7 @@ const SETTINGS: readonly Setting[] = [
   { name: 'from-beginning', kind: 'boolean', default: true, help: 'a group without committed offsets starts at the oldest message (--no-from-beginning: newest)' },
   { name: 'input-format', kind: 'enum', values: INPUT_FORMATS, default: 'avro', help: 'how messages encode packets' },
   { name: 'link-type', kind: 'integer', default: 1, help: 'pcap-record: LINKTYPE of the frames (1 Ethernet, 101 raw IP, 113 SLL, 276 SLL2)' },
-  { name: 'max-future', kind: 'number', min: 0, default: 86400, help: 'dead-letter a message with a packet stamped this many seconds ahead of the wall clock or more (a sensor clock fault); 0: no check' },
+  { name: 'max-future', kind: 'number', min: 0, default: DEFAULT_MAX_FUTURE_S, help: 'dead-letter a message with a packet stamped this many seconds ahead of the wall clock or more (a sensor clock fault); 0: no check' },
   { name: 'pcap-timestamp', kind: 'enum', values: ['header', 'kafka'], default: 'header', help: 'pcap-record: time from a 16-byte pcap record header or the message timestamp' },
   { name: 'flows-topic', kind: 'string', default: 'tcpreuse.flows', help: 'flow.open / flow.close events', topic: true },
   { name: 'alerts-topic', kind: 'string', default: 'tcpreuse.alerts', help: 'port.reuse, port.cycle, port.pressure, reuse.stats events', topic: true },
