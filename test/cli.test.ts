@@ -16,6 +16,51 @@ describe('tcpreuse CLI', () => {
     expect(r.stdout).toMatch(/connections 53/);
   });
 
+  test("the report's top clients start with the worst reuse, counted as --json says", () => {
+    const report = run('analyze', 'samples/sample.pcap').stdout.split('\n');
+    const at = report.indexOf('Top clients (by worst reuse, then reuses, then connections):');
+    expect(at).toBeGreaterThan(0);
+    const rows = report.slice(at + 1).filter((l) => l.trim() !== '').map((l) => l.trim().split(/\s+/));
+    // From the events: per client, its connections, its reuses and the worst severity among them.
+    const order = ['high', 'medium', 'low', 'info'];
+    const perClient = new Map<string, { connections: number; reuses: number; worst: number }>();
+    for (const line of run('analyze', 'samples/sample.pcap', '--json').stdout.trim().split('\n')) {
+      const e = JSON.parse(line);
+      if (e.type !== 'flow.open' && e.type !== 'port.reuse') continue;
+      const c = perClient.get(e.client.ip) ?? { connections: 0, reuses: 0, worst: order.length };
+      if (e.type === 'flow.open') c.connections++;
+      else [c.reuses, c.worst] = [c.reuses + 1, Math.min(c.worst, order.indexOf(e.severity))];
+      perClient.set(e.client.ip, c);
+    }
+    const key = (c: { connections: number; reuses: number; worst: number }) => [c.worst, -c.reuses, -c.connections];
+    const expected = [...perClient.values()].map(key).sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2]).slice(0, 5);
+    // Each row says what the events say of that client, and the rows come in the ranking's order.
+    const plural = (n: number, noun: string) => (n === 1 ? noun : noun + 's');
+    expect(rows.map((r) => r.slice(1).join(' '))).toEqual(
+      rows.map((r) => {
+        const c = perClient.get(r[0])!;
+        return `${c.connections} ${plural(c.connections, 'connection')} ${c.reuses} ${plural(c.reuses, 'reuse')}${c.reuses ? ` worst ${order[c.worst]}` : ''}`;
+      }),
+    );
+    expect(rows.map((r) => key(perClient.get(r[0])!))).toEqual(expected);
+  });
+
+  test('--min-severity leaves the less severe reuses out of the listing and the --json lines, not out of the counts', () => {
+    const all = run('analyze', 'samples/sample.pcap', '--json').stdout.trim().split('\n');
+    const json = run('analyze', 'samples/sample.pcap', '--json', '--min-severity', 'medium').stdout.trim().split('\n');
+    const severityOf = (line: string) => (JSON.parse(line) as { type: string; severity?: string });
+    const lowOrInfo = (line: string) => severityOf(line).type === 'port.reuse' && ['low', 'info'].includes(severityOf(line).severity!);
+    expect(all.filter(lowOrInfo).length).toBe(2);
+    expect(json).toEqual(all.filter((l) => !lowOrInfo(l))); // reuse.stats lines unchanged: they count every reuse
+    const report = run('analyze', 'samples/sample.pcap', '--min-severity', 'high').stdout;
+    expect(report).toMatch(/Port reuse: 13 \(high 5, medium 6, low 2, info 0\)/);
+    expect(report).toMatch(/^ {2}HIGH \(5\)$/m);
+    expect(report).not.toMatch(/^ {2}MEDIUM \(6\)$/m);
+    expect(report).toMatch(/^ {2}MEDIUM \(6\), LOW \(2\): not listed \(below --min-severity high\)$/m);
+    const bad = run('analyze', 'samples/sample.pcap', '--min-severity', 'severe');
+    expect([bad.status, bad.stderr]).toEqual([2, 'tcpreuse: --min-severity must be one of info, low, medium, high, got "severe"\n']);
+  });
+
   test('--json prints one event per line, each with type, ts and sensor', () => {
     const r = run('analyze', 'samples/sample.pcap', '--json', '--sensor', 'tap1');
     expect(r.status).toBe(0);

@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { STDIN_PATH } from '../capture/pcap-reader';
+import { SEVERITIES, type Severity } from '../model/events';
 import type { AnalyzeOptions } from '../operators/analyze';
 
 /** A mistake in how the command was called: exit code 2 with a one-line message. */
@@ -42,6 +43,9 @@ Options for analyze:
   --sensor <name>          sensor id on every event (default: the (first) capture's file name;
                            "stdin" for -)
   --limit <n>              reuses listed per severity in the report (default 10; 0 = all)
+  --min-severity <s>       only port reuses this severe or worse are listed (report) or printed
+                           (--json): info, low, medium or high (default info: all); the counts
+                           and reuse.stats still cover every reuse
   --no-progress            never draw the progress bar (drawn on a terminal for files > 20 MB)
 
 Severity policy (port.reuse):
@@ -70,6 +74,8 @@ export interface CliCommand {
   captures: string[];
   json: boolean;
   limit: number;
+  /** port.reuse events below this severity are left out of the listing and the --json lines. */
+  minSeverity: Severity;
   progress: boolean;
   options: AnalyzeOptions;
 }
@@ -86,6 +92,12 @@ function integer(name: string, v: string | undefined, min: number): number | und
   const n = Number(v);
   if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}, got "${v}"`);
   return n;
+}
+
+function severity(v: string | undefined): Severity {
+  if (v === undefined) return 'info';
+  if (!(SEVERITIES as readonly string[]).includes(v)) throw new UsageError(`--min-severity must be one of ${SEVERITIES.join(', ')}, got "${v}"`);
+  return v as Severity;
 }
 
 export function parseCli(argv: string[]): CliCommand {
@@ -108,6 +120,7 @@ export function parseCli(argv: string[]): CliCommand {
         'max-flows': { type: 'string' },
         sensor: { type: 'string' },
         limit: { type: 'string' },
+        'min-severity': { type: 'string' },
         'no-progress': { type: 'boolean' },
       },
     });
@@ -115,7 +128,7 @@ export function parseCli(argv: string[]): CliCommand {
     throw new UsageError((err as Error).message.replace(/\. To specify a positional argument.*$/, ''));
   }
   const { values: v, positionals } = parsed;
-  const base: CliCommand = { command: 'help', captures: [], json: false, limit: 10, progress: true, options: {} };
+  const base: CliCommand = { command: 'help', captures: [], json: false, limit: 10, minSeverity: 'info', progress: true, options: {} };
   if (v.version) return { ...base, command: 'version' };
   if (v.help || positionals.length === 0 || positionals[0] === 'help') return base;
   const [command, ...captures] = positionals;
@@ -143,6 +156,7 @@ export function parseCli(argv: string[]): CliCommand {
     captures,
     json: v.json === true,
     limit: integer('limit', v.limit, 0) ?? 10,
+    minSeverity: severity(v['min-severity']),
     progress: v['no-progress'] !== true,
     options,
   };

@@ -5,6 +5,7 @@ import { createKafkaClient } from '../kafka/kafka-client';
 import { Metrics, serveMetrics } from '../kafka/metrics';
 import { DEFAULT_MAX_FUTURE_S, type InputFormat } from '../ingest/input-decoder';
 import type { PcapTimestampSource } from '../ingest/pcap-record';
+import { SEVERITIES, type Severity } from '../model/events';
 import { createLogger, type LogLevel } from '../util/logger';
 import { UsageError } from './args';
 import { ANALYZE_SETTINGS, COMPRESSIONS, CONNECTION_SETTINGS, connectionOf, INPUT_FORMATS, OUTPUT_FORMATS } from './kafka-settings';
@@ -24,6 +25,7 @@ const SETTINGS: readonly Setting[] = [
   { name: 'dlq-topic', kind: 'string', default: 'tcpreuse.dlq', help: 'dead-letter topic for messages that cannot be decoded', topic: true },
   { name: 'output-format', kind: 'enum', values: OUTPUT_FORMATS, default: 'json', help: 'json, or avro (schemas/tcpreuse-event.avsc)' },
   { name: 'compression', kind: 'enum', values: COMPRESSIONS, default: 'none', help: 'compression of the produced batches' },
+  { name: 'min-severity', kind: 'enum', values: SEVERITIES, default: 'info', help: 'port.reuse events less severe than this are not written (counted in tcpreuse_reuses_not_written_total; reuse.stats still count them)' },
   ...ANALYZE_SETTINGS,
   { name: 'until-end', kind: 'boolean', default: false, help: 'stop at the end of the input: close open flows (eof), commit, exit' },
   { name: 'metrics-port', kind: 'integer', default: 9464, help: 'HTTP port of /metrics (Prometheus) and /healthz; 0 picks one, --no-metrics disables' },
@@ -83,6 +85,7 @@ export async function consumeCommand(argv: string[]): Promise<number> {
     outputFormat: v.outputFormat as OutputFormat,
     compression: v.compression as Compression,
     dlqTopic: v.dlqTopic as string,
+    minSeverity: v.minSeverity as Severity,
     analyze: {
       sensor: v.sensor as string,
       timeWaitS: v.timeWait as number,

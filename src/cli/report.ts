@@ -82,6 +82,7 @@ export class AnalyzeReport {
   render(
     header: { capture: string; sensor: string; frames: number; packets: number; skipped: Map<string, number>; streams: number; damage?: string },
     limit: number,
+    minSeverity: Severity = 'info',
   ): string {
     const out: string[] = [];
     const skippedTotal = [...header.skipped.values()].reduce((a, b) => a + b, 0);
@@ -108,9 +109,10 @@ export class AnalyzeReport {
       `Port reuse: ${this.reuses.length}` +
         (this.reuses.length ? ` (${ORDER.map((s) => `${s} ${bySev.get(s)!.length}`).join(', ')}); Wireshark flags ${ws} of them` : ''),
     );
+    const unlisted = ORDER.slice(ORDER.indexOf(minSeverity) + 1).filter((sev) => bySev.get(sev)!.length > 0);
     for (const sev of ORDER) {
       const list = bySev.get(sev)!;
-      if (list.length === 0) continue;
+      if (list.length === 0 || unlisted.includes(sev)) continue;
       out.push(`  ${sev.toUpperCase()} (${list.length})`);
       const shown = limit === 0 ? list : list.slice(0, limit);
       for (const r of shown) {
@@ -122,6 +124,7 @@ export class AnalyzeReport {
       }
       if (shown.length < list.length) out.push(`    ... ${list.length - shown.length} more (--limit 0 shows all, --json gives every event)`);
     }
+    if (unlisted.length > 0) out.push(`  ${unlisted.map((sev) => `${sev.toUpperCase()} (${bySev.get(sev)!.length})`).join(', ')}: not listed (below --min-severity ${minSeverity})`);
     out.push('');
 
     out.push(`Ephemeral-port cycles: ${this.cycles.length === 0 ? 'none seen (no sequential allocator wrapped)' : this.cycles.length}`);
@@ -138,15 +141,24 @@ export class AnalyzeReport {
     }
     out.push('');
 
-    const top = [...this.talkers.entries()].sort((a, b) => b[1].reuses - a[1].reuses || b[1].connections - a[1].connections).slice(0, 5);
+    // The client to look at first is the one with the worst reuse, not merely the most of them.
+    const rank = (t: Talker): number => (t.worst === null ? ORDER.length : ORDER.indexOf(t.worst));
+    const top = [...this.talkers.entries()]
+      .sort((a, b) => rank(a[1]) - rank(b[1]) || b[1].reuses - a[1].reuses || b[1].connections - a[1].connections)
+      .slice(0, 5);
     if (top.length) {
-      out.push('Top clients (by reuses, then connections):');
+      out.push('Top clients (by worst reuse, then reuses, then connections):');
       for (const [ip, t] of top) {
-        out.push(`  ${ip.padEnd(39)} ${String(t.connections).padStart(7)} connections  ${String(t.reuses).padStart(5)} reuses${t.worst ? `  worst ${t.worst}` : ''}`);
+        out.push(`  ${ip.padEnd(39)} ${counted(t.connections, 7, 'connection')}  ${counted(t.reuses, 5, 'reuse')}${t.worst ? `  worst ${t.worst}` : ''}`);
       }
     }
     return out.join('\n') + '\n';
   }
+}
+
+/** "1 reuse " / "2 reuses": the count right-aligned to `width`, the noun padded so columns line up. */
+function counted(n: number, width: number, noun: string): string {
+  return `${String(n).padStart(width)} ${n === 1 ? noun + ' ' : noun + 's'}`;
 }
 
 function ep(ip: string, port: number): string {

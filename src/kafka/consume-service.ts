@@ -2,7 +2,7 @@ import type { Subscription } from 'rxjs';
 import type { FlowTracker } from '../flow/flow-tracker';
 import { InputDecoder, InputError, type InputFormat } from '../ingest/input-decoder';
 import type { PcapRecordOptions } from '../ingest/pcap-record';
-import type { TcpReuseEvent } from '../model/events';
+import { SEVERITIES, type Severity, type TcpReuseEvent } from '../model/events';
 import type { PacketRecord } from '../model/packet-record';
 import { analyze, type AnalyzeOptions } from '../operators/analyze';
 import type { Logger } from '../util/logger';
@@ -30,6 +30,11 @@ export interface ConsumeOptions {
   readonly outputFormat: OutputFormat;
   readonly compression: Compression;
   readonly dlqTopic: string;
+  /**
+   * port.reuse events below this severity are not written (counted in reuses_not_written_total);
+   * reuse.stats still count every reuse. @default "info": all are written
+   */
+  readonly minSeverity?: Severity;
   readonly analyze: Omit<AnalyzeOptions, 'annotate' | 'watermarks' | 'hooks'>;
   /** Stop once every assigned partition is consumed to its end: flush open flows (closedBy "eof") and commit. */
   readonly untilEnd: boolean;
@@ -57,6 +62,8 @@ export interface ConsumeSummary {
   readonly packets: number;
   readonly events: number;
   readonly deadLettered: number;
+  /** port.reuse events below `minSeverity`, not written; present only when there were some. */
+  readonly reusesNotWritten?: number;
   readonly reason: string;
   /**
    * With `untilEnd`: seconds from the first batch fetched to the last event acknowledged, the
@@ -142,7 +149,9 @@ export class ConsumeService {
     dlq: (n?: number, l?: Record<string, string>) => void;
     commits: (n?: number) => void;
     commitFailures: (n?: number) => void;
+    belowSeverity: (n?: number, l?: Record<string, string>) => void;
   };
+  private readonly minSeverityRank: number;
 
   constructor(
     private readonly options: ConsumeOptions,
@@ -162,7 +171,9 @@ export class ConsumeService {
       dlq: metrics.counter('dead_letter_total', 'Messages sent to the dead-letter topic, by input format.'),
       commits: metrics.counter('offset_commits_total', 'Offset commits.'),
       commitFailures: metrics.counter('offset_commit_failures_total', 'Offset commits the broker refused (retried on the next drain).'),
+      belowSeverity: metrics.counter('reuses_not_written_total', 'port.reuse events below --min-severity, not written, by severity.'),
     };
+    this.minSeverityRank = SEVERITIES.indexOf(options.minSeverity ?? 'info');
     metrics.gauge('open_flows', 'TCP flows open in the flow table.', () => [{ labels: {}, value: this.tracker?.openFlows ?? 0 }]);
     metrics.gauge('pinned_flows', 'Flows whose opening offset holds back the commit (open or remembered).', () => [{ labels: {}, value: this.pins.size }]);
     metrics.gauge('buffered_packets', 'Packets waiting for event-time merging across partitions.', () => [{ labels: {}, value: this.merger.buffered }]);
@@ -234,11 +245,13 @@ export class ConsumeService {
   }
 
   private summary(reason: string): ConsumeSummary {
+    const notWritten = this.metrics.total('reuses_not_written_total');
     return {
       messages: this.metrics.total('messages_in_total'),
       packets: this.metrics.total('packets_in_total'),
       events: this.metrics.total('events_out_total'),
       deadLettered: this.metrics.total('dead_letter_total'),
+      ...(notWritten > 0 ? { reusesNotWritten: notWritten } : {}),
       reason,
       consumingS: this.firstBatchAt > 0 && this.endWrittenAt > 0 ? (this.endWrittenAt - this.firstBatchAt) / 1000 : null,
     };
@@ -313,6 +326,10 @@ export class ConsumeService {
     const m = this.current;
     if (e.type === 'flow.open' && m) this.pins.pin(e.flowId, m.partitionKey, m.offset);
     else if (e.type === 'flow.close') this.pins.closed(e.flowId, e.endTs);
+    if (e.type === 'port.reuse' && SEVERITIES.indexOf(e.severity) < this.minSeverityRank) {
+      this.count.belowSeverity(1, { severity: e.severity });
+      return;
+    }
     const topic = topicOf(e, this.options.outputTopics);
     if (topic === null) return;
     packEventRecord(this.writer.outbox, e, topic, this.options.outputFormat);

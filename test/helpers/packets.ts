@@ -21,8 +21,9 @@ export function tcpHeader(t: TcpSpec): Buffer {
   h.writeUInt16BE(t.dport ?? 80, 2);
   h.writeUInt32BE(t.seq ?? 1000, 4);
   h.writeUInt32BE(t.ack ?? 0, 8);
-  h[12] = 5 << 4;
-  h[13] = t.flags ?? 0x02;
+  const flags = t.flags ?? 0x02;
+  h[12] = (5 << 4) | ((flags >> 8) & 0x0f); // the header length, and the flag bits above CWR (AE/NS)
+  h[13] = flags & 0xff;
   h.writeUInt16BE(65535, 14);
   return h;
 }

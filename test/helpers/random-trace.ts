@@ -24,8 +24,8 @@ function ipPacket(proto: number, payload: Buffer, src: string, dst: string): Buf
   return ip;
 }
 
-function frame(src: Side, dst: Side, flags: number, seq: number, ack: number, payload: number, vlan?: number): Buffer {
-  const ip = ipPacket(6, tcpHeader({ sport: src.port, dport: dst.port, flags, seq: seq >>> 0, ack: ack >>> 0, payload }), src.ip, dst.ip);
+function frame(src: Side, dst: Side, flags: number, seq: number, ack: number, payload: number, vlan?: number, ecn = 0): Buffer {
+  const ip = ipPacket(6, tcpHeader({ sport: src.port, dport: dst.port, flags: flags | ecn, seq: seq >>> 0, ack: ack >>> 0, payload }), src.ip, dst.ip);
   return ethernet(src.ip.includes(':') ? 0x86dd : 0x0800, ip, vlan === undefined ? [] : [{ tpid: 0x8100, vid: vlan }]);
 }
 
@@ -42,7 +42,7 @@ function icmpError(src: Side, dst: Side, seq: number, quote: number): Buffer {
  * A random but TCP-shaped trace over a few 4-tuples, so that they are reused often and in every
  * way: handshakes with new or repeated ISNs, retransmitted SYNs and SYN-ACKs, data both ways,
  * FIN and RST closes from either side, bare RSTs and ACKs with no handshake, a server that sends
- * the SYN, odd SYNs (with data, FIN or RST), ICMP errors quoting a segment, VLAN-tagged copies,
+ * the SYN, odd SYNs (with data, FIN or RST), ECN/URG/AE flag bits, ICMP errors quoting a segment, VLAN-tagged copies,
  * IPv4 fragments, duplicated frames, long and short gaps and steps back in time. For
  * differential tests against tshark.
  */
@@ -70,6 +70,9 @@ export function randomTrace(seed: number, packets: number): FrameSpec[] {
     const move = r(22);
     // Mirrored traffic may carry a VLAN tag on some copies: Wireshark's TCP conversations ignore it.
     const vlan = r(10) === 0 ? 10 + r(3) : undefined;
+    // Flag bits beside SYN/ACK/FIN/RST: ECN (an ECN-setup SYN carries ECE|CWR, as macOS and
+    // Linux send it), URG, AE/NS. They must change nothing of how connections are told apart.
+    const ecn = r(8) === 0 ? [0xc0, 0x40, 0x80, 0x20, 0x100][r(5)] : 0;
     let f: Buffer;
     if (move >= 20) {
       // An ICMP error quoting the client's segment: 8 bytes of TCP (ports and seq) or the whole header.
@@ -77,32 +80,32 @@ export function randomTrace(seed: number, packets: number): FrameSpec[] {
     } else if (move < 4 && r(8) === 0) {
       // Odd SYNs: with data, with FIN or RST set too.
       if (r(2) || c.isn === 0) c.isn = rand32();
-      f = frame(c, s, [F.SYN | F.PSH, F.SYN | F.FIN, F.SYN | F.RST][r(3)], c.isn, 0, r(2) ? 0 : 1 + r(50), vlan);
+      f = frame(c, s, [F.SYN | F.PSH, F.SYN | F.FIN, F.SYN | F.RST][r(3)], c.isn, 0, r(2) ? 0 : 1 + r(50), vlan, ecn);
       c.next = (c.isn + 1) >>> 0;
     } else if (move < 4) {
       // SYN: a new ISN, or the old one again (retransmission, rebooted client)
       if (r(3) !== 0 || c.isn === 0) c.isn = rand32();
       c.next = (c.isn + 1) >>> 0;
-      f = frame(c, s, F.SYN, c.isn, 0, 0, vlan);
+      f = frame(c, s, F.SYN, c.isn, 0, 0, vlan, ecn);
     } else if (move < 7) {
       // SYN-ACK: new or repeated server ISN, acking the client's ISN or something else
       if (r(3) !== 0 || s.isn === 0) s.isn = rand32();
       s.next = (s.isn + 1) >>> 0;
-      f = frame(s, c, F.SYN | F.ACK, s.isn, r(5) === 0 ? rand32() : c.next, 0, vlan);
+      f = frame(s, c, F.SYN | F.ACK, s.isn, r(5) === 0 ? rand32() : c.next, 0, vlan, ecn);
     } else if (move < 14) {
       // data or a pure ACK, either way, usually in sequence
       const [a, b] = r(2) ? [c, s] : [s, c];
       const len = r(3) === 0 ? 0 : 1 + r(200);
       const seq = r(15) === 0 ? rand32() : a.next;
-      f = frame(a, b, F.ACK | (len ? F.PSH : 0), seq, b.next, len, vlan);
+      f = frame(a, b, F.ACK | (len ? F.PSH : 0), seq, b.next, len, vlan, ecn);
       a.next = (seq + len) >>> 0;
     } else if (move < 17) {
       const [a, b] = r(2) ? [c, s] : [s, c];
-      f = frame(a, b, F.FIN | F.ACK, a.next, b.next, 0, vlan);
+      f = frame(a, b, F.FIN | F.ACK, a.next, b.next, 0, vlan, ecn);
       a.next = (a.next + 1) >>> 0;
     } else {
       const [a, b] = r(2) ? [c, s] : [s, c];
-      f = frame(a, b, r(2) ? F.RST | F.ACK : F.RST, a.next, r(2) ? b.next : 0, 0, vlan);
+      f = frame(a, b, r(2) ? F.RST | F.ACK : F.RST, a.next, r(2) ? b.next : 0, 0, vlan, ecn);
     }
     const fragment = !v6 && vlan === undefined && move >= 7 && move < 14 && r(8) === 0 && f.length > 14 + 20 + 40;
     if (fragment) {

@@ -100,6 +100,20 @@ describeKafka('compression and Avro output', () => {
   });
 });
 
+describeKafka('--min-severity', () => {
+  test('medium: the alerts topic holds every detection but the low and info reuses; the flows topic is whole', async () => {
+    const capture = join(ROOT, 'samples', 'sample.pcap'); // reuses of every severity but info
+    const got = await throughKafka(capture, { format: 'avro', extra: ['--min-severity', 'medium'] });
+    const want = await analyzeCapture(capture, { sensor: 'cap' });
+    const below = want.filter((e) => e.type === 'port.reuse' && (e.severity === 'low' || e.severity === 'info'));
+    expect(below.length).toBeGreaterThan(0);
+    const flows = (e: TcpReuseEvent) => e.type === 'flow.open' || e.type === 'flow.close';
+    expect(canonical(got.alerts)).toEqual(canonical(want.filter((e) => !flows(e) && !below.includes(e))));
+    expect(canonical(got.flows)).toEqual(canonical(want.filter(flows)));
+    expect(got.consumeLog).toMatch(new RegExp(`"msg":"stopped".*"reusesNotWritten":${below.length},`));
+  });
+});
+
 describeKafka('a failure while starting', () => {
   test('an output topic the broker refuses (it collides with an existing one): one clear line, exit 1, at once', async () => {
     // Kafka refuses a topic whose name differs from an existing one only in '.' versus '_'. The
