@@ -252,6 +252,37 @@ describe('PortCycleDetector client limit', () => {
     expect(d.counters.droppedClients).toBeGreaterThan(1000);
   });
 
+  it.each([
+    // [what, range, step, servers, hint]
+    ['Windows Vista+ walking the IANA range +1', 49152, 65535, 1, 1, /Windows Vista or later/],
+    ['Linux stepping +2 per destination, two servers interleaved', 32768, 60999, 2, 2, /Linux default ip_local_port_range/],
+    ['legacy Windows', 1025, 5000, 1, 1, /legacy Windows/],
+  ])('%s: one port.cycle when the walk wraps, with the range, the OS hint and the period', (_what, low, high, step, servers, hint) => {
+    const events: PortCycleEvent[] = [];
+    const d = new PortCycleDetector({}, (e) => {
+      if (e.type === 'port.cycle') events.push(e);
+    });
+    // Each server's walk starts somewhere inside the range (as a hash-chosen offset does), one
+    // connection every 0.1 s overall, until every walk has wrapped once and come back to its start.
+    const perServer = Math.ceil((high - low + 1) / step);
+    const n = perServer * servers + servers;
+    for (let i = 0; i < n; i++) {
+      const s = i % servers;
+      const k = Math.floor(i / servers);
+      const start = low + 1000 * (s + 1) + (step === 2 ? (low % 2) : 0);
+      const port = low + ((start - low + k * step) % (high - low + 1));
+      d.push({ ...open('10.0.0.7', port, i), ts: T0 + i * 100_000, server: { ip: `192.0.2.${s + 1}`, port: 443 } });
+    }
+    expect(events.length).toBe(servers);
+    for (const e of events) {
+      expect(e).toMatchObject({ client: '10.0.0.7', rangeLow: low, rangeHigh: high, allocation: 'sequential', server: servers > 1 ? expect.anything() : null });
+      expect(e.osHint).toMatch(hint);
+      // A port comes back after the whole range is walked: perServer connections to that server, 0.1 s × servers apart.
+      const period = perServer * 0.1 * servers;
+      expect(Math.abs(e.cycleS - period) / period).toBeLessThan(0.05);
+    }
+  });
+
   it('a clock stepping back mid-way never makes the cycle period negative', () => {
     const events: PortCycleEvent[] = [];
     const d = new PortCycleDetector({ minConnections: 32 }, (e) => {
