@@ -271,7 +271,7 @@ describe('PortCycleDetector client limit', () => {
       const k = Math.floor(i / servers);
       const start = low + 1000 * (s + 1) + (step === 2 ? (low % 2) : 0);
       const port = low + ((start - low + k * step) % (high - low + 1));
-      d.push({ ...open('10.0.0.7', port, i), ts: T0 + i * 100_000, server: { ip: `192.0.2.${s + 1}`, port: 443 } });
+      d.push({ ...open('10.0.0.7', port, i), ts: T0 + i * 100_000, server: { ip: `192.0.2.${s + 1}`, port: 443 } } as FlowOpenEvent);
     }
     expect(events.length).toBe(servers);
     for (const e of events) {

@@ -48,8 +48,16 @@ export class FlowTable {
   openFrame = new Float64Array(0);
   packets = new Uint32Array(0); // 2 per row: c2s, s2c
   bytes = new Float64Array(0); // 2 per row: c2s, s2c
+  // Zeek's history letters: two words of packed letters, their count, the once-per-direction
+  // letters already written, and per side (client, server) what Zeek's letter rules look back on.
   history = new Float64Array(0);
+  history2 = new Float64Array(0);
+  historyLen = new Uint8Array(0);
   historySeen = new Uint32Array(0);
+  highSeq = new Int32Array(0); // 2 per row, per side: Zeek's LastSeq, the highest sequence sent
+  lastRstSeq = new Int32Array(0); // 2 per row, per side: the last RST's sequence number
+  scaledCounts = new Uint16Array(0); // 4 per row: retransmissions and zero windows, per side
+  zeek = new Uint16Array(0); // Zeek's endpoint states (zeek-state.ts)
   vlan = new Uint16Array(0);
 
   private prev = new Int32Array(0);
@@ -147,7 +155,13 @@ export class FlowTable {
     this.packets = g(this.packets, 2);
     this.bytes = g(this.bytes, 2);
     this.history = g(this.history);
+    this.history2 = g(this.history2);
+    this.historyLen = g(this.historyLen);
     this.historySeen = g(this.historySeen);
+    this.highSeq = g(this.highSeq, 2);
+    this.lastRstSeq = g(this.lastRstSeq, 2);
+    this.scaledCounts = g(this.scaledCounts, 4);
+    this.zeek = g(this.zeek);
     this.vlan = g(this.vlan);
     this.prev = g(this.prev);
     this.next = g(this.next);

@@ -13,7 +13,8 @@ import type { PacketRecord } from '../model/packet-record';
 import { numberOption, secondsBetween, stringOption, US_PER_S } from '../util/options';
 import { flowIdFromHash } from './flow-id';
 import { FlowTable, List, NIL } from './flow-table';
-import { connState, H, historyAppend, historySymbol, historyText } from './history';
+import { H, HISTORY_MAX_LETTERS, HISTORY_WORD_LETTERS, historySymbol, historyText, historyWordAppend, isHistoryScale } from './history';
+import { TOO_LARGE_SEQ_DELTA, Z, zeekConnState, zeekStep, zeekSynReinits, zState } from './zeek-state';
 import { endpointFirst, tupleHash } from './tuple-hash';
 
 export interface TrackFlowsOptions {
@@ -443,7 +444,11 @@ export class FlowTracker {
     t.bytes[2 * row] = 0;
     t.bytes[2 * row + 1] = 0;
     t.history[row] = 0;
+    t.history2[row] = 0;
+    t.historyLen[row] = 0;
     t.historySeen[row] = 0;
+    t.scaledCounts.fill(0, 4 * row, 4 * row + 4);
+    t.zeek[row] = 0;
     t.vlan[row] = p.vlan ?? 0xffff;
     this.counters.flowsOpened++;
     this.emit(this.openEvent(row, p.ts));
@@ -461,11 +466,8 @@ export class FlowTracker {
     t.seqEnd[2 * row + dir] = (p.seq + p.len + (flags & F_SYN ? 1 : 0) + (flags & F_FIN ? 1 : 0)) >>> 0;
     st |= dir === 0 ? S_SEQ_A : S_SEQ_B;
     st |= fromClient ? S_SEEN_C : S_SEEN_S;
-    let h = -1;
-    if (flags & F_SYN) {
-      if (flags & (F_FIN | F_RST)) h = H.Q;
-      else if (flags & F_ACK) {
-        h = H.H;
+    if (flags & F_SYN && !(flags & (F_FIN | F_RST))) {
+      if (flags & F_ACK) {
         if (!fromClient) {
           st |= S_SYNACK_S;
           if (!(st & S_ISN_S)) {
@@ -473,24 +475,15 @@ export class FlowTracker {
             st |= S_ISN_S;
           }
         }
-      } else {
-        h = H.S;
-        if (fromClient) {
-          st |= S_SYN_C;
-          if (!(st & S_ISN_C)) {
-            t.isn[2 * row] = p.seq;
-            st |= S_ISN_C;
-          }
+      } else if (fromClient) {
+        st |= S_SYN_C;
+        if (!(st & S_ISN_C)) {
+          t.isn[2 * row] = p.seq;
+          st |= S_ISN_C;
         }
       }
     }
-    if (h >= 0) this.hist(row, historySymbol(h, fromClient));
-    if (p.len > 0) {
-      st |= S_DATA;
-      this.hist(row, historySymbol(H.D, fromClient));
-    } else if ((flags & (F_SYN | F_FIN | F_RST | F_ACK)) === F_ACK) {
-      this.hist(row, historySymbol(H.A, fromClient));
-    }
+    if (p.len > 0) st |= S_DATA;
     if (fromClient && flags & F_ACK && !(flags & F_SYN) && st & S_SYNACK_S && st & S_SYN_C) st |= S_EST;
     if (flags & (F_FIN | F_RST)) {
       const rst = (flags & F_RST) !== 0;
@@ -498,11 +491,59 @@ export class FlowTracker {
       else st |= fromClient ? S_FIN_C : S_FIN_S;
       st = (st & ~(3 << S_LAST_SHIFT)) | ((rst ? LAST_RST : LAST_FIN) << S_LAST_SHIFT);
       if (!((st >> S_CLOSER_SHIFT) & 3)) st |= (fromClient ? 1 : 2) << S_CLOSER_SHIFT;
-      this.hist(row, historySymbol(rst ? H.R : H.F, fromClient));
     }
+    this.zeekPacket(row, p, side);
     t.state[row] = st;
     if (p.ts > t.lastTs[row]) t.lastTs[row] = p.ts;
     t.touch(row, listFor(st));
+  }
+
+  /**
+   * What Zeek's TCP analyzer does with a packet from `side` (0 client, 1 server), in its order:
+   * history letters for the flags, W for a zero window, T for a retransmission, then the
+   * endpoint state machine. Every check reads the states from before this packet, as Zeek's do.
+   */
+  private zeekPacket(row: number, p: PacketRecord, side: number): void {
+    const t = this.t;
+    const flags = p.flags;
+    const z = t.zeek[row];
+    const own = zState(z, side);
+    const fromClient = side === 0;
+    const ctl = flags & (F_SYN | F_FIN | F_RST);
+    if (ctl === 0) {
+      if (p.len > 0) this.hist(row, historySymbol(H.D, fromClient));
+      else if (flags & F_ACK) this.hist(row, historySymbol(H.A, fromClient));
+    } else if (ctl !== F_SYN && ctl !== F_FIN && ctl !== F_RST) this.hist(row, historySymbol(flags & F_SYN ? H.Q : H.I, fromClient));
+    else if (ctl === F_SYN) {
+      // S and H share one "SYN seen" entry per direction in Zeek: the first of them is written.
+      if (!(t.historySeen[row] & ((1 << historySymbol(H.S, fromClient)) | (1 << historySymbol(H.H, fromClient))))) this.hist(row, historySymbol(flags & F_ACK ? H.H : H.S, fromClient));
+    } else if (ctl === F_FIN) this.hist(row, historySymbol(H.F, fromClient));
+    else {
+      const sym = historySymbol(H.R, fromClient);
+      if (!(t.historySeen[row] & (1 << sym))) this.hist(row, sym);
+      else if ((p.seq | 0) !== t.lastRstSeq[2 * row + side]) this.addLetter(row, sym); // another RST, not a copy
+      t.lastRstSeq[2 * row + side] = p.seq;
+    }
+
+    if (p.win === 0 && !(flags & F_RST) && own !== Z.RESET && zState(z, 1 - side) !== Z.CLOSED) this.scaledLetter(row, 2 + side, historySymbol(H.W, fromClient));
+
+    // Zeek's LastSeq: set by a side's first packet (past a SYN, at a data packet's start), again by
+    // a SYN after the handshake, moved by every segment reaching past it; payload that does not is a
+    // retransmission. Wild jumps of SYN/RST numbers and anything after the side's RST are not trusted.
+    const segEnd = (p.seq + (flags & F_RST ? 0 : p.len) + (flags & F_SYN ? 1 : 0) + (flags & F_FIN ? 1 : 0)) | 0;
+    const k = 2 * row + side;
+    if (own === Z.INACTIVE) t.highSeq[k] = flags & F_SYN ? segEnd : p.seq;
+    else if (flags & F_SYN && zeekSynReinits(z, side)) t.highSeq[k] = segEnd;
+    const delta = (segEnd - t.highSeq[k]) | 0;
+    if (flags & (F_SYN | F_RST) && (delta > TOO_LARGE_SEQ_DELTA || delta < -TOO_LARGE_SEQ_DELTA)) {
+      // not trusted
+    } else if (own === Z.RESET) {
+      // nothing after a RST is trusted
+    } else if (delta > 0) t.highSeq[k] = segEnd;
+    else if (p.len > 0) this.scaledLetter(row, side, historySymbol(H.T, fromClient));
+
+    // Only SYN, FIN and RST move an endpoint that has spoken once: most packets skip the machine.
+    if (ctl !== 0 || own === Z.INACTIVE) t.zeek[row] = zeekStep(z, side, flags, p.len);
   }
 
   /** Records a history letter the first time it occurs in this direction. */
@@ -510,8 +551,26 @@ export class FlowTracker {
     const t = this.t;
     const seen = t.historySeen[row];
     if (seen & (1 << sym)) return;
-    t.history[row] = historyAppend(t.history[row], seen, sym);
     t.historySeen[row] = seen | (1 << sym);
+    this.addLetter(row, sym);
+  }
+
+  /** Counts a T or W occurrence (`k`: 0-1 retransmissions, 2-3 zero windows, per side); the letter at 1, 10, 100, ... */
+  private scaledLetter(row: number, k: number, sym: number): void {
+    const t = this.t;
+    const n = t.scaledCounts[4 * row + k] + 1;
+    if (n > 0xffff) return;
+    t.scaledCounts[4 * row + k] = n;
+    if (isHistoryScale(n)) this.addLetter(row, sym);
+  }
+
+  private addLetter(row: number, sym: number): void {
+    const t = this.t;
+    const n = t.historyLen[row];
+    if (n >= HISTORY_MAX_LETTERS) return;
+    if (n < HISTORY_WORD_LETTERS) t.history[row] = historyWordAppend(t.history[row], n, sym);
+    else t.history2[row] = historyWordAppend(t.history2[row], n - HISTORY_WORD_LETTERS, sym);
+    t.historyLen[row] = n + 1;
   }
 
   private closeFlow(row: number, cause: ClosedBy): void {
@@ -590,6 +649,7 @@ export class FlowTracker {
     const startTs = t.firstTs[row];
     const endTs = t.lastTs[row];
     const { client, server } = this.endpoints(row);
+    const history = historyText(t.history[row], t.history2[row]);
     // The open event's fields written again, in its order (JSON key order is part of the
     // contract), then the close fields: one literal is one allocation with every field in-object.
     // Extending openEvent()'s object in place, or spreading it, grows a property store per close
@@ -613,16 +673,8 @@ export class FlowTracker {
       durationS: secondsBetween(startTs, endTs),
       closedBy: last === LAST_FIN ? 'fin' : last === LAST_RST ? 'rst' : cause,
       activeCloser: SIDES[(st >> S_CLOSER_SHIFT) & 3],
-      state: connState(
-        (st & S_SYN_C) !== 0,
-        (st & S_SYNACK_S) !== 0,
-        (st & S_EST) !== 0,
-        (st & S_FIN_C) !== 0,
-        (st & S_FIN_S) !== 0,
-        (st & S_RST_C) !== 0,
-        (st & S_RST_S) !== 0,
-      ),
-      history: historyText(t.history[row]),
+      state: zeekConnState(t.zeek[row], t.bytes[2 * row], t.bytes[2 * row + 1], history),
+      history,
       packets: { c2s: t.packets[2 * row], s2c: t.packets[2 * row + 1] },
       bytes: { c2s: t.bytes[2 * row], s2c: t.bytes[2 * row + 1] },
     };
