@@ -12,6 +12,8 @@
  */
 const LETTERS = 'SHADFRQTWI';
 export const H = { S: 0, H: 1, A: 2, D: 3, F: 4, R: 5, Q: 6, T: 7, W: 8, I: 9 } as const;
+/** A server letter's symbol is its client letter's plus this. */
+export const HISTORY_LETTERS = LETTERS.length;
 const SYMBOLS = LETTERS.length * 2; // client and server variants
 const BITS = 5; // 20 symbols (+ 0 for none) fit in 5 bits
 /** Letters one number holds: 10 × 5 = 50 bits, exact in a double. A flow keeps two. */
