@@ -517,10 +517,22 @@ export class FlowTracker {
     const own = (z >> (3 * side)) & 7;
     const fromClient = side === 0;
     const ctl = flags & (F_SYN | F_FIN | F_RST);
-    if (ctl === 0) {
-      // The common packet: D or A, usually written already.
+    if (ctl === 0 && own !== Z_INACTIVE) {
+      // The common packet, data or an ACK on a side that has spoken: its letter (D or A, usually
+      // written already), W, T; no SYN/RST number to distrust, no state to change.
       const sym = p.len > 0 ? H_D + side * HISTORY_LETTERS : flags & F_ACK ? H_A + side * HISTORY_LETTERS : -1;
       if (sym >= 0 && !(t.historySeen[row] & (1 << sym))) this.hist(row, sym);
+      if (own === Z_RESET) return;
+      if (p.win === 0 && ((z >> (3 - 3 * side)) & 7) !== Z_CLOSED) this.scaledLetter(row, 2 + side, historySymbol(H.W, fromClient));
+      const end = (p.seq + p.len) | 0;
+      const k = 2 * row + side;
+      if (((end - t.highSeq[k]) | 0) > 0) t.highSeq[k] = end;
+      else if (p.len > 0) this.scaledLetter(row, side, historySymbol(H.T, fromClient));
+      return;
+    }
+    if (ctl === 0) {
+      const sym = p.len > 0 ? H_D + side * HISTORY_LETTERS : flags & F_ACK ? H_A + side * HISTORY_LETTERS : -1;
+      if (sym >= 0) this.hist(row, sym);
     } else if (ctl !== F_SYN && ctl !== F_FIN && ctl !== F_RST) this.hist(row, historySymbol(flags & F_SYN ? H.Q : H.I, fromClient));
     else if (ctl === F_SYN) {
       // S and H share one "SYN seen" entry per direction in Zeek: the first of them is written.
