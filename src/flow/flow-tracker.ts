@@ -520,7 +520,7 @@ export class FlowTracker {
     if (ctl === 0 && own !== Z_INACTIVE) {
       // The common packet, data or an ACK on a side that has spoken: its letter (D or A, usually
       // written already), W, T; no SYN/RST number to distrust, no state to change.
-      const sym = p.len > 0 ? H_D + side * HISTORY_LETTERS : flags & F_ACK ? H_A + side * HISTORY_LETTERS : -1;
+      const sym = plainLetter(p, side);
       if (sym >= 0 && !(t.historySeen[row] & (1 << sym))) this.hist(row, sym);
       if (own === Z_RESET) return;
       if (p.win === 0 && ((z >> (3 - 3 * side)) & 7) !== Z_CLOSED) this.scaledLetter(row, 2 + side, historySymbol(H.W, fromClient));
@@ -531,7 +531,7 @@ export class FlowTracker {
       return;
     }
     if (ctl === 0) {
-      const sym = p.len > 0 ? H_D + side * HISTORY_LETTERS : flags & F_ACK ? H_A + side * HISTORY_LETTERS : -1;
+      const sym = plainLetter(p, side);
       if (sym >= 0) this.hist(row, sym);
     } else if (ctl !== F_SYN && ctl !== F_FIN && ctl !== F_RST) this.hist(row, historySymbol(flags & F_SYN ? H.Q : H.I, fromClient));
     else if (ctl === F_SYN) {
@@ -706,6 +706,11 @@ export class FlowTracker {
   }
 }
 
+
+/** Zeek's letter for a packet without SYN/FIN/RST from `side`: D with payload, A for a pure ACK, else none (-1). */
+function plainLetter(p: PacketRecord, side: number): number {
+  return p.len > 0 ? H_D + side * HISTORY_LETTERS : p.flags & F_ACK ? H_A + side * HISTORY_LETTERS : -1;
+}
 
 /** The timeout class of a flow in this state. */
 function listFor(st: number): number {
