@@ -1,11 +1,11 @@
-import { H, HISTORY_WORD_LETTERS, historySymbol, historyText, historyWordAppend } from '../src/flow/history';
+import { H, HISTORY_FLIP, HISTORY_WORD_LETTERS, historySymbol, historyText, historyWordAppend } from '../src/flow/history';
 
 /** Packs the letters of a Zeek history string (upper case client, lower case server) into the tracker's two words. */
 function pack(text: string): [number, number] {
   const words: [number, number] = [0, 0];
   [...text].forEach((ch, i) => {
     const letter = ch.toUpperCase() as keyof typeof H;
-    const sym = historySymbol(H[letter], ch === letter);
+    const sym = ch === '^' ? HISTORY_FLIP : historySymbol(H[letter], ch === letter);
     const w = i < HISTORY_WORD_LETTERS ? 0 : 1;
     words[w] = historyWordAppend(words[w], i - w * HISTORY_WORD_LETTERS, sym);
   });
@@ -13,7 +13,7 @@ function pack(text: string): [number, number] {
 }
 
 describe('historyText', () => {
-  test.each(['', 'S', 'ShADFf', 'ShR', 'Dd', 'ShADadFfRrQq', 'hAFaf', 'ShADTdtWwTIi', 'ShADadTtWwFfRrQqIiTt'])('%j round-trips through the packed form', (text) => {
+  test.each(['', 'S', 'ShADFf', 'ShR', 'Dd', 'ShADadFfRrQq', 'hAFaf', 'ShADTdtWwTIi', 'ShADadTtWwFfRrQqIiTt', '^hADdFaf'])('%j round-trips through the packed form', (text) => {
     expect(historyText(...pack(text))).toBe(text);
     // The second time comes from the cache of built texts: the same answer.
     expect(historyText(...pack(text))).toBe(text);

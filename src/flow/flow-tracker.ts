@@ -13,7 +13,7 @@ import type { PacketRecord } from '../model/packet-record';
 import { numberOption, secondsBetween, stringOption, US_PER_S } from '../util/options';
 import { flowIdFromHash } from './flow-id';
 import { FlowTable, List, NIL } from './flow-table';
-import { H, HISTORY_LETTERS, HISTORY_MAX_LETTERS, HISTORY_WORD_LETTERS, historySymbol, historyText, historyWordAppend, isHistoryScale } from './history';
+import { H, HISTORY_FLIP, HISTORY_LETTERS, HISTORY_MAX_LETTERS, HISTORY_WORD_LETTERS, historySymbol, historyText, historyWordAppend, isHistoryScale } from './history';
 import { TOO_LARGE_SEQ_DELTA, Z, zeekConnState, zeekStep, zeekSynReinits } from './zeek-state';
 import { endpointFirst, tupleHash } from './tuple-hash';
 
@@ -456,6 +456,7 @@ export class FlowTracker {
     t.historySeen[row] = 0;
     t.scaledCounts.fill(0, 4 * row, 4 * row + 4);
     t.zeek[row] = 0;
+    if (clientIsB !== (dir === 1)) this.addLetter(row, HISTORY_FLIP); // the opening packet came from the server
     t.vlan[row] = p.vlan ?? 0xffff;
     this.counters.flowsOpened++;
     this.emit(this.openEvent(row, p.ts));

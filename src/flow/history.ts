@@ -1,21 +1,25 @@
 /**
  * Zeek-style connection history, packed into numbers so a flow table row stays small.
  * Letters (upper case = client/originator, lower case = server/responder), as Zeek's TCP
- * analyzer records them (TCPSessionAdapter's update_history, update_window, update_last_seq):
+ * analyzer records them (TCPSessionAdapter's update_history, update_window, update_last_seq),
+ * after a leading ^ when the client is not the sender of the flow's first packet (Zeek flips
+ * its roles there, Connection::FlipRoles, when that sender's port is one it knows as a server's):
  *   S SYN without ACK, H SYN+ACK, A pure ACK, D payload (in a packet without SYN/FIN/RST),
  *   F FIN, R RST, Q SYN with FIN or RST, I FIN with RST: once per direction (R again for a RST
  *   at another sequence number);
  *   T a retransmission (payload not past the highest sequence number sent), W a zero window:
  *   at the 1st, 10th, 100th, ... occurrence per direction.
- * Not recorded: C (tcpreuse checks no checksums), G (content gaps need Zeek's reassembly), ^
- * (Zeek's role flips: the client is tcpreuse's own).
+ * Not recorded: C (tcpreuse checks no checksums), G (content gaps need Zeek's reassembly), a ^
+ * from a flip later in a connection (a SYN answering a SYN-ACK).
  */
 const LETTERS = 'SHADFRQTWI';
 export const H = { S: 0, H: 1, A: 2, D: 3, F: 4, R: 5, Q: 6, T: 7, W: 8, I: 9 } as const;
 /** A server letter's symbol is its client letter's plus this. */
 export const HISTORY_LETTERS = LETTERS.length;
-const SYMBOLS = LETTERS.length * 2; // client and server variants
-const BITS = 5; // 20 symbols (+ 0 for none) fit in 5 bits
+/** Zeek's ^: the roles were flipped (the client is not the first packet's sender). */
+export const HISTORY_FLIP = LETTERS.length * 2;
+const SYMBOLS = LETTERS.length * 2 + 1; // client and server variants, and ^
+const BITS = 5; // 21 symbols (+ 0 for none) fit in 5 bits
 /** Letters one number holds: 10 × 5 = 50 bits, exact in a double. A flow keeps two. */
 export const HISTORY_WORD_LETTERS = 10;
 export const HISTORY_MAX_LETTERS = 2 * HISTORY_WORD_LETTERS;
@@ -33,8 +37,8 @@ export function historyWordAppend(word: number, index: number, sym: number): num
   return word + (sym + 1) * PLACE[index];
 }
 
-// Symbol code → its letter: client upper case, server lower case.
-const SYMBOL_TEXT = [...LETTERS, ...LETTERS.toLowerCase()];
+// Symbol code → its letter: client upper case, server lower case, then ^.
+const SYMBOL_TEXT = [...LETTERS, ...LETTERS.toLowerCase(), '^'];
 // Connections share few distinct histories (a run of web traffic has a few dozen), so each text
 // of up to one word is built once and every close event after it gets the same string: no
 // letter-by-letter concatenation per close. Bounded, as a capture of odd traffic could have many.
