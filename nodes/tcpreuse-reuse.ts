@@ -1,5 +1,5 @@
 import type { DetectionEvent, FlowEvent, FlowInterleave, Severity, StreamItem, Watermark } from '../src/model/events';
-import { SEVERITIES } from '../src/model/events';
+import { SEVERITIES, severityBelow } from '../src/model/events';
 import { eventKey } from '../src/kafka/event-records';
 import { detectPortCycles } from '../src/operators/detect-port-cycles';
 import { detectPortReuse } from '../src/operators/detect-port-reuse';
@@ -56,7 +56,7 @@ module.exports = function register(RED: NodeAPI): void {
     try {
       const c = config as unknown as Record<string, unknown>;
       const timeWaitS = numberField(c, 'timeWait', 'TIME_WAIT');
-      const minRank = SEVERITIES.indexOf(choiceField<Severity>(c, 'minSeverity', 'minimum severity', SEVERITIES, 'info'));
+      const minSeverity = choiceField<Severity>(c, 'minSeverity', 'minimum severity', SEVERITIES, 'info');
       const operator = pipe(
         detectPortReuse<StreamItem>({
           timeWaitS,
@@ -88,7 +88,7 @@ module.exports = function register(RED: NodeAPI): void {
           const d = e as DetectionEvent;
           if (d.type === 'port.reuse') {
             recent.push(Date.now());
-            if (SEVERITIES.indexOf(d.severity) < minRank) return null;
+            if (severityBelow(d.severity, minSeverity)) return null;
           }
           return { port, msg: { topic: d.type, key: eventKey(d), payload: d } };
         },

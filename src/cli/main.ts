@@ -4,7 +4,7 @@ import { captureBytes, CaptureError, STDIN_PATH } from '../capture/pcap-reader';
 import { readPacketsInSequence } from '../capture/read-packets';
 import type { FrameDecoder } from '../decode/frame-decoder';
 import type { FlowTracker } from '../flow/flow-tracker';
-import { SEVERITIES, type TcpReuseEvent } from '../model/events';
+import { severityBelow, type TcpReuseEvent } from '../model/events';
 import { analyze } from '../operators/analyze';
 import { trackFlows } from '../operators/track-flows';
 import { OptionError } from '../util/options';
@@ -85,7 +85,6 @@ function runOn(cmd: CliCommand, signal: AbortSignal | undefined): Promise<void> 
     { onDecoder: (d) => void decoders.push(d) },
   );
   const report = new AnalyzeReport();
-  const minRank = SEVERITIES.indexOf(cmd.minSeverity);
 
   return new Promise<void>((resolve, reject) => {
     const fail = (err: unknown): void => {
@@ -127,7 +126,7 @@ function runOn(cmd: CliCommand, signal: AbortSignal | undefined): Promise<void> 
           if (e.type === 'port.reuse') {
             reuses.all++;
             if (e.severity === 'high') reuses.high++;
-            if (cmd.json && SEVERITIES.indexOf(e.severity) < minRank) return;
+            if (cmd.json && severityBelow(e.severity, cmd.minSeverity)) return;
           }
           if (cmd.json) out.writeEvent(e);
           else report.add(e);

@@ -13,8 +13,8 @@ import type { PacketRecord } from '../model/packet-record';
 import { numberOption, secondsBetween, stringOption, US_PER_S } from '../util/options';
 import { flowIdFromHash } from './flow-id';
 import { FlowTable, List, NIL } from './flow-table';
-import { H, HISTORY_FLIP, HISTORY_LETTERS, HISTORY_MAX_LETTERS, HISTORY_WORD_LETTERS, historySymbol, historyText, historyWordAppend, isHistoryScale } from './history';
-import { TOO_LARGE_SEQ_DELTA, Z, zeekConnState, zeekStep, zeekSynReinits } from './zeek-state';
+import { H, HISTORY_FLIP, HISTORY_MAX_LETTERS, HISTORY_WORD_LETTERS, historySymbol, historyText, historyWordAppend, isHistoryScale } from './history';
+import { TOO_LARGE_SEQ_DELTA, Z, zeekConnState, zeekStep, zeekSynReinits, zState } from './zeek-state';
 import { endpointFirst, tupleHash } from './tuple-hash';
 
 export interface TrackFlowsOptions {
@@ -98,13 +98,11 @@ const S_SEQ_A = 1 << 24; // seqEnd known for direction 0 (canonical A → B)
 const S_SEQ_B = 1 << 25; // … and for direction 1
 
 const S_LAST_SHIFT_MASK = 3 << S_LAST_SHIFT;
-// Zeek endpoint states the per-packet code compares against, as plain numbers in this module
-// (a property load through the other module's exports per packet shows in short runs).
+// Zeek endpoint states the per-packet code compares against, as numbers of this module (not a
+// property load through the other module's exports on every packet).
 const Z_INACTIVE = Z.INACTIVE;
 const Z_CLOSED = Z.CLOSED;
 const Z_RESET = Z.RESET;
-const H_D = H.D;
-const H_A = H.A;
 const CLOSED_MASK = S_RST_C | S_RST_S;
 const LAST_FIN = 1;
 const LAST_RST = 2;
@@ -515,25 +513,12 @@ export class FlowTracker {
     const t = this.t;
     const flags = p.flags;
     const z = t.zeek[row];
-    const own = (z >> (3 * side)) & 7;
+    const own = zState(z, side);
     const fromClient = side === 0;
     const ctl = flags & (F_SYN | F_FIN | F_RST);
-    if (ctl === 0 && own !== Z_INACTIVE) {
-      // The common packet, data or an ACK on a side that has spoken: its letter (D or A, usually
-      // written already), W, T; no SYN/RST number to distrust, no state to change.
-      const sym = plainLetter(p, side);
-      if (sym >= 0 && !(t.historySeen[row] & (1 << sym))) this.hist(row, sym);
-      if (own === Z_RESET) return;
-      if (p.win === 0 && ((z >> (3 - 3 * side)) & 7) !== Z_CLOSED) this.scaledLetter(row, 2 + side, historySymbol(H.W, fromClient));
-      const end = (p.seq + p.len) | 0;
-      const k = 2 * row + side;
-      if (((end - t.highSeq[k]) | 0) > 0) t.highSeq[k] = end;
-      else if (p.len > 0) this.scaledLetter(row, side, historySymbol(H.T, fromClient));
-      return;
-    }
     if (ctl === 0) {
-      const sym = plainLetter(p, side);
-      if (sym >= 0) this.hist(row, sym);
+      if (p.len > 0) this.hist(row, historySymbol(H.D, fromClient));
+      else if (flags & F_ACK) this.hist(row, historySymbol(H.A, fromClient));
     } else if (ctl !== F_SYN && ctl !== F_FIN && ctl !== F_RST) this.hist(row, historySymbol(flags & F_SYN ? H.Q : H.I, fromClient));
     else if (ctl === F_SYN) {
       // S and H share one "SYN seen" entry per direction in Zeek: the first of them is written.
@@ -546,22 +531,22 @@ export class FlowTracker {
       t.lastRstSeq[2 * row + side] = p.seq;
     }
 
-    if (p.win === 0 && !(flags & F_RST) && own !== Z_RESET && ((z >> (3 - 3 * side)) & 7) !== Z_CLOSED) this.scaledLetter(row, 2 + side, historySymbol(H.W, fromClient));
-
-    // Zeek's LastSeq: set by a side's first packet (past a SYN, at a data packet's start), again by
-    // a SYN after the handshake, moved by every segment reaching past it; payload that does not is a
-    // retransmission. Wild jumps of SYN/RST numbers and anything after the side's RST are not trusted.
-    const segEnd = (p.seq + (flags & F_RST ? 0 : p.len) + (flags & F_SYN ? 1 : 0) + (flags & F_FIN ? 1 : 0)) | 0;
-    const k = 2 * row + side;
-    if (own === Z_INACTIVE) t.highSeq[k] = flags & F_SYN ? segEnd : p.seq;
-    else if (flags & F_SYN && zeekSynReinits(z, side)) t.highSeq[k] = segEnd;
-    const delta = (segEnd - t.highSeq[k]) | 0;
-    if (flags & (F_SYN | F_RST) && (delta > TOO_LARGE_SEQ_DELTA || delta < -TOO_LARGE_SEQ_DELTA)) {
-      // not trusted
-    } else if (own === Z_RESET) {
-      // nothing after a RST is trusted
-    } else if (delta > 0) t.highSeq[k] = segEnd;
-    else if (p.len > 0) this.scaledLetter(row, side, historySymbol(H.T, fromClient));
+    // After its RST nothing a side sends is trusted (and RESET is final): no W, no T.
+    if (own !== Z_RESET) {
+      if (p.win === 0 && !(flags & F_RST) && zState(z, 1 - side) !== Z_CLOSED) this.scaledLetter(row, 2 + side, historySymbol(H.W, fromClient));
+      // Zeek's LastSeq: set by a side's first packet (past a SYN, at a data packet's start), again
+      // by a SYN after the handshake, moved by every segment reaching past it; payload that does
+      // not is a retransmission. Wild jumps of SYN/RST numbers are not trusted.
+      const segEnd = (p.seq + (flags & F_RST ? 0 : p.len) + (flags & F_SYN ? 1 : 0) + (flags & F_FIN ? 1 : 0)) | 0;
+      const k = 2 * row + side;
+      if (own === Z_INACTIVE) t.highSeq[k] = flags & F_SYN ? segEnd : p.seq;
+      else if (flags & F_SYN && zeekSynReinits(z, side)) t.highSeq[k] = segEnd;
+      const delta = (segEnd - t.highSeq[k]) | 0;
+      if (!(flags & (F_SYN | F_RST)) || (delta <= TOO_LARGE_SEQ_DELTA && delta >= -TOO_LARGE_SEQ_DELTA)) {
+        if (delta > 0) t.highSeq[k] = segEnd;
+        else if (p.len > 0) this.scaledLetter(row, side, historySymbol(H.T, fromClient));
+      }
+    }
 
     // Only SYN, FIN and RST move an endpoint that has spoken once: most packets skip the machine.
     if (ctl !== 0 || own === Z_INACTIVE) t.zeek[row] = zeekStep(z, side, flags, p.len);
@@ -707,11 +692,6 @@ export class FlowTracker {
   }
 }
 
-
-/** Zeek's letter for a packet without SYN/FIN/RST from `side`: D with payload, A for a pure ACK, else none (-1). */
-function plainLetter(p: PacketRecord, side: number): number {
-  return p.len > 0 ? H_D + side * HISTORY_LETTERS : p.flags & F_ACK ? H_A + side * HISTORY_LETTERS : -1;
-}
 
 /** The timeout class of a flow in this state. */
 function listFor(st: number): number {

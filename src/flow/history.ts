@@ -14,8 +14,6 @@
  */
 const LETTERS = 'SHADFRQTWI';
 export const H = { S: 0, H: 1, A: 2, D: 3, F: 4, R: 5, Q: 6, T: 7, W: 8, I: 9 } as const;
-/** A server letter's symbol is its client letter's plus this. */
-export const HISTORY_LETTERS = LETTERS.length;
 /** Zeek's ^: the roles were flipped (the client is not the first packet's sender). */
 export const HISTORY_FLIP = LETTERS.length * 2;
 const SYMBOLS = LETTERS.length * 2 + 1; // client and server variants, and ^

@@ -17,10 +17,13 @@ const ACK = 0x10;
 /** Sequence jumps of a SYN or RST this large are not trusted (Zeek's TOO_LARGE_SEQ_DELTA). */
 export const TOO_LARGE_SEQ_DELTA = 1048576;
 
-/** Whether Zeek re-initialises a side's sequence numbers on its SYN in this state (init_endpoint). */
+/**
+ * Whether Zeek re-initialises a side's sequence numbers on its SYN in this state (init_endpoint;
+ * also after a RST that was the side's first packet, which nothing reads any more: see the tracker).
+ */
 export function zeekSynReinits(packed: number, side: number): boolean {
   const s = zState(packed, side);
-  return s === Z.SYN_SENT || s === Z.SYN_ACK_SENT || s === Z.ESTABLISHED || s === Z.PARTIAL || (s === Z.RESET && zPrev(packed, side) === Z.INACTIVE);
+  return s === Z.SYN_SENT || s === Z.SYN_ACK_SENT || s === Z.ESTABLISHED || s === Z.PARTIAL;
 }
 
 /** State of side 0 (client) or 1 (server). */

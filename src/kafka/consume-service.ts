@@ -2,7 +2,7 @@ import type { Subscription } from 'rxjs';
 import type { FlowTracker } from '../flow/flow-tracker';
 import { InputDecoder, InputError, type InputFormat } from '../ingest/input-decoder';
 import type { PcapRecordOptions } from '../ingest/pcap-record';
-import { SEVERITIES, type Severity, type TcpReuseEvent } from '../model/events';
+import { severityBelow, type Severity, type TcpReuseEvent } from '../model/events';
 import type { PacketRecord } from '../model/packet-record';
 import { analyze, type AnalyzeOptions } from '../operators/analyze';
 import type { Logger } from '../util/logger';
@@ -151,7 +151,6 @@ export class ConsumeService {
     commitFailures: (n?: number) => void;
     belowSeverity: (n?: number, l?: Record<string, string>) => void;
   };
-  private readonly minSeverityRank: number;
 
   constructor(
     private readonly options: ConsumeOptions,
@@ -173,7 +172,6 @@ export class ConsumeService {
       commitFailures: metrics.counter('offset_commit_failures_total', 'Offset commits the broker refused (retried on the next drain).'),
       belowSeverity: metrics.counter('reuses_not_written_total', 'port.reuse events below --min-severity, not written, by severity.'),
     };
-    this.minSeverityRank = SEVERITIES.indexOf(options.minSeverity ?? 'info');
     metrics.gauge('open_flows', 'TCP flows open in the flow table.', () => [{ labels: {}, value: this.tracker?.openFlows ?? 0 }]);
     metrics.gauge('pinned_flows', 'Flows whose opening offset holds back the commit (open or remembered).', () => [{ labels: {}, value: this.pins.size }]);
     metrics.gauge('buffered_packets', 'Packets waiting for event-time merging across partitions.', () => [{ labels: {}, value: this.merger.buffered }]);
@@ -326,7 +324,7 @@ export class ConsumeService {
     const m = this.current;
     if (e.type === 'flow.open' && m) this.pins.pin(e.flowId, m.partitionKey, m.offset);
     else if (e.type === 'flow.close') this.pins.closed(e.flowId, e.endTs);
-    if (e.type === 'port.reuse' && SEVERITIES.indexOf(e.severity) < this.minSeverityRank) {
+    if (e.type === 'port.reuse' && severityBelow(e.severity, this.options.minSeverity ?? 'info')) {
       this.count.belowSeverity(1, { severity: e.severity });
       return;
     }

@@ -17,6 +17,11 @@ export type Side = 'client' | 'server';
 export type Severity = 'info' | 'low' | 'medium' | 'high';
 export const SEVERITIES: readonly Severity[] = ['info', 'low', 'medium', 'high'];
 
+/** Whether `s` is less severe than `min` (what a minimum-severity filter leaves out). */
+export function severityBelow(s: Severity, min: Severity): boolean {
+  return SEVERITIES.indexOf(s) < SEVERITIES.indexOf(min);
+}
+
 export interface FlowOpenEvent {
   type: 'flow.open';
   ts: number;
