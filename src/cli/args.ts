@@ -100,6 +100,16 @@ function severity(v: string | undefined): Severity {
   return v as Severity;
 }
 
+/**
+ * node:util parseArgs's complaint as a usage error that says where the options are listed. Its
+ * advice on positionals ("To specify a positional argument starting with a '-'...") is dropped:
+ * no tcpreuse positional starts with '-' but '-' itself, which parseArgs already accepts.
+ */
+export function argvError(err: unknown, help: string, command?: string): UsageError {
+  const what = (err as Error).message.replace(/\. To specify a positional argument.*$/, '');
+  return new UsageError(`${command ? `${command}: ` : ''}${what} (${help} lists the options)`);
+}
+
 export function parseCli(argv: string[]): CliCommand {
   let parsed;
   try {
@@ -125,7 +135,7 @@ export function parseCli(argv: string[]): CliCommand {
       },
     });
   } catch (err) {
-    throw new UsageError((err as Error).message.replace(/\. To specify a positional argument.*$/, ''));
+    throw argvError(err, 'tcpreuse --help');
   }
   const { values: v, positionals } = parsed;
   const base: CliCommand = { command: 'help', captures: [], json: false, limit: 10, minSeverity: 'info', progress: true, options: {} };

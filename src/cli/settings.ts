@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { UsageError } from './args';
+import { argvError, UsageError } from './args';
 
 /**
  * Settings of the long-running commands, from three sources: flags win over environment
@@ -81,7 +81,7 @@ export function resolveSettings(
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true, allowNegative: true } as Parameters<typeof parseArgs>[0] & { allowNegative: boolean });
   } catch (err) {
-    throw new UsageError(`${command}: ${(err as Error).message.replace(/\. To specify a positional argument.*$/, '')}`);
+    throw argvError(err, `tcpreuse ${command} --help`, command);
   }
   const flags = parsed.values as Record<string, string | boolean | undefined>;
   if (flags.help) return { values: {}, positionals: parsed.positionals, help: true };
