@@ -81,7 +81,7 @@ describe('tcpreuse CLI', () => {
     [['analyze'], 2, /analyze needs a capture file/],
     [['frobnicate', 'x'], 2, /unknown command "frobnicate"/],
     [['analyze', 'samples/sample.pcap', '--time-wait', 'soon'], 2, /--time-wait must be a number of seconds/],
-    [['analyze', 'samples/sample.pcap', '--bogus'], 2, /Unknown option '--bogus' \(tcpreuse --help lists the options\)$/],
+    [['analyze', 'samples/sample.pcap', '--bogus'], 2, /Unknown option '--bogus' \(tcpreuse --help lists the options\)\n$/],
     [['analyze', 'no/such.pcap'], 1, /no\/such\.pcap: no such file/],
     [['analyze', 'package.json'], 1, /not a capture file/],
   ])('%j exits %i with one line and no stack trace', (args, code, re) => {
