@@ -20,8 +20,8 @@ const PROGRESS_MIN_BYTES = 20 * 1024 * 1024;
  * analyze and annotate are short runs on two cores shared by the analysis and V8's optimising
  * compiler: TurboFan's default inlining budget (920 bytecode bytes per function) makes it spend
  * about twice the CPU compiling our hot paths in the first 0.3 s. A budget of 200 measured
- * 0.90-0.94x the run time on a 6.7 MB capture and no change on a 67 MB one (README,
- * Benchmarks). Set before any of our code is hot; the long-running consume keeps V8's default.
+ * 0.90-0.94x the run time on a 6.7 MB capture and no change on a 67 MB one (bench/README.md,
+ * "The core and analyze"). Set before any of our code is hot; the long-running consume keeps V8's default.
  * Only a compiler heuristic, read per compile job, is safe to change once V8 runs: heap and GC
  * flags set this way abort the process (--single-threaded-gc crashed V8 in its first GC).
  */
