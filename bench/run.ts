@@ -14,7 +14,6 @@ import { gunzipSync } from 'node:zlib';
 import { from } from 'rxjs';
 import { FlowTracker } from '../src/flow/flow-tracker';
 import type { StreamItem } from '../src/model/events';
-import type { PacketRecord } from '../src/model/packet-record';
 import { detectPortReuse } from '../src/operators/detect-port-reuse';
 import { trackFlows } from '../src/operators/track-flows';
 import { ReuseDetector } from '../src/reuse/reuse-detector';
@@ -154,7 +153,6 @@ function benchPcap(name: string, pcap: Buffer, frames: number, runs: number): Pc
 
 function benchMemory(flows: number): { flows: number; bytesPerFlow: number } {
   const tracker = new FlowTracker({ maxFlows: flows + 1 }, () => undefined);
-  const packets: PacketRecord[] = [];
   gc();
   const before = process.memoryUsage();
   const base = 1_700_000_000_000_000;
@@ -166,7 +164,6 @@ function benchMemory(flows: number): { flows: number; bytesPerFlow: number } {
   gc(); // a second full collection settles what the first one only marked
   const after = process.memoryUsage();
   if (tracker.openFlows !== flows) throw new Error(`expected ${flows} open flows, have ${tracker.openFlows}`);
-  packets.length = 0;
   const used = after.heapUsed - before.heapUsed + (after.arrayBuffers - before.arrayBuffers);
   return { flows, bytesPerFlow: Math.round(used / flows) };
 }

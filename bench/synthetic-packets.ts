@@ -101,11 +101,3 @@ export class SyntheticPackets implements Iterable<PacketRecord> {
     };
   }
 }
-
-/** All packets of `SyntheticPackets` as one array (for producers that batch them anyway). */
-export function syntheticPackets(connections: number, exchanges = 1): PacketRecord[] {
-  const s = new SyntheticPackets(connections, exchanges);
-  const out: PacketRecord[] = new Array(s.count);
-  for (let i = 0; i < s.count; i++) out[i] = s.packet(i);
-  return out;
-}
