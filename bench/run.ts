@@ -88,8 +88,8 @@ function repeatCapture(pcap: Buffer, copies: number, shiftS: number): Buffer {
 interface PcapRun {
   file: string;
   frames: number;
-  /** `analyze` as run by the variants below, in their order. */
-  ours: { label: string; s: number }[];
+  /** `analyze` as each variant below runs it, in their order (seconds). */
+  ours: { variant: Variant; s: number }[];
   tshark: number | null;
 }
 
@@ -113,11 +113,26 @@ const envWithoutExtraCa = (): NodeJS.ProcessEnv => {
  * only be given on node's command line or in NODE_OPTIONS (not from a running process), so the
  * CLI cannot set it for itself; measured as a user would set it.
  */
-const VARIANTS: { label: string; flags: string[]; env: () => NodeJS.ProcessEnv; when: boolean }[] = [
-  { label: 'report; includes node start-up', flags: [], env: () => process.env, when: true },
-  { label: 'every event as a JSON line', flags: ['--json'], env: () => process.env, when: true },
-  { label: 'report, NODE_EXTRA_CA_CERTS unset', flags: [], env: envWithoutExtraCa, when: EXTRA_CA !== undefined },
-  { label: 'report, NODE_OPTIONS=--v8-pool-size=0', flags: [], env: () => ({ ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --v8-pool-size=0`.trim() }), when: true },
+interface Variant {
+  /** What the speed-up line calls it. */
+  name: string;
+  /** What its timing line says of it. */
+  label: string;
+  flags: string[];
+  env: () => NodeJS.ProcessEnv;
+  when: boolean;
+}
+const VARIANTS: Variant[] = [
+  { name: 'report', label: 'report; includes node start-up', flags: [], env: () => process.env, when: true },
+  { name: '--json', label: 'every event as a JSON line', flags: ['--json'], env: () => process.env, when: true },
+  { name: 'report, NODE_EXTRA_CA_CERTS unset', label: 'report, NODE_EXTRA_CA_CERTS unset', flags: [], env: envWithoutExtraCa, when: EXTRA_CA !== undefined },
+  {
+    name: 'report, NODE_OPTIONS=--v8-pool-size=0',
+    label: 'report, NODE_OPTIONS=--v8-pool-size=0',
+    flags: [],
+    env: () => ({ ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --v8-pool-size=0`.trim() }),
+    when: true,
+  },
 ];
 
 /** `tcpreuse analyze` (each variant) against tshark's stream/reuse fields, alternating, median of `runs`. */
@@ -127,7 +142,7 @@ function benchPcap(name: string, pcap: Buffer, frames: number, runs: number): Pc
   writeFileSync(file, pcap);
   const cli = join(ROOT, 'dist', 'src', 'cli', 'main.js');
   const variants = VARIANTS.filter((v) => v.when);
-  const runOurs = (v: (typeof variants)[number]): number =>
+  const runOurs = (v: Variant): number =>
     time(() => execFileSync(process.execPath, [cli, 'analyze', file, ...v.flags], { stdio: ['ignore', 'ignore', 'inherit'], maxBuffer: 1 << 30, env: v.env() }));
   const hasTshark = spawnSync('tshark', ['--version'], { stdio: 'ignore' }).status === 0;
   const runTshark = (): number =>
@@ -146,7 +161,7 @@ function benchPcap(name: string, pcap: Buffer, frames: number, runs: number): Pc
   return {
     file: `${name} (${frames.toLocaleString('en')} frames, ${(pcap.length / 1e6).toFixed(1)} MB)`,
     frames,
-    ours: variants.map((v, k) => ({ label: v.label, s: median(times[k]) })),
+    ours: variants.map((variant, k) => ({ variant, s: median(times[k]) })),
     tshark: hasTshark ? median(t) : null,
   };
 }
@@ -192,10 +207,10 @@ function main(): void {
   for (const pc of [benchPcap('many-flows.pcap', fixture, 64_795, 5), benchPcap('many-flows.pcap x10, each copy 2 h later', repeatCapture(fixture, 10, 7200), 647_950, 3)]) {
     log(`analyze on a pcap: ${pc.file} (median, alternating):`);
     const rate = (s: number): string => `${s.toFixed(2)} s  (${(pc.frames / s / 1e3).toFixed(0)} k frames/s)`;
-    for (const o of pc.ours) log(`  tcpreuse analyze${o.label.startsWith('every') ? ' --json' : '       '}   ${rate(o.s)}  (${o.label})`);
+    for (const o of pc.ours) log(`  ${`tcpreuse analyze ${o.variant.flags.join(' ')}`.padEnd(24)}  ${rate(o.s)}  (${o.variant.label})`);
     if (pc.tshark !== null) {
       log(`  tshark -Y tcp -T fields   ${rate(pc.tshark)}`);
-      log(`  speed-up                  ${pc.ours.map((o) => `${(pc.tshark! / o.s).toFixed(1)}x (${o.label.replace('; includes node start-up', '').replace('every event as a JSON line', '--json')})`).join(', ')}`);
+      log(`  speed-up                  ${pc.ours.map((o) => `${(pc.tshark! / o.s).toFixed(1)}x (${o.variant.name})`).join(', ')}`);
     } else {
       log('  tshark not installed: no comparison (apt-get install tshark)');
     }
