@@ -1,11 +1,12 @@
-import type {
-  FlowCloseEvent,
-  FlowOpenEvent,
-  PortCycleEvent,
-  PortPressureEvent,
-  PortReuseEvent,
-  Severity,
-  TcpReuseEvent,
+import {
+  severityBelow,
+  type FlowCloseEvent,
+  type FlowOpenEvent,
+  type PortCycleEvent,
+  type PortPressureEvent,
+  type PortReuseEvent,
+  type Severity,
+  type TcpReuseEvent,
 } from '../model/events';
 
 const ORDER: Severity[] = ['high', 'medium', 'low', 'info'];
@@ -109,7 +110,7 @@ export class AnalyzeReport {
       `Port reuse: ${this.reuses.length}` +
         (this.reuses.length ? ` (${ORDER.map((s) => `${s} ${bySev.get(s)!.length}`).join(', ')}); Wireshark flags ${ws} of them` : ''),
     );
-    const unlisted = ORDER.slice(ORDER.indexOf(minSeverity) + 1).filter((sev) => bySev.get(sev)!.length > 0);
+    const unlisted = ORDER.filter((sev) => severityBelow(sev, minSeverity) && bySev.get(sev)!.length > 0);
     for (const sev of ORDER) {
       const list = bySev.get(sev)!;
       if (list.length === 0 || unlisted.includes(sev)) continue;

@@ -1,4 +1,4 @@
-import type { Endpoint, FlowOpenEvent, PortCycleEvent, PortPressureEvent, Severity } from '../model/events';
+import { SEVERITIES, type Endpoint, type FlowOpenEvent, type PortCycleEvent, type PortPressureEvent, type Severity } from '../model/events';
 import { numberOption, US_PER_S } from '../util/options';
 import { fnvClientKey } from '../util/fnv';
 import { AllocatorTable, allocatorHash, NO_ALLOCATOR, NO_PRESSURE } from './allocator-table';
@@ -28,8 +28,6 @@ export const KNOWN_RANGES: readonly { low: number; high: number; hint: string }[
   { low: 10000, high: 65535, hint: 'FreeBSD/macOS-style range 10000-65535' },
 ];
 const SNAP_PORTS = 64; // an observed edge this close to a known one is that range
-
-const SEVERITY_RANK: readonly Severity[] = ['info', 'low', 'medium', 'high'];
 
 /**
  * The core of `detectPortCycles`: learns each client's ephemeral-port allocator from the source
@@ -184,7 +182,7 @@ export class PortCycleDetector {
       return;
     }
     const severity: Severity = utilisation >= 1 ? 'high' : utilisation >= 0.8 ? 'medium' : 'low';
-    const rank = SEVERITY_RANK.indexOf(severity);
+    const rank = SEVERITIES.indexOf(severity);
     // Once per rate window while it lasts, and at once when it gets worse.
     if (pairs.lastPressure[pair] !== NO_PRESSURE && rank <= pairs.lastPressure[pair] && e.ts - pairs.lastPressureTs[pair] < this.rateWindowUs) {
       return;

@@ -9,7 +9,7 @@ import type {
   Side,
   StreamItem,
 } from '../model/events';
-import type { PacketRecord } from '../model/packet-record';
+import { TcpFlag, type PacketRecord } from '../model/packet-record';
 import { numberOption, secondsBetween, stringOption, US_PER_S } from '../util/options';
 import { flowIdFromHash } from './flow-id';
 import { FlowTable, List, NIL } from './flow-table';
@@ -107,10 +107,7 @@ const CLOSED_MASK = S_RST_C | S_RST_S;
 const LAST_FIN = 1;
 const LAST_RST = 2;
 
-const F_FIN = 0x01;
-const F_SYN = 0x02;
-const F_RST = 0x04;
-const F_ACK = 0x10;
+const { FIN: F_FIN, SYN: F_SYN, RST: F_RST, ACK: F_ACK } = TcpFlag;
 
 /** How far (bytes of sequence space) from a connection's last segment a packet still counts as its. */
 const SEQ_NEAR = 1 << 24;

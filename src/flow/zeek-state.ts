@@ -1,3 +1,5 @@
+import { TcpFlag } from '../model/packet-record';
+
 /**
  * Zeek's TCP endpoint state machine (TCPSessionAdapter::UpdateStateMachine) and its conn_state
  * (base/protocols/conn/main.zeek), so `flow.close.state` says what Zeek's conn.log says for the
@@ -7,12 +9,11 @@
  * The client is tcpreuse's (the first SYN's sender, else the SYN-ACK's receiver, else the higher
  * port), which is Zeek's originator whenever a handshake was seen.
  */
+
 export const Z = { INACTIVE: 0, SYN_SENT: 1, SYN_ACK_SENT: 2, PARTIAL: 3, ESTABLISHED: 4, CLOSED: 5, RESET: 6 } as const;
 
-const SYN = 0x02;
-const FIN = 0x01;
-const RST = 0x04;
-const ACK = 0x10;
+// Module constants, so the per-packet state machine compares with numbers, not property loads.
+const { SYN, FIN, RST, ACK } = TcpFlag;
 
 /** Sequence jumps of a SYN or RST this large are not trusted (Zeek's TOO_LARGE_SEQ_DELTA). */
 export const TOO_LARGE_SEQ_DELTA = 1048576;
