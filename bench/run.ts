@@ -17,6 +17,7 @@ import type { StreamItem } from '../src/model/events';
 import { detectPortReuse } from '../src/operators/detect-port-reuse';
 import { trackFlows } from '../src/operators/track-flows';
 import { ReuseDetector } from '../src/reuse/reuse-detector';
+import { benchCheckpoint } from './checkpoint';
 import { SyntheticPackets } from './synthetic-packets';
 
 const ROOT = join(__dirname, '..', '..');
@@ -183,7 +184,7 @@ function benchMemory(flows: number): { flows: number; bytesPerFlow: number } {
   return { flows, bytesPerFlow: Math.round(used / flows) };
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const out: string[] = [];
   const log = (s: string): void => {
     out.push(s);
@@ -218,7 +219,10 @@ function main(): void {
   // Each memory run in a fresh process: what earlier benches left on the heap must not count.
   const runs = [0, 1, 2].map(() => Number(execFileSync(process.execPath, ['--expose-gc', '--max-old-space-size=8192', __filename, '--memory-child'], { encoding: 'utf8' }).trim()));
   log(`memory: 1000000 concurrent flows: ${median(runs)} bytes/flow (heap + typed arrays, after GC; median of ${runs.join(', ')})`);
+  const ck = await benchCheckpoint(1_000_000);
+  log(`checkpoint of a flow stage with ${ck.openFlows} open flows and ${ck.remembered} remembered 4-tuples:`);
+  log(`  ${(ck.bytes / 1e6).toFixed(0)} MB (${(ck.lz4Bytes / 1e6).toFixed(0)} MB lz4), ${Math.round(ck.bytes / (ck.openFlows + ck.remembered))} bytes per entry; written in ${ck.writeS.toFixed(2)} s, restored in ${ck.restoreS.toFixed(2)} s`);
 }
 
 if (process.argv[2] === '--memory-child') console.log(benchMemory(1_000_000).bytesPerFlow);
-else main();
+else void main();

@@ -10,7 +10,7 @@
  * the oldest of the list heads.
  */
 import { tupleHash } from './tuple-hash';
-import { grown, type Column } from '../util/columns';
+import { grown, type Column, type NamedColumn } from '../util/columns';
 import { NO_ENTRY, TupleKeys } from './tuple-keys';
 
 export const NIL = NO_ENTRY;
@@ -81,6 +81,70 @@ export class FlowTable {
 
   head(list: number): number {
     return this.heads[list];
+  }
+
+  /**
+   * Every typed column a row's key and state live in (for checkpoints: these, the key strings
+   * and the lists' order give back the same table).
+   */
+  valueColumns(): NamedColumn[] {
+    const c = (name: string, values: Column, perRow = 1): NamedColumn => ({ name, values, perRow });
+    return [
+      c('ports', this.keys.ports, 2),
+      c('hash', this.keys.hash),
+      c('stream', this.stream),
+      c('wsFlags', this.wsFlags),
+      c('wsBase', this.wsBase, 2),
+      c('state', this.state),
+      c('isn', this.isn, 2),
+      c('seqEnd', this.seqEnd, 2),
+      c('firstTs', this.firstTs),
+      c('lastTs', this.lastTs),
+      c('openFrame', this.openFrame),
+      c('packets', this.packets, 2),
+      c('bytes', this.bytes, 2),
+      c('history', this.history),
+      c('history2', this.history2),
+      c('historyLen', this.historyLen),
+      c('historySeen', this.historySeen),
+      c('highSeq', this.highSeq, 2),
+      c('lastRstSeq', this.lastRstSeq, 2),
+      c('scaledCounts', this.scaledCounts, 4),
+      c('zeek', this.zeek),
+      c('vlan', this.vlan),
+    ];
+  }
+
+  /** Row numbers below it have been handed out (some may be free again). */
+  get span(): number {
+    return this.used;
+  }
+
+  /**
+   * Restoring a checkpoint into this new, empty table: gives row `row` its tuple and puts it at
+   * the tail of `list` (rows of a list in their order). `placed` ends it.
+   */
+  place(row: number, hash: number, sensor: string, ipA: string, portA: number, ipB: string, portB: number, list: number): void {
+    if (row >= this.capacity || this.keys.sensor[row] !== undefined) throw new RangeError(`row ${row} cannot be placed`);
+    this.keys.set(row, hash, sensor, ipA, portA, ipB, portB);
+    this.generation[row]++;
+    this.rows++;
+    this.link(row, list);
+  }
+
+  /** Every row below `span` that was not placed is free. */
+  placed(span: number): void {
+    this.used = span;
+    this.freeRows = [];
+    for (let r = span - 1; r >= 0; r--) if (this.keys.sensor[r] === undefined) this.freeRows.push(r);
+  }
+
+  /** The rows of `list`, oldest first. */
+  rowsOf(list: number): Int32Array {
+    const out = new Int32Array(this.listSize[list]);
+    let i = 0;
+    for (let r = this.heads[list]; r !== NIL; r = this.next[r]) out[i++] = r;
+    return out;
   }
 
   /** Allocates a row for a canonical tuple (`hash` from tupleHash, or computed), at the tail of `list`. */

@@ -62,7 +62,7 @@ export interface TrackerCounters {
 }
 
 /** A connection replaced by a SYN while still open, watched for packets that keep coming. */
-interface Replaced {
+export interface Replaced {
   flowId: string;
   /** The new connection's flowId. */
   by: string;
@@ -71,6 +71,18 @@ interface Replaced {
   known: number; // S_SEQ_A | S_SEQ_B
   /** A flow.interleave has been emitted for it. */
   told: boolean;
+}
+
+/** A tracker's whole state, for checkpoints (src/state/flow-stage-state.ts). */
+export interface TrackerState {
+  readonly table: FlowTable;
+  /** Next Wireshark stream number per sensor. */
+  readonly nextStream: ReadonlyMap<string, number>;
+  /** Row → the still-open connection its flow replaced. */
+  readonly replaced: ReadonlyMap<number, Replaced>;
+  readonly now: number;
+  readonly lastWatermark: number;
+  readonly counters: TrackerCounters;
 }
 
 // Row state bits.
@@ -141,7 +153,7 @@ export class FlowTracker {
     interleaved: 0,
   };
 
-  private readonly t: FlowTable;
+  private t: FlowTable;
   private readonly defaultSensor: string;
   private readonly timeoutUs: number[];
   private readonly memoryUs: number;
@@ -181,6 +193,25 @@ export class FlowTracker {
     this.annotate = options.annotate === true;
     this.watermarkUs = numberOption(o, 'watermarkIntervalS', options.watermarkIntervalS, 1, { min: 0 }) * US_PER_S;
     this.t = new FlowTable(1024);
+  }
+
+  /** The state a checkpoint holds (live references: write it out before the next packet). */
+  checkpointState(): TrackerState {
+    return { table: this.t, nextStream: this.nextStream, replaced: this.replaced, now: this.now, lastWatermark: this.lastWatermark, counters: this.counters };
+  }
+
+  /** Continues from a checkpoint's state, as if this tracker had processed what built it. */
+  restoreState(s: TrackerState): void {
+    if (this.counters.packets > 0) throw new Error('restoreState: the tracker has already processed packets');
+    this.t = s.table;
+    this.nextStream.clear();
+    for (const [k, v] of s.nextStream) this.nextStream.set(k, v);
+    this.replaced.clear();
+    for (const [k, v] of s.replaced) this.replaced.set(k, v);
+    this.now = s.now;
+    this.lastWatermark = s.lastWatermark;
+    Object.assign(this.counters, s.counters);
+    this.cacheGeneration.fill(-1); // the cache refers to rows of the table it had
   }
 
   /** Live flows in the table. */

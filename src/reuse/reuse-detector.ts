@@ -29,7 +29,7 @@ export interface DetectPortReuseOptions {
 }
 
 /** A while-open reuse waiting to learn whether the old connection carries on. */
-interface HeldReuse {
+export interface HeldReuse {
   event: PortReuseEvent;
   facts: ReuseFacts;
   until: number;
@@ -41,6 +41,15 @@ export interface ReuseCounters {
   forgotten: number;
   /** Remembered connections dropped because their window ended. */
   expired: number;
+}
+
+/** A detector's whole state, for checkpoints (src/state/flow-stage-state.ts). */
+export interface DetectorState {
+  readonly memory: TupleMemory;
+  /** New flowId → its while-open reuse, in SYN order. */
+  readonly held: ReadonlyMap<string, HeldReuse>;
+  readonly now: number;
+  readonly counters: ReuseCounters;
 }
 
 function classify(closedBy: ClosedBy): { kind: ReuseKind; previousEnd: PreviousEnd } {
@@ -62,7 +71,7 @@ function classify(closedBy: ClosedBy): { kind: ReuseKind; previousEnd: PreviousE
  */
 export class ReuseDetector {
   readonly counters: ReuseCounters = { reuses: 0, forgotten: 0, expired: 0 };
-  private readonly memory = new TupleMemory();
+  private memory = new TupleMemory();
   private readonly windowUs: number;
   private readonly maxEntries: number;
   private readonly timeWaitS: number;
@@ -84,6 +93,20 @@ export class ReuseDetector {
     this.rstRecurS = numberOption(o, 'rstRecurS', options.rstRecurS, 1, { min: 0 });
     this.policy = { timeWaitS: this.timeWaitS, rstRecurS: this.rstRecurS };
     this.interleaveWaitUs = numberOption(o, 'interleaveWaitS', options.interleaveWaitS, 2, { min: 0 }) * US_PER_S;
+  }
+
+  /** The state a checkpoint holds (live references: write it out before the next event). */
+  checkpointState(): DetectorState {
+    return { memory: this.memory, held: this.held, now: this.now, counters: this.counters };
+  }
+
+  /** Continues from a checkpoint's state, as if this detector had seen what built it. */
+  restoreState(s: DetectorState): void {
+    this.memory = s.memory;
+    this.held.clear();
+    for (const [k, v] of s.held) this.held.set(k, v);
+    this.now = s.now;
+    Object.assign(this.counters, s.counters);
   }
 
   get remembered(): number {

@@ -1,7 +1,7 @@
 import { endpointFirst, tupleHash } from '../flow/tuple-hash';
 import { NO_ENTRY, TupleKeys } from '../flow/tuple-keys';
 import type { ClosedBy, Endpoint, Side } from '../model/events';
-import { grown, RecencyList } from '../util/columns';
+import { grown, RecencyList, type Column, type NamedColumn } from '../util/columns';
 
 /**
  * What `detectPortReuse` remembers of the last connection per 4-tuple: a column store keyed by
@@ -43,6 +43,52 @@ export class TupleMemory {
 
   get size(): number {
     return this.count;
+  }
+
+  /** Every typed column an entry's values live in besides its key strings and flowId (for checkpoints). */
+  valueColumns(): NamedColumn[] {
+    const c = (name: string, values: Column, perRow = 1): NamedColumn => ({ name, values, perRow });
+    return [
+      c('ports', this.keys.ports, 2),
+      c('hash', this.keys.hash),
+      c('stream', this.stream),
+      c('startTs', this.startTs),
+      c('endTs', this.endTs),
+      c('vlan', this.vlan),
+      c('how', this.how),
+    ];
+  }
+
+  /** The entries, least recently written first. */
+  entriesOldestFirst(): Int32Array {
+    const out = new Int32Array(this.count);
+    let i = 0;
+    for (let e = this.recency.oldest; e !== NIL; e = this.recency.newerThan(e)) out[i++] = e;
+    return out;
+  }
+
+  /** Entry numbers below it have been handed out (some may be free again). */
+  get span(): number {
+    return this.used;
+  }
+
+  /**
+   * Restoring a checkpoint into this new, empty memory: gives entry `e` its canonical tuple and
+   * flowId, as the newest entry. `placed` ends it.
+   */
+  place(e: number, hash: number, sensor: string, ipA: string, portA: number, ipB: string, portB: number, flowId: string): void {
+    if (e >= this.capacity || this.keys.sensor[e] !== undefined) throw new RangeError(`entry ${e} cannot be placed`);
+    this.keys.set(e, hash, sensor, ipA, portA, ipB, portB);
+    this.recency.append(e);
+    this.flowId[e] = flowId;
+    this.count++;
+  }
+
+  /** Every entry below `span` that was not placed is free. */
+  placed(span: number): void {
+    this.used = span;
+    this.free = [];
+    for (let e = span - 1; e >= 0; e--) if (this.keys.sensor[e] === undefined) this.free.push(e);
   }
 
   /** The least recently written entry, NIL if empty. */

@@ -12,6 +12,13 @@ export function grown<T extends Column>(a: T, length: number): T {
   return b;
 }
 
+/** A named column of a table and how many values each entry has in it (for checkpoints, src/state). */
+export interface NamedColumn {
+  readonly name: string;
+  readonly values: Column;
+  readonly perRow: number;
+}
+
 export const NIL = -1;
 
 /**
@@ -52,6 +59,11 @@ export class RecencyList {
     else this.next[p] = n;
     if (n === NIL) this.newest = p;
     else this.prev[n] = p;
+  }
+
+  /** The entry after `e` toward the newest end, NIL after the newest. */
+  newerThan(e: number): number {
+    return this.next[e];
   }
 
   /** Moves `e` (on the list) to the newest end. */
