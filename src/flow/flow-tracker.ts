@@ -214,6 +214,11 @@ export class FlowTracker {
     this.cacheGeneration.fill(-1); // the cache refers to rows of the table it had
   }
 
+  /** Event time: the latest packet (or watermark) time seen. */
+  get eventTime(): number {
+    return this.now;
+  }
+
   /** Live flows in the table. */
   get openFlows(): number {
     const s = this.t.listSize;

@@ -109,6 +109,12 @@ export class ReuseDetector {
     Object.assign(this.counters, s.counters);
   }
 
+  /** The time of the oldest while-open reuse still held back (Infinity when none): nothing older comes out later. */
+  get oldestHeld(): number {
+    for (const h of this.held.values()) return h.event.ts;
+    return Infinity;
+  }
+
   get remembered(): number {
     return this.memory.size;
   }

@@ -4,6 +4,7 @@ import type { PacketRecord } from '../model/packet-record';
 import type { EventProcessor } from '../operators/stateful-operator';
 import { ReuseDetector, type DetectPortReuseOptions } from '../reuse/reuse-detector';
 import { readFlowStageState, writeFlowStageState } from '../state/flow-stage-state';
+import { isClientFeed, type ClientFeedEvent } from './client-stage';
 
 export interface FlowStageOptions {
   readonly flows?: TrackFlowsOptions;
@@ -14,16 +15,29 @@ export interface FlowStageOptions {
  * The flow stage of the Kafka consumer: everything that needs the packets of one address pair
  * and nothing else, i.e. `trackFlows` then `detectPortReuse` as one synchronous processor, whose
  * whole state can be checkpointed between two packets and restored elsewhere (the state of one
- * input partition moves with the partition). Emits what the two operators emit, in their order.
+ * input partition moves with the partition). Emits what the two operators emit, in their order;
+ * what the client stage needs also goes to `onClientFeed`, numbered (the numbers are part of the
+ * state, so a restored stage numbers what it sends again as it did the first time).
  */
 export class FlowStage implements EventProcessor<PacketRecord | Watermark> {
   readonly tracker: FlowTracker;
   readonly detector: ReuseDetector;
+  private feedSeq = 0;
 
-  constructor(options: FlowStageOptions, emit: (e: StreamItem | PortReuseEvent) => void) {
-    this.detector = new ReuseDetector(options.reuse ?? {}, emit);
+  constructor(
+    options: FlowStageOptions,
+    emit: (e: StreamItem | PortReuseEvent) => void,
+    onClientFeed?: (seq: number, e: ClientFeedEvent) => void,
+  ) {
+    const out = onClientFeed
+      ? (e: StreamItem | PortReuseEvent): void => {
+          emit(e);
+          if (isClientFeed(e)) onClientFeed(this.feedSeq++, e);
+        }
+      : emit;
+    this.detector = new ReuseDetector(options.reuse ?? {}, out);
     this.tracker = new FlowTracker(options.flows ?? {}, (item) => {
-      emit(item);
+      out(item);
       this.detector.push(item);
     });
   }
@@ -38,9 +52,18 @@ export class FlowStage implements EventProcessor<PacketRecord | Watermark> {
     this.detector.flush();
   }
 
+  /**
+   * What the client stage may take as this stage's watermark: nothing it sends later is older,
+   * except for packets that arrive late (a reuse held back to see whether the old connection
+   * carries on is as old as its SYN).
+   */
+  lowWatermark(): number {
+    return Math.min(this.tracker.eventTime, this.detector.oldestHeld);
+  }
+
   /** The whole state as bytes (see state/flow-stage-state.ts). */
   checkpoint(): Buffer {
-    return writeFlowStageState(this.tracker, this.detector);
+    return writeFlowStageState(this.tracker, this.detector, this.feedSeq);
   }
 
   /** Continues from a checkpoint; only on a stage that has processed nothing yet. */
@@ -48,5 +71,6 @@ export class FlowStage implements EventProcessor<PacketRecord | Watermark> {
     const s = readFlowStageState(checkpoint);
     this.tracker.restoreState(s.tracker);
     this.detector.restoreState(s.detector);
+    this.feedSeq = s.feedSeq;
   }
 }

@@ -22,21 +22,30 @@ const SENSOR = 0;
 const IP_A = 1;
 const IP_B = 2;
 
+export interface FlowStageState {
+  readonly tracker: TrackerState;
+  readonly detector: DetectorState;
+  /** Sequence number of the next event sent to the client stage. */
+  readonly feedSeq: number;
+}
+
 /** The flow stage's state as bytes. Take it between two packets (not from inside an event handler). */
-export function writeFlowStageState(tracker: FlowTracker, detector: ReuseDetector): Buffer {
+export function writeFlowStageState(tracker: FlowTracker, detector: ReuseDetector, feedSeq: number): Buffer {
   const w = new StateWriter(FLOW_STAGE_KIND);
   writeTracker(w, tracker.checkpointState());
   writeDetector(w, detector.checkpointState());
+  w.varint(feedSeq);
   return w.finish();
 }
 
 /** Reads a flow-stage checkpoint; throws StateFormatError if it is not one this build wrote. */
-export function readFlowStageState(buf: Buffer): { tracker: TrackerState; detector: DetectorState } {
+export function readFlowStageState(buf: Buffer): FlowStageState {
   const r = new StateReader(buf, FLOW_STAGE_KIND);
   const tracker = readTracker(r);
   const detector = readDetector(r);
+  const feedSeq = r.varint();
   r.end();
-  return { tracker, detector };
+  return { tracker, detector, feedSeq };
 }
 
 function writeTracker(w: StateWriter, s: TrackerState): void {
