@@ -5,6 +5,7 @@ import { FlowTable } from '../src/flow/flow-table';
 import type { PortReuseEvent, StreamItem } from '../src/model/events';
 import type { PacketRecord } from '../src/model/packet-record';
 import { TupleMemory } from '../src/reuse/tuple-memory';
+import { ClientStage } from '../src/stages/client-stage';
 import { FlowStage, type FlowStageOptions } from '../src/stages/flow-stage';
 import { StateFormatError, StateReader, StateWriter } from '../src/state/state-codec';
 import { pcapFile } from './helpers/packets';
@@ -161,5 +162,30 @@ describe('flow stage checkpoints', () => {
       .filter((k) => !(structural as readonly string[]).includes(k))
       .sort();
     expect(table.valueColumns().map((c) => c.name).sort()).toEqual(typed);
+  });
+});
+
+describe('client stage checkpoints', () => {
+  test('restored, it holds what it held (merge queues, allocators, open windows), and damage is refused', async () => {
+    const packets = await packetsBeforeDamage(capturePath('xp-ephemeral-cycle'), 'x');
+    const client = new ClientStage({}, ['in/0', 'in/1'], () => undefined);
+    const stage = new FlowStage({}, () => undefined, (seq, e) => client.add(seq % 3 === 0 ? 'in/1' : 'in/0', seq, e));
+    const half = Math.floor(packets.length / 2);
+    for (let i = 0; i < half; i++) {
+      stage.push(packets[i]);
+      if (i % 500 === 0) {
+        client.mark('in/0', stage.lowWatermark(), false);
+        client.drain();
+      }
+    }
+    const checkpoint = client.checkpoint();
+    expect(client.merge.buffered).toBeGreaterThan(0); // in/1 has not spoken: in/0's items wait
+    const restored = new ClientStage({}, ['in/0', 'in/1'], () => undefined);
+    restored.restore(checkpoint);
+    expect(restored.checkpoint().equals(checkpoint)).toBe(true);
+    expect(restored.merge.buffered).toBe(client.merge.buffered);
+    for (let n = 0; n < checkpoint.length; n += Math.max(1, Math.floor(checkpoint.length / 100))) {
+      expect(() => new ClientStage({}, [], () => undefined).restore(checkpoint.subarray(0, n))).toThrow(StateFormatError);
+    }
   });
 });

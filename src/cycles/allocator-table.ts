@@ -1,6 +1,6 @@
 import { EMPTY, OpenIndex } from '../util/open-index';
 import { mix32 } from '../flow/tuple-hash';
-import { grown, NIL, RecencyList } from '../util/columns';
+import { grown, NIL, RecencyList, type Column, type NamedColumn } from '../util/columns';
 import { FNV_SEPARATOR, fnvInt, fnvText } from '../util/fnv';
 
 export const NO_ALLOCATOR = NIL;
@@ -60,6 +60,38 @@ export class AllocatorTable {
 
   get size(): number {
     return this.used;
+  }
+
+  /** The entries, least recently active first (for checkpoints). */
+  entriesOldestFirst(): Int32Array {
+    const out = new Int32Array(this.used);
+    let i = 0;
+    for (let e = this.recency.oldest; e !== NIL; e = this.recency.newerThan(e)) out[i++] = e;
+    return out;
+  }
+
+  /** An entry's key: sensor, client, server address ('' for a client-wide allocator) and port. */
+  keyOf(e: number): [string, string, string, number] {
+    return [this.sensor[e], this.client[e], this.serverIp[e], this.serverPort[e]];
+  }
+
+  /** Every typed column of an entry's values (for checkpoints; `recent` is not one). */
+  valueColumns(): NamedColumn[] {
+    const c = (name: string, values: Column): NamedColumn => ({ name, values, perRow: 1 });
+    return [
+      c('firstTs', this.firstTs),
+      c('lastTs', this.lastTs),
+      c('lastPort', this.lastPort),
+      c('connections', this.connections),
+      c('sequentialSteps', this.sequentialSteps),
+      c('minPort', this.minPort),
+      c('maxPort', this.maxPort),
+      c('advanced', this.advanced),
+      c('wraps', this.wraps),
+      c('lastPressure', this.lastPressure),
+      c('lastPressureTs', this.lastPressureTs),
+      c('recentHead', this.recentHead),
+    ];
   }
 
   /**

@@ -40,8 +40,9 @@ const SNAP_PORTS = 64; // an observed edge this close to a known one is that ran
  */
 export class PortCycleDetector {
   readonly counters = { cycles: 0, pressure: 0, droppedClients: 0 };
-  private readonly perClient: AllocatorTable;
-  private readonly perPair: AllocatorTable;
+  private perClient: AllocatorTable;
+  private perPair: AllocatorTable;
+  private readonly maxClients: number;
   private readonly minConnections: number;
   private readonly sequentialShare: number;
   private readonly maxStep: number;
@@ -62,12 +63,27 @@ export class PortCycleDetector {
     this.timeWaitS = numberOption(o, 'timeWaitS', options.timeWaitS, 60, { min: 0 });
     this.rateWindowUs = numberOption(o, 'rateWindowS', options.rateWindowS, 60, { min: 1 }) * US_PER_S;
     this.threshold = numberOption(o, 'pressureThreshold', options.pressureThreshold, 0.5, { min: 0, max: 10 });
-    const maxClients = numberOption(o, 'maxClients', options.maxClients, 100_000, { min: 1, integer: true });
-    const dropped = (): void => {
+    this.maxClients = numberOption(o, 'maxClients', options.maxClients, 100_000, { min: 1, integer: true });
+    this.perClient = this.newTable();
+    this.perPair = this.newTable();
+  }
+
+  /** An empty allocator table of this detector's size (restoring a checkpoint fills one). */
+  newTable(): AllocatorTable {
+    return new AllocatorTable(this.maxClients, () => {
       this.counters.droppedClients++;
-    };
-    this.perClient = new AllocatorTable(maxClients, dropped);
-    this.perPair = new AllocatorTable(maxClients, dropped);
+    });
+  }
+
+  /** The state a checkpoint holds (src/state/client-stage-state.ts). */
+  checkpointState(): { perClient: AllocatorTable; perPair: AllocatorTable; counters: PortCycleDetector['counters'] } {
+    return { perClient: this.perClient, perPair: this.perPair, counters: this.counters };
+  }
+
+  restoreState(s: { perClient: AllocatorTable; perPair: AllocatorTable; counters: PortCycleDetector['counters'] }): void {
+    this.perClient = s.perClient;
+    this.perPair = s.perPair;
+    Object.assign(this.counters, s.counters);
   }
 
   push(item: { type: string; ts: number }): void {

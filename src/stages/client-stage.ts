@@ -1,6 +1,7 @@
 import { PortCycleDetector, type DetectPortCyclesOptions } from '../cycles/port-cycle-detector';
 import type { FlowOpenEvent, PortCycleEvent, PortPressureEvent, PortReuseEvent, ReuseStatsEvent } from '../model/events';
 import { ReuseStatsWindows, type ReuseStatsOptions } from '../stats/reuse-stats-window';
+import { readClientStageState, writeClientStageState } from '../state/client-stage-state';
 import { UpstreamMerge } from './upstream-merge';
 
 /** What the flow stage sends the client stage: connections opened by a handshake, and reuses. */
@@ -57,6 +58,19 @@ export class ClientStage {
     this.merge.drain(this.release);
     const w = this.merge.watermark;
     if (w > -Infinity) this.stats.push({ type: 'watermark', ts: w });
+  }
+
+  /** The whole state as bytes (see state/client-stage-state.ts): take it between two calls. */
+  checkpoint(): Buffer {
+    return writeClientStageState(this.merge, this.cycles, this.stats);
+  }
+
+  /** Continues from a checkpoint; only on a stage that has been given nothing yet. */
+  restore(checkpoint: Buffer): void {
+    const s = readClientStageState(checkpoint, this.cycles);
+    this.merge.restoreState(s.merge);
+    this.cycles.restoreState(s.cycles);
+    this.stats.restoreState(s.stats);
   }
 
   /** End of input: everything merged and processed, every window closed. */

@@ -17,6 +17,22 @@ export interface MergeCounters {
   late: number;
 }
 
+/** An upstream as a checkpoint holds it. */
+export interface UpstreamState<T> {
+  readonly id: string;
+  /** Items taken and not yet released, in order. */
+  readonly pending: readonly T[];
+  readonly lastSeq: number;
+  readonly mark: number;
+  readonly idle: boolean;
+}
+
+export interface MergeState<T> {
+  readonly upstreams: readonly UpstreamState<T>[];
+  readonly released: number;
+  readonly counters: MergeCounters;
+}
+
 interface Upstream<T> {
   readonly id: string;
   queue: T[];
@@ -102,6 +118,27 @@ export class UpstreamMerge<T extends { readonly ts: number }> {
   flush(emit: (item: T) => void): void {
     for (const u of this.upstreams.values()) u.idle = true;
     this.drain(emit);
+  }
+
+  /** The state a checkpoint holds (src/state/client-stage-state.ts). */
+  checkpointState(): MergeState<T> {
+    const upstreams = [...this.upstreams.values()].map((u) => ({ id: u.id, pending: u.queue.slice(u.head), lastSeq: u.lastSeq, mark: u.mark, idle: u.idle }));
+    return { upstreams, released: this.released, counters: { ...this.counters } };
+  }
+
+  /** Continues from a checkpoint; upstreams it does not name keep what they have (nothing, in a new merge). */
+  restoreState(s: MergeState<T>): void {
+    for (const r of s.upstreams) {
+      const u = this.upstream(r.id);
+      this.bufferedItems += r.pending.length - (u.queue.length - u.head);
+      u.queue = [...r.pending];
+      u.head = 0;
+      u.lastSeq = r.lastSeq;
+      u.mark = r.mark;
+      u.idle = r.idle;
+    }
+    this.released = s.released;
+    Object.assign(this.counters, s.counters);
   }
 
   /** Sequence numbers taken per upstream (for a checkpoint of the stage). */

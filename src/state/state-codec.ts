@@ -108,6 +108,20 @@ export class StateWriter {
     for (const c of columns) this.block(c.values.subarray(0, span * c.perRow));
   }
 
+  /**
+   * Like `columns`, for the entries `order` in that order (read back as entries 0..n-1): for the
+   * tables whose restore allocates entry numbers afresh.
+   */
+  gatheredColumns(columns: readonly NamedColumn[], order: Int32Array): void {
+    const gathered = columns.map((c) => {
+      const per = c.perRow;
+      const out = new (c.values.constructor as new (n: number) => Column)(order.length * per);
+      for (let i = 0; i < order.length; i++) for (let k = 0; k < per; k++) out[i * per + k] = c.values[order[i] * per + k];
+      return { ...c, values: out };
+    });
+    this.columns(gathered, order.length);
+  }
+
   /** An Int32Array of known length (the caller writes the length), as it lies in memory. */
   int32s(a: Int32Array): void {
     this.block(a);

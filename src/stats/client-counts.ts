@@ -7,7 +7,9 @@ import { EMPTY, OpenIndex } from '../util/open-index';
 /** Where each count sits in an entry's row of `ClientCountTable.counts`. */
 export const SEVERITY_SLOT: Readonly<Record<Severity, number>> = { info: 0, low: 1, medium: 2, high: 3 };
 export const CONNECTIONS_SLOT = 4;
-const SLOTS = 5;
+/** Numbers per entry in `counts`. */
+export const COUNT_SLOTS = 5;
+const SLOTS = COUNT_SLOTS;
 
 /**
  * One stats window's counts per (sensor, client): reuses by severity and connections opened, a

@@ -9,6 +9,13 @@ export interface ReuseStatsOptions {
   readonly includeQuietClients?: boolean;
 }
 
+export interface ReuseStatsState {
+  /** Window start → counts per client, in the order the windows were opened. */
+  readonly windows: ReadonlyMap<number, ClientCountTable>;
+  readonly sizeHint: number;
+  readonly now: number;
+}
+
 /**
  * The core of `reuseStats`: per sensor and client, counts reuses by severity and connections
  * opened in tumbling event-time windows; a window is emitted once the watermark passes its end.
@@ -34,6 +41,22 @@ export class ReuseStatsWindows {
   ) {
     this.windowUs = numberOption('reuseStats', 'windowS', options.windowS, 60, { min: 0.001 }) * US_PER_S;
     this.includeQuiet = options.includeQuietClients === true;
+  }
+
+  /** The state a checkpoint holds (src/state/client-stage-state.ts). */
+  checkpointState(): ReuseStatsState {
+    return { windows: this.windows, sizeHint: this.sizeHint, now: this.now };
+  }
+
+  restoreState(s: ReuseStatsState): void {
+    this.windows.clear();
+    for (const [start, w] of s.windows) this.windows.set(start, w);
+    this.sizeHint = s.sizeHint;
+    this.now = s.now;
+    this.nextEnd = Infinity;
+    for (const start of this.windows.keys()) this.nextEnd = Math.min(this.nextEnd, start + this.windowUs);
+    this.lastStart = NaN;
+    this.lastWindow = undefined;
   }
 
   push(item: { type: string; ts: number }): void {

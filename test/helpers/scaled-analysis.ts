@@ -6,18 +6,32 @@ import { FlowStage, type FlowStageOptions } from '../../src/stages/flow-stage';
 import { rng } from './rng';
 
 export interface ScaledRun {
+  /** Every event written, repeats included (at-least-once). */
   events: TcpReuseEvent[];
+  /** What the client stage dropped as sent twice. */
   duplicatesDropped: number;
+  /** Flow-stage and client-stage restarts from their last checkpoint. */
+  restarts: number;
 }
+
+type ClientLogEntry = { kind: 'item'; from: string; seq: number; e: ClientFeedEvent } | { kind: 'mark'; from: string; ts: number; idle: boolean };
 
 /**
  * The scaled consumer's dataflow without Kafka: packets split over `partitions` by address pair
  * (as `replay` keys them), a FlowStage per partition fed in random-sized chunks in a random
- * partition order (tasks on different instances run at their own pace), everything they send
- * the client stage delivered with their marks, some of it twice (what a restored upstream sends
- * again), and the client stage drained now and then.
+ * partition order (tasks on different instances run at their own pace), what they send the
+ * client stage appended to one log (the clients topic's partition) that the client stage reads at
+ * its own pace. With `faults`, tasks checkpoint now and then and die at random: a dead flow task
+ * restarts from its checkpoint and processes its packets again from there (sending the client
+ * stage again what it sent since), a dead client stage restarts from its checkpoint and reads
+ * the log again from the position it covers.
  */
-export function scaledAnalysis(packets: readonly PacketRecord[], partitions: number, seed: number, options: { flow?: FlowStageOptions; client?: ClientStageOptions } = {}): ScaledRun {
+export function scaledAnalysis(
+  packets: readonly PacketRecord[],
+  partitions: number,
+  seed: number,
+  options: { flow?: FlowStageOptions; client?: ClientStageOptions; faults?: boolean } = {},
+): ScaledRun {
   const r = rng(seed);
   const parts: PacketRecord[][] = Array.from({ length: partitions }, () => []);
   for (const p of packets) parts[partitionOf(addressPairKey(p), partitions)].push(p);
@@ -26,36 +40,67 @@ export function scaledAnalysis(packets: readonly PacketRecord[], partitions: num
   const keep = (e: { type: string }): void => {
     if (e.type !== 'watermark' && e.type !== 'flow.interleave') events.push(e as TcpReuseEvent);
   };
-  const client = new ClientStage(options.client ?? {}, ids, keep);
-  const sent: { seq: number; e: ClientFeedEvent }[][] = parts.map(() => []);
-  const delivered = parts.map(() => 0);
-  const stages = parts.map((_, i) => new FlowStage(options.flow ?? {}, keep, (seq, e) => sent[i].push({ seq, e })));
+  const log: ClientLogEntry[] = [];
+  const newFlowStage = (i: number): FlowStage => new FlowStage(options.flow ?? {}, keep, (seq, e) => log.push({ kind: 'item', from: ids[i], seq, e }));
+  const stages = parts.map((_, i) => newFlowStage(i));
   const next = parts.map(() => 0);
+  // Chunks small enough for a few dozen per partition: small captures get their share of faults too.
+  const chunk = Math.max(4, Math.min(400, Math.floor(packets.length / partitions / 30)));
+  const flowCheckpoints: ({ buf: Buffer; at: number } | null)[] = parts.map(() => null);
+  let client = new ClientStage(options.client ?? {}, ids, keep);
+  let read = 0;
+  let clientCheckpoint: { buf: Buffer; at: number } | null = null;
+  let restarts = 0;
+  let dropped = 0;
 
-  const deliver = (i: number, idle: boolean): void => {
-    // Now and then a few already delivered items come again first.
-    if (delivered[i] > 0 && r(5) === 0) {
-      for (let k = Math.max(0, delivered[i] - 1 - r(5)); k < delivered[i]; k++) client.add(ids[i], sent[i][k].seq, sent[i][k].e);
+  const readLog = (upTo: number): void => {
+    for (; read < upTo; read++) {
+      const x = log[read];
+      if (x.kind === 'item') client.add(x.from, x.seq, x.e);
+      else client.mark(x.from, x.ts, x.idle);
     }
-    for (; delivered[i] < sent[i].length; delivered[i]++) client.add(ids[i], sent[i][delivered[i]].seq, sent[i][delivered[i]].e);
-    client.mark(ids[i], stages[i].lowWatermark(), idle);
+    client.drain();
+  };
+  const restartClient = (): void => {
+    dropped += client.merge.counters.duplicates;
+    client = new ClientStage(options.client ?? {}, ids, keep);
+    if (clientCheckpoint) client.restore(clientCheckpoint.buf);
+    read = clientCheckpoint?.at ?? 0;
+    restarts++;
   };
 
   for (;;) {
     const open = parts.map((p, i) => (next[i] < p.length ? i : -1)).filter((i) => i >= 0);
     if (open.length === 0) break;
     const i = open[r(open.length)];
-    const end = Math.min(parts[i].length, next[i] + 1 + r(400));
+    const end = Math.min(parts[i].length, next[i] + 1 + r(chunk));
     for (; next[i] < end; next[i]++) stages[i].push(parts[i][next[i]]);
-    deliver(i, next[i] === parts[i].length);
-    if (r(3) === 0) client.drain();
+    log.push({ kind: 'mark', from: ids[i], ts: stages[i].lowWatermark(), idle: next[i] === parts[i].length });
+    if (options.faults) {
+      if (r(4) === 0) flowCheckpoints[i] = { buf: stages[i].checkpoint(), at: next[i] };
+      if (r(15) === 0) {
+        // The task dies; its successor restores and reprocesses since the checkpoint.
+        stages[i] = newFlowStage(i);
+        const ck = flowCheckpoints[i];
+        if (ck) stages[i].restore(ck.buf);
+        next[i] = ck?.at ?? 0;
+        restarts++;
+      }
+    }
+    if (r(3) === 0) readLog(read + r(log.length - read + 1));
+    if (options.faults) {
+      if (r(5) === 0) clientCheckpoint = { buf: client.checkpoint(), at: read };
+      if (r(20) === 0) restartClient();
+    }
   }
   stages.forEach((s, i) => {
     s.flush();
-    deliver(i, true);
+    log.push({ kind: 'mark', from: ids[i], ts: s.lowWatermark(), idle: true });
   });
+  if (options.faults) restartClient();
+  readLog(log.length);
   client.flush();
-  return { events, duplicatesDropped: client.merge.counters.duplicates };
+  return { events, duplicatesDropped: dropped + client.merge.counters.duplicates, restarts };
 }
 
 /**
