@@ -1,5 +1,5 @@
 import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
+import { gunzip, gzip } from 'node:zlib';
 import { decompress as zstdDecompress, compress as zstdCompress } from '@mongodb-js/zstd';
 import { CompressionCodecs, CompressionTypes } from 'kafkajs';
 import createSnappyCodec from 'kafkajs-snappy';
@@ -26,6 +26,7 @@ export const COMPRESSION_CODEC: Record<Compression, number> = { none: 0, gzip: 1
 
 const snappy = createSnappyCodec();
 const gzipAsync = promisify(gzip);
+const gunzipAsync = promisify(gunzip);
 
 /** Compresses the records section of a batch the way kafkajs (with our codecs) does. */
 export function compressRecords(compression: Exclude<Compression, 'none'>, records: Buffer): Promise<Buffer> {
@@ -38,6 +39,22 @@ export function compressRecords(compression: Exclude<Compression, 'none'>, recor
       return compressFrame(records);
     case 'zstd':
       return zstdCompress(records, 3);
+  }
+}
+
+/** Decompresses a batch's records section, by the codec number in its attributes (1 gzip, 2 snappy, 3 lz4, 4 zstd). */
+export async function decompressRecords(codec: number, records: Buffer): Promise<Buffer> {
+  switch (codec) {
+    case 1:
+      return gunzipAsync(records);
+    case 2:
+      return snappy.decompress(records);
+    case 3:
+      return decompressFrame(records);
+    case 4:
+      return zstdDecompress(records);
+    default:
+      throw new Error(`unknown compression codec ${codec} in a record batch`);
   }
 }
 

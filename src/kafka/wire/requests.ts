@@ -1,15 +1,19 @@
 /**
  * The four requests a producer needs (ApiVersions, Metadata, InitProducerId, Produce), in their
  * non-flexible versions, which Kafka 2.x through 4.x all serve. Field layouts follow Kafka's
- * message definitions (clients/src/main/resources/common/message/*.json).
+ * message definitions (clients/src/main/resources/common/message/*.json). Fetch and ListOffsets,
+ * for reading a partition, are in fetch-requests.ts.
  */
 import { Reader, stringSize, Writer } from './bytes';
 
-export const API = { produce: 0, metadata: 3, apiVersions: 18, initProducerId: 22 } as const;
+export const API = { produce: 0, fetch: 1, listOffsets: 2, metadata: 3, apiVersions: 18, initProducerId: 22 } as const;
 
 /** The versions this client speaks, per API; the highest the broker also speaks is used. */
 export const SUPPORTED: Record<keyof typeof API, readonly [number, number]> = {
   produce: [3, 8],
+  // The lowest versions Kafka 4 still serves (KIP-896): read_committed, no fetch sessions.
+  fetch: [4, 4],
+  listOffsets: [2, 2],
   metadata: [4, 8],
   apiVersions: [0, 0],
   initProducerId: [0, 1],
@@ -40,13 +44,13 @@ export function parseApiVersions(r: Reader): { errorCode: number; apis: Map<numb
   return { errorCode, apis };
 }
 
-export function metadataRequest(topics: readonly string[], version: number): Buffer {
+export function metadataRequest(topics: readonly string[], version: number, allowAutoCreate = true): Buffer {
   let size = 4 + 1 + (version >= 8 ? 2 : 0);
   for (const t of topics) size += stringSize(t);
   const w = new Writer(Buffer.allocUnsafe(size));
   w.int32(topics.length);
   for (const t of topics) w.string(t);
-  w.int8(1); // allow_auto_topic_creation, as kafkajs's producer does by default
+  w.int8(allowAutoCreate ? 1 : 0); // allow_auto_topic_creation: a producer's default, not a reader's
   if (version >= 8) {
     w.int8(0); // include_cluster_authorized_operations
     w.int8(0); // include_topic_authorized_operations
