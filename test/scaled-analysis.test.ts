@@ -2,7 +2,7 @@ import { lastValueFrom, toArray, from } from 'rxjs';
 import type { TcpReuseEvent } from '../src/model/events';
 import type { PacketRecord } from '../src/model/packet-record';
 import { analyze } from '../src/operators/analyze';
-import { multiset, scaledAnalysis } from './helpers/scaled-analysis';
+import { expectEquivalent, once, scaledAnalysis, spreadClientScenario } from './helpers/scaled-analysis';
 import { capturePath, packetsBeforeDamage } from './helpers/run';
 
 /**
@@ -13,58 +13,6 @@ import { capturePath, packetsBeforeDamage } from './helpers/run';
  * restored upstreams send twice dropped.
  */
 const analyzeAll = (packets: readonly PacketRecord[]): Promise<TcpReuseEvent[]> => lastValueFrom(from(packets).pipe(analyze(), toArray()));
-
-/**
- * One legacy-Windows client (ports 1025..5000, +1 per connection) talking to many servers, so
- * its connections, and the port cycle they make, are spread over every partition; plus a client
- * hammering one server (port pressure) while the cycling client runs and a reuse inside TIME_WAIT.
- */
-export function spreadClientScenario(connections: number): PacketRecord[] {
-  const out: PacketRecord[] = [];
-  let ts = 1_700_000_000_000_000;
-  const conn = (client: string, sport: number, server: string, dport: number, isn: number, at: number): void => {
-    const c = { src: client, dst: server, sport, dport, sensor: 'edge' };
-    const s = { src: server, dst: client, sport: dport, dport: sport, sensor: 'edge' };
-    const srvIsn = (isn * 7919) >>> 0;
-    out.push({ ...c, ts: at, flags: 0x02, seq: isn, ack: 0, len: 0 });
-    out.push({ ...s, ts: at + 300, flags: 0x12, seq: srvIsn, ack: isn + 1, len: 0 });
-    out.push({ ...c, ts: at + 600, flags: 0x10, seq: isn + 1, ack: srvIsn + 1, len: 0 });
-    out.push({ ...c, ts: at + 900, flags: 0x18, seq: isn + 1, ack: srvIsn + 1, len: 100 });
-    out.push({ ...s, ts: at + 1500, flags: 0x18, seq: srvIsn + 1, ack: isn + 101, len: 500 });
-    out.push({ ...c, ts: at + 1800, flags: 0x11, seq: isn + 101, ack: srvIsn + 501, len: 0 });
-    out.push({ ...s, ts: at + 2100, flags: 0x11, seq: srvIsn + 501, ack: isn + 102, len: 0 });
-    out.push({ ...c, ts: at + 2400, flags: 0x10, seq: isn + 102, ack: srvIsn + 502, len: 0 });
-  };
-  for (let i = 0; i < connections; i++) {
-    ts += 40_000 + ((i * 7919) % 20_000);
-    conn('10.9.0.7', 1025 + (i % 3976), `172.16.${(i * 13) % 40}.${1 + (i % 7)}`, 443, (i * 2654435761) >>> 0, ts);
-  }
-  // The pressure client: 500 connections a second to one server for 4 s.
-  for (let i = 0; i < 2000; i++) conn('10.9.0.8', 33000 + i, '172.16.99.1', 8080, (i * 40503) >>> 0, 1_700_000_000_000_000 + 60_000_000 + i * 2000);
-  // The same 4-tuple twice within TIME_WAIT.
-  conn('10.9.0.9', 50000, '172.16.5.5', 22, 1111, ts + 1_000_000);
-  conn('10.9.0.9', 50000, '172.16.5.5', 22, 999_999, ts + 4_000_000);
-  return out.sort((a, b) => a.ts - b.ts);
-}
-
-/** Events written more than once (at-least-once after a restart) counted once. */
-function once(events: readonly TcpReuseEvent[]): TcpReuseEvent[] {
-  const seen = new Set<string>();
-  return events.filter((e) => {
-    const k = JSON.stringify(e);
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
-}
-
-function expectEquivalent(scaled: readonly TcpReuseEvent[], one: readonly TcpReuseEvent[]): void {
-  for (const types of [['port.reuse'], ['port.cycle'], ['port.pressure'], ['reuse.stats'], ['flow.open']]) {
-    expect({ types, events: multiset(scaled, types) }).toEqual({ types, events: multiset(one, types) });
-  }
-  const closes = (events: readonly TcpReuseEvent[]): string[] => multiset(events, ['flow.close'], (e) => (e.type === 'flow.close' ? e.flowId : null));
-  expect(closes(scaled)).toEqual(closes(one));
-}
 
 describe('scaled analysis (flow stages per partition + a client stage) equals one analyze', () => {
   const captures = ['kernel-reuse', 'nat-collision', 'reuse-while-open', 'rst-then-reuse', 'fast-reuse-timewait', 'syn-retransmit', 'midstream-start', 'vlan-mixed', 'ipv6-reuse', 'xp-ephemeral-cycle', 'many-flows'];

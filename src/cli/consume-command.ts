@@ -1,4 +1,5 @@
 import { ConsumeService, type ConsumeOptions } from '../kafka/consume-service';
+import { ScaledConsumeService } from '../kafka/scaled/scaled-consume-service';
 import type { Compression } from '../kafka/codecs';
 import type { OutputFormat } from '../kafka/event-records';
 import { createKafkaClient } from '../kafka/kafka-client';
@@ -33,6 +34,9 @@ const SETTINGS: readonly Setting[] = [
   { name: 'merge-idle-ms', kind: 'integer', min: 1, default: 2000, help: 'a partition silent this long stops holding back event-time merging' },
   { name: 'rebuild-window', kind: 'number', help: 'event-time seconds of ended connections a restart replays to rebuild reuse memory (default: --window); 0 rebuilds open flows only' },
   { name: 'session-timeout-ms', kind: 'integer', min: 1000, default: 30000, help: 'consumer group session timeout (how soon a dead member is replaced)' },
+  { name: 'app-id', kind: 'string', help: 'run scaled (docs/scale-out.md): state per partition, checkpointed to <app-id>.state; names the group and internal topics; run N instances with one app id' },
+  { name: 'checkpoint-interval', kind: 'number', min: 0.05, default: 5, help: 'scaled: seconds of processing between two checkpoints of a busy partition (what a restart re-reads)' },
+  { name: 'internal-replication', kind: 'integer', min: 1, help: 'scaled: replication factor of the internal topics (default: the broker\'s)' },
   ...CONNECTION_SETTINGS,
 ];
 
@@ -104,7 +108,22 @@ export async function consumeCommand(argv: string[]): Promise<number> {
     sessionTimeoutMs: v.sessionTimeoutMs as number,
   };
   const metrics = new Metrics();
-  const service = new ConsumeService(options, createKafkaClient(connection, log), log, metrics);
+  const client = createKafkaClient(connection, log);
+  const appId = v.appId as string | null;
+  const service = appId
+    ? new ScaledConsumeService(
+        {
+          ...options,
+          appId,
+          checkpointIntervalMs: (v.checkpointInterval as number) * 1000,
+          internalReplication: (v.internalReplication as number | null) ?? undefined,
+          connection,
+        },
+        client,
+        log,
+        metrics,
+      )
+    : new ConsumeService(options, client, log, metrics);
   let server: Awaited<ReturnType<typeof serveMetrics>> | undefined;
   if (v.metrics) {
     server = await serveMetrics(metrics, () => service.healthStatus(), v.metricsPort as number);
@@ -114,7 +133,7 @@ export async function consumeCommand(argv: string[]): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const { consumingS, ...summary } = await service.run();
+    const { consumingS = null, ...summary } = (await service.run()) as { consumingS?: number | null; packets: number };
     // With --until-end: how long the consuming itself took, and the rate it ran at.
     const rate = consumingS === null ? {} : { consumingS: Math.round(consumingS * 1000) / 1000, packetsPerS: Math.round(summary.packets / Math.max(consumingS, 0.001)) };
     log.info('stopped', { ...summary, ...rate });

@@ -79,6 +79,8 @@ export interface Source {
   commit(offsets: readonly (TopicPartition & { offset: string })[]): Promise<void>;
   pause(partitions: readonly TopicPartition[]): void;
   resume(partitions: readonly TopicPartition[]): void;
+  /** Makes the next fetch of a partition start at `offset` (e.g. where a restored checkpoint ends). */
+  seek(partition: TopicPartition, offset: string): void;
   /** Called with the whole assignment after each (re)join of the group. */
   onAssignment(listener: (assigned: TopicPartition[]) => void): void;
   /** Called when the client gave up (e.g. broker unreachable after its retries). */
@@ -107,8 +109,8 @@ export interface Admin {
   connect(): Promise<void>;
   /** Names of the topics that exist. */
   listTopics(): Promise<Set<string>>;
-  /** Creates the topics that do not exist yet. */
-  ensureTopics(topics: readonly { topic: string; partitions: number }[]): Promise<void>;
+  /** Creates the topics that do not exist yet (with `configs`, e.g. cleanup.policy=compact; replication: the broker's default unless given). */
+  ensureTopics(topics: readonly { topic: string; partitions: number; replicationFactor?: number; configs?: Readonly<Record<string, string>> }[]): Promise<void>;
   /** High watermark (the offset after the last message) of each partition. */
   endOffsets(topic: string): Promise<Map<number, string>>;
   /** The group's committed next-offset of each partition of `topic` ("-1" when none). */

@@ -10,6 +10,7 @@ import { US_PER_S } from '../util/options';
 import { PushSource } from '../util/push-source';
 import type { Admin, BatchContext, ConsumedBatch, KafkaClient, Sink, Source, TopicPartition } from './client';
 import type { Compression } from './codecs';
+import { packDeadLetter } from './dead-letter';
 import { packEventRecord, topicOf, type OutputFormat, type OutputTopics } from './event-records';
 import type { PackedMessages } from './message-pack';
 import type { Metrics } from './metrics';
@@ -47,15 +48,6 @@ export interface ConsumeOptions {
   readonly rebuildWindowS?: number;
   readonly sessionTimeoutMs?: number;
 }
-
-/** Headers of a dead-letter record: where the message came from and why it was refused. */
-export const DLQ_HEADERS = {
-  topic: 'tcpreuse-dlq-topic',
-  partition: 'tcpreuse-dlq-partition',
-  offset: 'tcpreuse-dlq-offset',
-  error: 'tcpreuse-dlq-error',
-  format: 'tcpreuse-dlq-format',
-} as const;
 
 export interface ConsumeSummary {
   readonly messages: number;
@@ -409,22 +401,7 @@ export class ConsumeService {
   private deadLetter(batch: ConsumedBatch, msg: ConsumedBatch['messages'][number], err: InputError): void {
     this.count.dlq(1, { format: this.options.inputFormat });
     this.log.warn('message sent to the dead-letter topic', { topic: batch.topic, partition: batch.partition, offset: msg.offset, error: err.message });
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(msg.headers)) if (v !== undefined) headers[k] = v;
-    this.writer.outbox.add({
-      topic: this.options.dlqTopic,
-      key: msg.key,
-      value: msg.value ?? Buffer.alloc(0),
-      timestampMs: msg.timestampMs,
-      headers: {
-        ...headers,
-        [DLQ_HEADERS.topic]: batch.topic,
-        [DLQ_HEADERS.partition]: String(batch.partition),
-        [DLQ_HEADERS.offset]: msg.offset,
-        [DLQ_HEADERS.error]: err.message,
-        [DLQ_HEADERS.format]: this.options.inputFormat,
-      },
-    });
+    packDeadLetter(this.writer.outbox, this.options.dlqTopic, batch, msg, err, this.options.inputFormat);
   }
 
   /**

@@ -140,6 +140,10 @@ class KafkajsSource implements Source {
     if (offsets.length > 0) await this.consumer.commitOffsets(offsets.map((o) => ({ ...o })));
   }
 
+  seek(p: TopicPartition, offset: string): void {
+    this.consumer.seek({ topic: p.topic, partition: p.partition, offset });
+  }
+
   pause(partitions: readonly TopicPartition[]): void {
     for (const p of partitions) this.consumer.pause([{ topic: p.topic, partitions: [p.partition] }]);
   }
@@ -241,7 +245,15 @@ export function createKafkajsClient(connection: KafkaConnection, logger: Logger)
           const missing = topics.filter((t) => !existing.has(t.topic));
           if (missing.length === 0) return;
           try {
-            await admin.createTopics({ waitForLeaders: true, topics: missing.map((t) => ({ topic: t.topic, numPartitions: t.partitions })) });
+            await admin.createTopics({
+              waitForLeaders: true,
+              topics: missing.map((t) => ({
+                topic: t.topic,
+                numPartitions: t.partitions,
+                replicationFactor: t.replicationFactor,
+                configEntries: Object.entries(t.configs ?? {}).map(([name, value]) => ({ name, value })),
+              })),
+            });
           } catch (err) {
             // kafkajs says only "Topic creation errors"; the broker's reason per topic is inside.
             const causes = (err as { errors?: { topic?: string; message?: string }[] }).errors;

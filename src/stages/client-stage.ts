@@ -48,9 +48,9 @@ export class ClientStage {
     this.merge.add(from, seq, e);
   }
 
-  /** Upstream `from`'s low watermark, or that its input is at its end for now. */
-  mark(from: string, ts: number, idle: boolean): void {
-    this.merge.mark(from, ts, idle);
+  /** Upstream `from`'s low watermark, or that its input is at its end for now (idle) or for good (final). */
+  mark(from: string, ts: number, idle: boolean, final = false): void {
+    this.merge.mark(from, ts, idle, final);
   }
 
   /** Processes what the upstreams' watermarks allow, then lets the statistics windows close up to there. */

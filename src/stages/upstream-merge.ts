@@ -25,6 +25,7 @@ export interface UpstreamState<T> {
   readonly lastSeq: number;
   readonly mark: number;
   readonly idle: boolean;
+  readonly final: boolean;
 }
 
 export interface MergeState<T> {
@@ -42,6 +43,8 @@ interface Upstream<T> {
   /** Low watermark announced (-Infinity before the first mark). */
   mark: number;
   idle: boolean;
+  /** It has said it will send nothing more (its input ended for good). */
+  final: boolean;
 }
 
 export class UpstreamMerge<T extends { readonly ts: number }> {
@@ -89,11 +92,18 @@ export class UpstreamMerge<T extends { readonly ts: number }> {
     return true;
   }
 
-  /** `from`'s low watermark, or that it is idle (`ts` still moves its mark). */
-  mark(from: string, ts: number, idle: boolean): void {
+  /** `from`'s low watermark, or that it is idle (`ts` still moves its mark), or that it has ended (`final`). */
+  mark(from: string, ts: number, idle: boolean, final = false): void {
     const u = this.upstream(from);
     if (ts > u.mark) u.mark = ts;
-    u.idle = idle;
+    u.idle = idle || final;
+    u.final ||= final;
+  }
+
+  /** Every upstream has ended and everything has been released. */
+  get ended(): boolean {
+    for (const u of this.upstreams.values()) if (!u.final || u.head < u.queue.length) return false;
+    return true;
   }
 
   /** Releases, oldest first, every item no upstream can still send an older one than. */
@@ -122,7 +132,7 @@ export class UpstreamMerge<T extends { readonly ts: number }> {
 
   /** The state a checkpoint holds (src/state/client-stage-state.ts). */
   checkpointState(): MergeState<T> {
-    const upstreams = [...this.upstreams.values()].map((u) => ({ id: u.id, pending: u.queue.slice(u.head), lastSeq: u.lastSeq, mark: u.mark, idle: u.idle }));
+    const upstreams = [...this.upstreams.values()].map((u) => ({ id: u.id, pending: u.queue.slice(u.head), lastSeq: u.lastSeq, mark: u.mark, idle: u.idle, final: u.final }));
     return { upstreams, released: this.released, counters: { ...this.counters } };
   }
 
@@ -136,6 +146,7 @@ export class UpstreamMerge<T extends { readonly ts: number }> {
       u.lastSeq = r.lastSeq;
       u.mark = r.mark;
       u.idle = r.idle;
+      u.final = r.final;
     }
     this.released = s.released;
     Object.assign(this.counters, s.counters);
@@ -163,7 +174,7 @@ export class UpstreamMerge<T extends { readonly ts: number }> {
 
   private upstream(id: string): Upstream<T> {
     let u = this.upstreams.get(id);
-    if (!u) this.upstreams.set(id, (u = { id, queue: [], head: 0, lastSeq: -1, mark: -Infinity, idle: false }));
+    if (!u) this.upstreams.set(id, (u = { id, queue: [], head: 0, lastSeq: -1, mark: -Infinity, idle: false, final: false }));
     return u;
   }
 }

@@ -35,7 +35,7 @@ export function writeClientStageState(merge: UpstreamMerge<ClientFeedEvent>, cyc
     w.ref(u.id, UPSTREAM);
     w.varint(u.lastSeq + 1);
     w.f64(u.mark);
-    w.u8(u.idle ? 1 : 0);
+    w.u8((u.idle ? 1 : 0) | (u.final ? 2 : 0));
     w.json(u.pending);
   }
   w.f64(m.released);
@@ -71,8 +71,8 @@ export function readClientStageState(buf: Buffer, cycles: PortCycleDetector): Cl
     const id = r.ref(UPSTREAM);
     const lastSeq = r.varint() - 1;
     const mark = r.f64();
-    const idle = r.u8() === 1;
-    upstreams.push({ id, lastSeq, mark, idle, pending: r.json<ClientFeedEvent[]>() });
+    const flags = r.u8();
+    upstreams.push({ id, lastSeq, mark, idle: (flags & 1) !== 0, final: (flags & 2) !== 0, pending: r.json<ClientFeedEvent[]>() });
   }
   const released = r.f64();
   const merge = { upstreams, released, counters: r.json<MergeCounters>() };

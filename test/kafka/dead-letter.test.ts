@@ -4,7 +4,7 @@ import { encodeBatch, encodePacket } from '../../src/avro/packet-schemas';
 import { readCapture, type CapturedFrame } from '../../src/capture/pcap-reader';
 import { FrameDecoder } from '../../src/decode/frame-decoder';
 import { encodePcapRecord } from '../../src/ingest/pcap-record';
-import { DLQ_HEADERS } from '../../src/kafka/consume-service';
+import { DLQ_HEADERS } from '../../src/kafka/dead-letter';
 import { addressPairKey, partitionOf } from '../../src/kafka/replay';
 import type { TcpReuseEvent } from '../../src/model/events';
 import type { PacketRecord } from '../../src/model/packet-record';

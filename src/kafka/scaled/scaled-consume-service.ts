@@ -1,0 +1,569 @@
+/**
+ * `tcpreuse consume --app-id …`: the scaled consumer (docs/scale-out.md). One consumer group
+ * reads the input topics and the clients topic; every assigned partition is a task whose state
+ * is its own (a FlowTask per input partition, a ClientTask per clients partition), checkpointed
+ * to the changelog and restored from it wherever the partition goes. An input offset is committed
+ * only when a checkpoint covering it and every record made before it are acknowledged.
+ */
+import { InputDecoder, InputError, type InputFormat } from '../../ingest/input-decoder';
+import type { PcapRecordOptions } from '../../ingest/pcap-record';
+import { severityBelow, type Severity, type TcpReuseEvent } from '../../model/events';
+import type { AnalyzeOptions } from '../../operators/analyze';
+import type { ClientFeedEvent } from '../../stages/client-stage';
+import type { Logger } from '../../util/logger';
+import type { Admin, BatchContext, ConsumedBatch, KafkaClient, KafkaConnection, Sink, Source, TopicPartition } from '../client';
+import type { Compression } from '../codecs';
+import { packDeadLetter } from '../dead-letter';
+import { packEventRecord, topicOf, type OutputFormat, type OutputTopics } from '../event-records';
+import type { PackedMessages } from '../message-pack';
+import type { Metrics } from '../metrics';
+import { WriteBehind, type CommitOffsets } from '../write-behind';
+import { packCheckpoint, readCheckpoints } from './changelog';
+import { FeedRecordError, packFeedItem, packFeedMark, parseFeedRecord } from './feed-records';
+import { ClientTask, FlowTask } from './tasks';
+
+export interface ScaledConsumeOptions {
+  /** Names the consumer group and the internal topics `<appId>.state`, `<appId>.clients-repartition`. */
+  readonly appId: string;
+  readonly topics: readonly string[];
+  readonly fromBeginning: boolean;
+  readonly inputFormat: InputFormat;
+  readonly pcapRecord?: PcapRecordOptions;
+  readonly maxFutureS?: number;
+  readonly outputTopics: OutputTopics;
+  readonly outputFormat: OutputFormat;
+  readonly compression: Compression;
+  readonly dlqTopic: string;
+  readonly minSeverity?: Severity;
+  readonly analyze: Omit<AnalyzeOptions, 'annotate' | 'watermarks' | 'hooks'>;
+  readonly untilEnd: boolean;
+  /** Processing time between two checkpoints of a task that has processed something. @default 5000 */
+  readonly checkpointIntervalMs?: number;
+  readonly sessionTimeoutMs?: number;
+  /** For reading the changelog (restores). */
+  readonly connection: KafkaConnection;
+  /** Replication factor of the internal topics. @default the broker's default */
+  readonly internalReplication?: number;
+}
+
+export interface ScaledSummary {
+  readonly messages: number;
+  readonly packets: number;
+  readonly events: number;
+  readonly deadLettered: number;
+  readonly checkpoints: number;
+  readonly restores: number;
+  readonly reason: string;
+}
+
+const TICK_MS = 250;
+/** How often a task that fetches nothing asks the broker whether its partition is at its end. */
+const END_CHECK_MS = 1000;
+/** Records the write-behind may hold before a batch waits for it (memory bound). */
+const WRITE_BACKLOG = 100_000;
+
+const keyOf = (tp: TopicPartition): string => `${tp.topic}/${tp.partition}`;
+
+export function internalTopics(appId: string): { state: string; clients: string } {
+  return { state: `${appId}.state`, clients: `${appId}.clients-repartition` };
+}
+
+export class ScaledConsumeService {
+  private readonly decoder: InputDecoder;
+  private readonly internal: { state: string; clients: string };
+  private readonly flowTasks = new Map<string, FlowTask>();
+  private readonly clientTasks = new Map<string, ClientTask>();
+  /** Every input partition (the client stage's upstreams), and the clients and state partition counts. */
+  private upstreams: string[] = [];
+  private partitions = 1;
+  private source: Source | null = null;
+  private sink: Sink | null = null;
+  private admin: Admin | null = null;
+  private readonly writer = new WriteBehind(
+    (out, tally) => this.write(out, tally),
+    (offsets) => this.commit(offsets),
+    (err) => this.fail(err),
+  );
+  private serial: Promise<unknown> = Promise.resolve();
+  private timer: NodeJS.Timeout | null = null;
+  private lastEndCheck = 0;
+  private restoring = 0;
+  private stopping = false;
+  private finished: ((r: string) => void) | null = null;
+  private failed: ((e: Error) => void) | null = null;
+  private health = { ok: false, status: 'starting' };
+  private readonly count: Record<'messages' | 'packets' | 'events' | 'dlq' | 'commits' | 'commitFailures' | 'belowSeverity' | 'checkpoints' | 'restores' | 'rereadSkipped' | 'badFeed', (n?: number, l?: Record<string, string>) => void>;
+  private readonly restoreSeconds: (n?: number, l?: Record<string, string>) => void;
+  private readonly restoreBytes: (n?: number, l?: Record<string, string>) => void;
+  private lastCheckpointBytes = 0;
+
+  constructor(
+    private readonly options: ScaledConsumeOptions,
+    private readonly client: KafkaClient,
+    private readonly log: Logger,
+    private readonly metrics: Metrics,
+  ) {
+    this.decoder = new InputDecoder({ format: options.inputFormat, pcapRecord: options.pcapRecord, maxFutureS: options.maxFutureS });
+    this.internal = internalTopics(options.appId);
+    const c = (name: string, help: string): ((n?: number, l?: Record<string, string>) => void) => metrics.counter(name, help);
+    this.count = {
+      messages: c('messages_in_total', 'Kafka messages consumed, by topic.'),
+      packets: c('packets_in_total', 'Packets decoded from the consumed messages.'),
+      events: c('events_out_total', 'Events written and acknowledged, by type.'),
+      dlq: c('dead_letter_total', 'Messages sent to the dead-letter topic, by input format.'),
+      commits: c('offset_commits_total', 'Offset commits.'),
+      commitFailures: c('offset_commit_failures_total', 'Offset commits the broker refused (retried with the next checkpoint).'),
+      belowSeverity: c('reuses_not_written_total', 'port.reuse events below --min-severity, not written, by severity.'),
+      checkpoints: c('checkpoints_total', 'Task checkpoints written to the changelog, by stage.'),
+      restores: c('restores_total', 'Tasks restored from a checkpoint, by stage.'),
+      rereadSkipped: c('reread_skipped_total', 'Messages fetched again that the task had already processed (skipped).'),
+      badFeed: c('bad_feed_records_total', 'Records of the clients topic that are not a flow task\'s (skipped).'),
+    };
+    this.restoreSeconds = c('restore_seconds_total', 'Seconds spent reading checkpoints from the changelog.');
+    this.restoreBytes = c('restore_bytes_total', 'Changelog bytes read to restore tasks.');
+    metrics.gauge('tasks', 'Tasks this instance owns, by stage.', () => [
+      { labels: { stage: 'flow' }, value: this.flowTasks.size },
+      { labels: { stage: 'client' }, value: this.clientTasks.size },
+    ]);
+    metrics.gauge('open_flows', 'TCP flows open in the flow tables of this instance\'s tasks.', () => [{ labels: {}, value: [...this.flowTasks.values()].reduce((n, t) => n + t.stage.tracker.openFlows, 0) }]);
+    metrics.gauge('remembered_tuples', '4-tuples remembered for reuse detection by this instance\'s tasks.', () => [{ labels: {}, value: [...this.flowTasks.values()].reduce((n, t) => n + t.stage.detector.remembered, 0) }]);
+    metrics.gauge('checkpoint_age_seconds', 'Age of the oldest task checkpoint.', () => [{ labels: {}, value: this.oldestCheckpointAgeS() }]);
+    metrics.gauge('checkpoint_bytes', 'Size of the last checkpoint written.', () => [{ labels: {}, value: this.lastCheckpointBytes }]);
+    metrics.gauge('client_feed_waiting', 'Client-stage items waiting for the flow stages\' watermarks.', () => [{ labels: {}, value: [...this.clientTasks.values()].reduce((n, t) => n + t.stage.merge.buffered, 0) }]);
+  }
+
+  healthStatus(): { ok: boolean; status: string } {
+    return this.health;
+  }
+
+  async run(): Promise<ScaledSummary> {
+    const done = new Promise<string>((resolve, reject) => {
+      this.finished = resolve;
+      this.failed = reject;
+    });
+    done.catch(() => undefined);
+    try {
+      this.admin = this.client.admin();
+      await this.admin.connect();
+      await this.waitForTopics();
+      if (this.stopping) {
+        await this.shutdown();
+        return this.summary('stopped while waiting for the input topics');
+      }
+      await this.createTopics();
+      this.sink = this.client.sink({ compression: this.options.compression, thread: true });
+      await this.sink.connect();
+      this.source = this.client.source({
+        groupId: this.options.appId,
+        topics: [...this.options.topics, this.internal.clients],
+        fromBeginning: this.options.fromBeginning,
+        sessionTimeoutMs: this.options.sessionTimeoutMs,
+      });
+      this.source.onAssignment((a) => this.onAssignment(a));
+      this.source.onCrash((err) => this.fail(err));
+      await this.source.connect();
+      await this.source.run((batch, ctx) => this.onBatch(batch, ctx));
+      this.health = { ok: true, status: 'consuming' };
+      this.log.info('consuming (scaled)', { topics: this.options.topics, appId: this.options.appId, format: this.options.inputFormat });
+      this.timer = setInterval(() => this.tick(), TICK_MS);
+    } catch (err) {
+      await this.shutdown();
+      throw err;
+    }
+    let reason: string;
+    try {
+      reason = await done;
+    } catch (err) {
+      await this.shutdown();
+      throw err;
+    }
+    await this.shutdown();
+    return this.summary(reason);
+  }
+
+  /** Graceful stop: every task checkpointed, everything written and committed, then the group left. */
+  stop(reason: string): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.log.info('stopping', { reason });
+    if (!this.source) return;
+    this.enqueue(async () => {
+      this.checkpointAll(true);
+      await this.writer.settle();
+      this.finished?.(reason);
+    });
+  }
+
+  private summary(reason: string): ScaledSummary {
+    const t = (n: string): number => this.metrics.total(n);
+    return {
+      messages: t('messages_in_total'),
+      packets: t('packets_in_total'),
+      events: t('events_out_total'),
+      deadLettered: t('dead_letter_total'),
+      checkpoints: t('checkpoints_total'),
+      restores: t('restores_total'),
+      reason,
+    };
+  }
+
+  private fail(err: Error): void {
+    if (this.stopping && !this.failed) return;
+    this.stopping = true;
+    this.health = { ok: false, status: `failed: ${err.message}` };
+    this.failed?.(err);
+    this.failed = null;
+  }
+
+  private async waitForTopics(): Promise<void> {
+    let said = false;
+    for (;;) {
+      const existing = await this.admin!.listTopics();
+      const missing = this.options.topics.filter((t) => !existing.has(t));
+      if (missing.length === 0 || this.stopping) return;
+      if (!said) this.log.warn('waiting for input topic(s) to be created', { missing });
+      said = true;
+      this.health = { ok: false, status: `waiting for topic(s) ${missing.join(', ')}` };
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+
+  /**
+   * The internal topics get as many partitions as the largest input topic: the clients topic one
+   * client task per input partition, the state topic one partition per task number. Output topics
+   * missing are created like the input.
+   */
+  private async createTopics(): Promise<void> {
+    this.upstreams = [];
+    for (const topic of this.options.topics) {
+      const n = (await this.admin!.endOffsets(topic)).size;
+      this.partitions = Math.max(this.partitions, n);
+      for (let p = 0; p < n; p++) this.upstreams.push(`${topic}/${p}`);
+    }
+    const { flows, alerts, packets } = this.options.outputTopics;
+    const outputs = [...new Set([flows, alerts, packets, this.options.dlqTopic].filter((t): t is string => t !== null))];
+    const replicationFactor = this.options.internalReplication;
+    await this.admin!.ensureTopics([
+      ...outputs.map((topic) => ({ topic, partitions: this.partitions })),
+      { topic: this.internal.clients, partitions: this.partitions, replicationFactor, configs: { 'retention.ms': '-1' } },
+      { topic: this.internal.state, partitions: this.partitions, replicationFactor, configs: { 'cleanup.policy': 'compact' } },
+    ]);
+  }
+
+  /** After each join: tasks of partitions no longer owned are dropped, new ones restored from the changelog. */
+  private onAssignment(assigned: TopicPartition[]): void {
+    this.enqueue(async () => {
+      const keys = new Set(assigned.map(keyOf));
+      for (const tasks of [this.flowTasks, this.clientTasks] as Map<string, FlowTask | ClientTask>[]) {
+        for (const k of [...tasks.keys()]) if (!keys.has(k)) tasks.delete(k);
+      }
+      const fresh: (FlowTask | ClientTask)[] = [];
+      for (const tp of assigned) {
+        const key = keyOf(tp);
+        if (this.flowTasks.has(key) || this.clientTasks.has(key)) continue;
+        const task = tp.topic === this.internal.clients ? this.newClientTask(tp) : this.newFlowTask(tp);
+        if (task instanceof ClientTask) this.clientTasks.set(key, task);
+        else this.flowTasks.set(key, task);
+        fresh.push(task);
+      }
+      this.log.info('partitions assigned', { flow: [...this.flowTasks.keys()], client: [...this.clientTasks.keys()], new: fresh.map((t) => t.key) });
+      if (fresh.length > 0) await this.restore(fresh);
+    });
+  }
+
+  private newFlowTask(tp: TopicPartition): FlowTask {
+    const a = this.options.analyze;
+    const annotate = this.options.outputTopics.packets !== null;
+    return new FlowTask(
+      tp.topic,
+      tp.partition,
+      { flows: { ...a.flows, sensor: a.sensor, annotate }, reuse: { ...a.reuse, timeWaitS: a.timeWaitS } },
+      (e) => this.emit(e),
+      (from, seq, e) => this.feed(from, seq, e),
+    );
+  }
+
+  private newClientTask(tp: TopicPartition): ClientTask {
+    const a = this.options.analyze;
+    return new ClientTask(tp.topic, tp.partition, { timeWaitS: a.timeWaitS, cycles: a.cycles, stats: a.stats }, this.upstreams, (e) => this.emit(e));
+  }
+
+  /** Reads the newest checkpoint of each task from its state partition; the task goes on from the offset it covers. */
+  private async restore(tasks: (FlowTask | ClientTask)[]): Promise<void> {
+    this.restoring++;
+    this.health = { ok: false, status: 'restoring' };
+    try {
+      const byStatePartition = new Map<number, (FlowTask | ClientTask)[]>();
+      for (const t of tasks) {
+        const p = t.partition % this.partitions;
+        byStatePartition.set(p, [...(byStatePartition.get(p) ?? []), t]);
+      }
+      for (const [p, list] of byStatePartition) {
+        const r = await readCheckpoints(this.options.connection, this.log, this.internal.state, p, new Set(list.map((t) => t.key)));
+        this.restoreSeconds(r.seconds);
+        this.restoreBytes(r.bytes);
+        for (const t of list) {
+          const found = r.restored.get(t.key);
+          if (!found) continue;
+          t.restore(found.checkpoint);
+          t.nextOffset = found.manifest.offset;
+          t.slot = found.manifest.slot ^ 1;
+          this.count.restores(1, { stage: t.kind });
+          this.log.info('task restored', { task: t.key, offset: found.manifest.offset, bytes: found.manifest.bytes, seconds: Math.round(r.seconds * 1000) / 1000 });
+        }
+      }
+      // Where the group's committed offset lies past a checkpoint (it never should: commits wait
+      // for checkpoints), the task must not skip what its state has not seen: fetch from there.
+      for (const topic of new Set(tasks.map((t) => t.topic))) {
+        const committed = await this.admin!.committedOffsets(this.options.appId, topic);
+        for (const t of tasks.filter((x) => x.topic === topic)) {
+          const c = Number(committed.get(t.partition) ?? -1);
+          if (t.nextOffset >= 0 && c > t.nextOffset) {
+            this.log.warn('committed offset past the checkpoint: re-reading from the checkpoint', { task: t.key, committed: c, checkpoint: t.nextOffset });
+            this.source!.seek(t, String(t.nextOffset));
+          }
+          if (t.nextOffset < 0 && c >= 0) t.nextOffset = c;
+        }
+      }
+    } finally {
+      this.restoring--;
+      if (this.restoring === 0 && !this.stopping) this.health = { ok: true, status: 'consuming' };
+    }
+  }
+
+  private async onBatch(batch: ConsumedBatch, ctx: BatchContext): Promise<void> {
+    if (this.stopping) return;
+    await this.enqueue(async () => {
+      if (this.stopping || !ctx.isRunning()) return;
+      const key = keyOf(batch);
+      const flow = this.flowTasks.get(key);
+      const client = this.clientTasks.get(key);
+      if (flow) this.flowBatch(flow, batch);
+      else if (client) this.clientBatch(client, batch);
+      else return; // a partition this instance no longer owns
+      if (this.writer.backlog > WRITE_BACKLOG) await this.writer.settle();
+    });
+    try {
+      await ctx.heartbeat();
+    } catch (err) {
+      // A rebalance: every task checkpoints and commits before the group moves partitions, so
+      // the new owners go on from exactly here (no repeats).
+      await this.enqueue(async () => {
+        this.checkpointAll(false);
+        await this.writer.settle();
+      });
+      throw err;
+    }
+  }
+
+  private flowBatch(task: FlowTask, batch: ConsumedBatch): void {
+    let packets = 0;
+    for (const msg of batch.messages) {
+      const offset = Number(msg.offset);
+      if (offset < task.nextOffset) {
+        this.count.rereadSkipped(1);
+        continue;
+      }
+      try {
+        for (const p of this.decoder.decode(msg)) {
+          task.stage.push(p);
+          packets++;
+        }
+      } catch (err) {
+        if (!(err instanceof InputError)) throw err;
+        this.count.dlq(1, { format: this.options.inputFormat });
+        this.log.warn('message sent to the dead-letter topic', { topic: batch.topic, partition: batch.partition, offset: msg.offset, error: err.message });
+        packDeadLetter(this.writer.outbox, this.options.dlqTopic, batch, msg, err, this.options.inputFormat);
+      }
+      task.nextOffset = offset + 1;
+      task.dirty = true;
+    }
+    this.count.messages(batch.messages.length, { topic: batch.topic });
+    this.count.packets(packets);
+    task.highWatermark = Number(batch.highWatermark);
+    this.afterFlowWork(task);
+  }
+
+  /** Marks and checkpoints a flow task owes after processing (or after learning it is at its end). */
+  private afterFlowWork(task: FlowTask): void {
+    const idle = task.caughtUp;
+    if (task.markDue(idle)) this.sendMarks(task, idle, false);
+    if (this.checkpointDue(task) || (idle && task.dirty)) this.checkpoint(task);
+    this.writer.mark([]);
+  }
+
+  private clientBatch(task: ClientTask, batch: ConsumedBatch): void {
+    for (const msg of batch.messages) {
+      const offset = Number(msg.offset);
+      if (offset < task.nextOffset) {
+        this.count.rereadSkipped(1);
+        continue;
+      }
+      try {
+        const r = parseFeedRecord(msg);
+        if (r.kind === 'item') task.stage.add(r.from, r.seq, r.event);
+        else task.stage.mark(r.from, r.ts, r.idle, r.final);
+      } catch (err) {
+        if (!(err instanceof FeedRecordError)) throw err;
+        this.count.badFeed(1);
+        this.log.warn('record of the clients topic skipped', { partition: batch.partition, error: err.message });
+      }
+      task.nextOffset = offset + 1;
+      task.dirty = true;
+    }
+    task.highWatermark = Number(batch.highWatermark);
+    task.stage.drain();
+    if (this.checkpointDue(task)) this.checkpoint(task);
+    this.writer.mark([]);
+  }
+
+  private emit(e: TcpReuseEvent): void {
+    if (e.type === 'port.reuse' && severityBelow(e.severity, this.options.minSeverity ?? 'info')) {
+      this.count.belowSeverity(1, { severity: e.severity });
+      return;
+    }
+    const topic = topicOf(e, this.options.outputTopics);
+    if (topic !== null) packEventRecord(this.writer.outbox, e, topic, this.options.outputFormat);
+  }
+
+  private feed(from: string, seq: number, e: ClientFeedEvent): void {
+    packFeedItem(this.writer.outbox, this.internal.clients, from, seq, e);
+  }
+
+  private sendMarks(task: FlowTask, idle: boolean, final: boolean): void {
+    const ts = task.stage.lowWatermark();
+    for (let p = 0; p < this.partitions; p++) packFeedMark(this.writer.outbox, this.internal.clients, p, task.key, ts, idle, final);
+    task.sentMark = { ts, idle, final };
+  }
+
+  private checkpointDue(task: FlowTask | ClientTask): boolean {
+    return task.dirty && Date.now() - task.lastCheckpointMs >= (this.options.checkpointIntervalMs ?? 5000);
+  }
+
+  /**
+   * Writes the task's checkpoint and marks its offset for commit once it and everything before it
+   * are acknowledged (WriteBehind commits in that order).
+   */
+  private checkpoint(task: FlowTask | ClientTask): void {
+    if (task.nextOffset < 0) return; // nothing processed, nothing restored: nothing to cover
+    const bytes = task.checkpoint();
+    packCheckpoint(this.writer.outbox, this.internal.state, task.partition % this.partitions, task.key, task.slot, bytes, task.nextOffset);
+    task.slot ^= 1;
+    task.dirty = false;
+    task.lastCheckpointMs = Date.now();
+    this.lastCheckpointBytes = bytes.length;
+    this.count.checkpoints(1, { stage: task.kind });
+    this.writer.mark([{ topic: task.topic, partition: task.partition, offset: String(task.nextOffset) }]);
+  }
+
+  private checkpointAll(all: boolean): void {
+    for (const t of [...this.flowTasks.values(), ...this.clientTasks.values()]) if (all || t.dirty) this.checkpoint(t);
+  }
+
+  private oldestCheckpointAgeS(): number {
+    let oldest = Date.now();
+    for (const t of [...this.flowTasks.values(), ...this.clientTasks.values()]) oldest = Math.min(oldest, t.lastCheckpointMs);
+    return (Date.now() - oldest) / 1000;
+  }
+
+  private async write(out: PackedMessages, tally: ReadonlyMap<string, number>): Promise<void> {
+    await this.sink!.send(out);
+    for (const [type, n] of tally) if (type !== 'feed' && type !== 'mark' && type !== 'checkpoint') this.count.events(n, { type });
+  }
+
+  private async commit(offsets: CommitOffsets): Promise<void> {
+    const owned = offsets.filter((o) => this.flowTasks.has(keyOf(o)) || this.clientTasks.has(keyOf(o)));
+    if (owned.length === 0) return;
+    try {
+      await this.source!.commit(owned);
+      this.count.commits(1);
+    } catch (err) {
+      // Not fatal: the next checkpoint commits again (or the partition's new owner restores from it).
+      this.count.commitFailures(1);
+      this.log.warn('offset commit failed; the next checkpoint commits again', { error: err as Error });
+    }
+  }
+
+  private tick(): void {
+    if (this.stopping) return;
+    this.enqueue(async () => {
+      if (this.stopping) return;
+      const now = Date.now();
+      if (now - this.lastEndCheck >= END_CHECK_MS) {
+        this.lastEndCheck = now;
+        await this.checkEnds().catch((err: Error) => this.log.debug('end offsets check failed; retrying', { error: err }));
+      }
+      for (const t of this.clientTasks.values()) t.stage.drain();
+      for (const t of [...this.flowTasks.values(), ...this.clientTasks.values()]) if (this.checkpointDue(t)) this.checkpoint(t);
+      this.writer.mark([]);
+      if (this.options.untilEnd) await this.advanceToEnd();
+    });
+  }
+
+  /** Asks the broker where each owned partition ends: a flow task at its end says it is idle (judged on the broker's word, not on time). */
+  private async checkEnds(): Promise<void> {
+    const topics = new Set([...this.flowTasks.values(), ...this.clientTasks.values()].map((t) => t.topic));
+    for (const topic of topics) {
+      const ends = await this.admin!.endOffsets(topic);
+      for (const t of [...this.flowTasks.values(), ...this.clientTasks.values()]) {
+        if (t.topic !== topic) continue;
+        t.highWatermark = Number(ends.get(t.partition) ?? -1);
+        // A task that has fetched nothing yet starts where the group is, or at the partition's start.
+        if (t.nextOffset < 0 && t.highWatermark === 0) t.nextOffset = 0;
+      }
+    }
+    for (const t of this.flowTasks.values()) if (!t.finished) this.afterFlowWork(t);
+  }
+
+  /**
+   * `--until-end`: a flow task at its end flushes (open flows close as eof), says so for good and
+   * checkpoints; a client task ends once every flow task has and it has read everything they sent.
+   * The instance stops when all its tasks have ended.
+   */
+  private async advanceToEnd(): Promise<void> {
+    for (const t of this.flowTasks.values()) {
+      if (t.finished || !t.caughtUp) continue;
+      t.stage.flush();
+      this.sendMarks(t, true, true);
+      t.dirty = true;
+      this.checkpoint(t);
+      t.finished = true;
+    }
+    for (const t of this.clientTasks.values()) {
+      if (t.finished || !t.caughtUp || !t.stage.merge.ended) continue;
+      t.stage.flush();
+      t.dirty = true;
+      this.checkpoint(t);
+      t.finished = true;
+    }
+    const tasks = [...this.flowTasks.values(), ...this.clientTasks.values()];
+    if (tasks.length > 0 && tasks.every((t) => t.finished)) {
+      this.stopping = true;
+      await this.writer.settle();
+      this.log.info('input consumed to its end', { messages: this.metrics.total('messages_in_total') });
+      this.finished?.('end of input');
+    }
+  }
+
+  private enqueue(task: () => Promise<void>): Promise<void> {
+    const p = this.serial.then(task);
+    this.serial = p.catch((err: Error) => this.fail(err));
+    return p.catch(() => undefined);
+  }
+
+  private async shutdown(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    if (this.health.ok) this.health = { ok: false, status: 'stopped' };
+    await this.serial;
+    const quietly = async (what: string, f: (() => Promise<void>) | undefined): Promise<void> => {
+      try {
+        await f?.();
+      } catch (err) {
+        this.log.warn(`${what} failed during shutdown`, { error: err as Error });
+      }
+    };
+    await quietly('consumer disconnect', this.source ? () => this.source!.disconnect() : undefined);
+    await quietly('producer disconnect', this.sink ? () => this.sink!.disconnect() : undefined);
+    await quietly('admin disconnect', this.admin ? () => this.admin!.disconnect() : undefined);
+  }
+}
