@@ -140,6 +140,13 @@ describe('tcpreuse CLI', () => {
       expect(runWithInput(sample, 'analyze', '-').stdout).toMatch(/^tcpreuse analyze - {2}\(sensor "stdin"\)/);
     });
 
+    test('a long gzipped stream waits for the decompressor without piling up listeners', () => {
+      const r = runWithInput(readFileSync(join(ROOT, 'test', 'fixtures', 'captures', 'many-flows.pcap.gz')), 'analyze', '-');
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(/connections 8008/);
+      expect(r.stderr).not.toMatch(/MaxListenersExceededWarning/);
+    });
+
     test('nothing on it: one line, exit 1', () => {
       const r = runWithInput(Buffer.alloc(0), 'analyze', '-');
       expect(r.status).toBe(1);

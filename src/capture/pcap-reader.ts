@@ -427,9 +427,15 @@ export function streamCapture<T>(
             // or for 'close' when an error or an unsubscribe has destroyed it.
             if (!gunzip.write(chunk)) {
               const g = gunzip;
-              await new Promise((resolve) => {
-                g.once('drain', resolve);
-                g.once('close', resolve);
+              // The listener that did not fire is removed: a long gzipped stream would pile them up.
+              await new Promise<void>((resolve) => {
+                const done = (): void => {
+                  g.off('drain', done);
+                  g.off('close', done);
+                  resolve();
+                };
+                g.on('drain', done);
+                g.on('close', done);
               });
             }
           } else {
