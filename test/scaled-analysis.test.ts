@@ -1,6 +1,7 @@
 import { lastValueFrom, toArray, from } from 'rxjs';
 import type { TcpReuseEvent } from '../src/model/events';
 import type { PacketRecord } from '../src/model/packet-record';
+import { addressPairKey, partitionOf } from '../src/kafka/replay';
 import { analyze } from '../src/operators/analyze';
 import { expectEquivalent, once, scaledAnalysis, spreadClientScenario } from './helpers/scaled-analysis';
 import { capturePath, packetsBeforeDamage } from './helpers/run';
@@ -14,7 +15,42 @@ import { capturePath, packetsBeforeDamage } from './helpers/run';
  */
 const analyzeAll = (packets: readonly PacketRecord[]): Promise<TcpReuseEvent[]> => lastValueFrom(from(packets).pipe(analyze(), toArray()));
 
+/**
+ * A while-open reuse held back (to see whether the old connection carries on) in a partition that
+ * then has nothing more, while another partition runs on for minutes: the reuse comes out only
+ * when its partition ends, and its statistics window must wait for it.
+ */
+function heldReuseAtPartitionEnd(): PacketRecord[] {
+  const pairIn = (p: number): [string, string] => {
+    for (let i = 1; i < 256; i++) {
+      const pair: [string, string] = [`10.1.${i}.1`, '10.2.0.2'];
+      if (partitionOf(addressPairKey({ src: pair[0], dst: pair[1] }), 2) === p) return pair;
+    }
+    throw new Error(`no address pair found for partition ${p}`);
+  };
+  const [c1, s1] = pairIn(0);
+  const [c2, s2] = pairIn(1);
+  const t0 = 1_700_000_000_000_000;
+  const pkt = (src: string, dst: string, sport: number, dport: number, flags: number, seq: number, ts: number): PacketRecord => ({ src, dst, sport, dport, flags, seq, ack: 0, len: 0, ts });
+  const out: PacketRecord[] = [
+    pkt(c1, s1, 40000, 80, 0x02, 100, t0),
+    pkt(s1, c1, 80, 40000, 0x12, 500, t0 + 1000),
+    pkt(c1, s1, 40000, 80, 0x18, 101, t0 + 2000),
+    // The same tuple opened again while the first connection never closed: a while-open reuse.
+    pkt(c1, s1, 40000, 80, 0x02, 90_000, t0 + 10_000_000),
+  ];
+  for (let k = 0; k < 3000; k++) out.push(pkt(c2, s2, 50000 + (k % 1000), 443, 0x02, k * 7, t0 + 11_000_000 + k * 100_000));
+  return out;
+}
+
 describe('scaled analysis (flow stages per partition + a client stage) equals one analyze', () => {
+  test('a reuse held back at the end of its partition keeps its statistics window open', async () => {
+    const packets = heldReuseAtPartitionEnd();
+    const one = await analyzeAll(packets);
+    expect(one.filter((e) => e.type === 'port.reuse' && e.kind === 'while-open')).toHaveLength(1);
+    for (const seed of [1, 2, 3, 4, 5]) expectEquivalent(scaledAnalysis(packets, 2, seed).events, one);
+  });
+
   const captures = ['kernel-reuse', 'nat-collision', 'reuse-while-open', 'rst-then-reuse', 'fast-reuse-timewait', 'syn-retransmit', 'midstream-start', 'vlan-mixed', 'ipv6-reuse', 'xp-ephemeral-cycle', 'many-flows'];
 
   test.each(captures)('%s over 1, 3 and 12 partitions', async (name) => {

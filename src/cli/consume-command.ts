@@ -141,6 +141,9 @@ export async function consumeCommand(argv: string[]): Promise<number> {
   } catch (err) {
     log.error('consumer failed', { error: err as Error });
     process.stderr.write(`tcpreuse: consume failed: ${(err as Error).message}\n`);
+    // A fatal error ends the process (a supervisor restarts it), even if a client library still
+    // holds a timer or socket open: it must not live on as a member of the group that does nothing.
+    setTimeout(() => process.exit(1), 2000).unref();
     return 1;
   } finally {
     process.off('SIGINT', onSignal);

@@ -11,6 +11,7 @@ import { PushSource } from '../util/push-source';
 import type { Admin, BatchContext, ConsumedBatch, KafkaClient, Sink, Source, TopicPartition } from './client';
 import type { Compression } from './codecs';
 import { packDeadLetter } from './dead-letter';
+import { disconnectAll } from './shutdown';
 import { packEventRecord, topicOf, type OutputFormat, type OutputTopics } from './event-records';
 import type { PackedMessages } from './message-pack';
 import type { Metrics } from './metrics';
@@ -544,15 +545,10 @@ export class ConsumeService {
     if (this.health.ok) this.health = { ok: false, status: 'stopped' };
     await this.serial;
     this.pipeline?.unsubscribe();
-    const quietly = async (what: string, f: (() => Promise<void>) | undefined): Promise<void> => {
-      try {
-        await f?.();
-      } catch (err) {
-        this.log.warn(`${what} failed during shutdown`, { error: err as Error });
-      }
-    };
-    await quietly('consumer disconnect', this.source ? () => this.source!.disconnect() : undefined);
-    await quietly('producer disconnect', this.sink ? () => this.sink!.disconnect() : undefined);
-    await quietly('admin disconnect', this.admin ? () => this.admin!.disconnect() : undefined);
+    await disconnectAll(this.log, [
+      ['consumer disconnect', this.source],
+      ['producer disconnect', this.sink],
+      ['admin disconnect', this.admin],
+    ]);
   }
 }

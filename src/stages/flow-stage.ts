@@ -61,6 +61,15 @@ export class FlowStage implements EventProcessor<PacketRecord | Watermark> {
     return Math.min(this.tracker.eventTime, this.detector.oldestHeld);
   }
 
+  /**
+   * Whether the client stage may stop waiting for this stage once its input is read to the end:
+   * only when it holds nothing back (a while-open reuse waiting for its verdict comes out later,
+   * as old as its SYN, and the statistics window it falls in must not close before it does).
+   */
+  idleWhenCaughtUp(): boolean {
+    return this.detector.oldestHeld === Infinity;
+  }
+
   /** The whole state as bytes (see state/flow-stage-state.ts). */
   checkpoint(): Buffer {
     return writeFlowStageState(this.tracker, this.detector, this.feedSeq);

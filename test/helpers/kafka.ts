@@ -118,3 +118,51 @@ export async function cli(args: string[], env: Record<string, string> = {}): Pro
   if (r.code !== 0) throw new Error(`tcpreuse ${args.join(' ')} exited ${r.code ?? r.signal}:\n${r.stderr.slice(-3000)}`);
   return r;
 }
+
+/**
+ * Every record of `topic` now, read partition by partition with the wire partition reader (no
+ * consumer group: far faster than kafkajs for the hundreds of thousands of events a scale test writes).
+ */
+export async function readTopicDirect(topic: string): Promise<{ partition: number; key: string | null; value: Buffer }[]> {
+  const { PartitionReader } = await import('../../src/kafka/wire/partition-reader');
+  const { createLogger } = await import('../../src/util/logger');
+  const admin = kafka().admin();
+  await admin.connect();
+  const partitions = (await admin.listTopics()).includes(topic) ? (await admin.fetchTopicOffsets(topic)).map((p) => p.partition) : [];
+  await admin.disconnect();
+  const out: { partition: number; key: string | null; value: Buffer }[] = [];
+  const reader = new PartitionReader({ brokers: [BROKERS!], clientId: 'test-reader' }, createLogger('warn'));
+  try {
+    for (const partition of partitions) {
+      await reader.read(topic, partition, (records) => {
+        for (const r of records) out.push({ partition, key: r.key?.toString() ?? null, value: r.value ?? Buffer.alloc(0) });
+      });
+    }
+  } finally {
+    reader.close();
+  }
+  return out;
+}
+
+/** The metrics port a `consume` child logged, once it has. */
+export async function metricsPortOf(stderr: () => string, timeoutMs = 60_000): Promise<number> {
+  const started = Date.now();
+  for (;;) {
+    const m = /"url":"http:\/\/0\.0\.0\.0:(\d+)\/metrics"/.exec(stderr());
+    if (m) return Number(m[1]);
+    if (Date.now() - started > timeoutMs) throw new Error(`no metrics endpoint logged:\n${stderr().slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A counter's total from a consumer's /metrics (0 when it cannot be reached: not started, or gone). */
+export async function metricTotal(port: number, name: string): Promise<number> {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    let total = 0;
+    for (const line of text.split('\n')) if (line.startsWith(`tcpreuse_${name}`) && !line.startsWith('#')) total += Number(line.split(' ').pop());
+    return total;
+  } catch {
+    return 0;
+  }
+}

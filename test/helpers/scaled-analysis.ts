@@ -76,7 +76,7 @@ export function scaledAnalysis(
     const i = open[r(open.length)];
     const end = Math.min(parts[i].length, next[i] + 1 + r(chunk));
     for (; next[i] < end; next[i]++) stages[i].push(parts[i][next[i]]);
-    log.push({ kind: 'mark', from: ids[i], ts: stages[i].lowWatermark(), idle: next[i] === parts[i].length });
+    log.push({ kind: 'mark', from: ids[i], ts: stages[i].lowWatermark(), idle: next[i] === parts[i].length && stages[i].idleWhenCaughtUp() });
     if (options.faults) {
       if (r(4) === 0) flowCheckpoints[i] = { buf: stages[i].checkpoint(), at: next[i] };
       if (r(15) === 0) {

@@ -14,6 +14,7 @@ import type { Logger } from '../../util/logger';
 import type { Admin, BatchContext, ConsumedBatch, KafkaClient, KafkaConnection, Sink, Source, TopicPartition } from '../client';
 import type { Compression } from '../codecs';
 import { packDeadLetter } from '../dead-letter';
+import { disconnectAll } from '../shutdown';
 import { packEventRecord, topicOf, type OutputFormat, type OutputTopics } from '../event-records';
 import type { PackedMessages } from '../message-pack';
 import type { Metrics } from '../metrics';
@@ -386,7 +387,8 @@ export class ScaledConsumeService {
 
   /** Marks and checkpoints a flow task owes after processing (or after learning it is at its end). */
   private afterFlowWork(task: FlowTask): void {
-    const idle = task.caughtUp;
+    // Idle tells the client stage not to wait for this task (see FlowStage.idleWhenCaughtUp).
+    const idle = task.caughtUp && task.stage.idleWhenCaughtUp();
     if (task.markDue(idle)) this.sendMarks(task, idle, false);
     if (this.checkpointDue(task) || (idle && task.dirty)) this.checkpoint(task);
     this.writer.mark([]);
@@ -555,15 +557,10 @@ export class ScaledConsumeService {
     if (this.timer) clearInterval(this.timer);
     if (this.health.ok) this.health = { ok: false, status: 'stopped' };
     await this.serial;
-    const quietly = async (what: string, f: (() => Promise<void>) | undefined): Promise<void> => {
-      try {
-        await f?.();
-      } catch (err) {
-        this.log.warn(`${what} failed during shutdown`, { error: err as Error });
-      }
-    };
-    await quietly('consumer disconnect', this.source ? () => this.source!.disconnect() : undefined);
-    await quietly('producer disconnect', this.sink ? () => this.sink!.disconnect() : undefined);
-    await quietly('admin disconnect', this.admin ? () => this.admin!.disconnect() : undefined);
+    await disconnectAll(this.log, [
+      ['consumer disconnect', this.source],
+      ['producer disconnect', this.sink],
+      ['admin disconnect', this.admin],
+    ]);
   }
 }
