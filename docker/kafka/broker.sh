@@ -9,6 +9,8 @@
 #                                           `sasl_password=`), `ssl_bootstrap=` (TLS) and `ssl_ca=` (the PEM
 #                                           certificate to trust: self-signed for 127.0.0.1, made by keytool)
 #   docker/kafka/broker.sh stop DIR         stop the broker started in DIR and remove DIR
+#   docker/kafka/broker.sh crash DIR        kill it with SIGKILL (a crash), keeping its storage and ports
+#   docker/kafka/broker.sh restart DIR      start it again on the same storage and ports, wait until it answers
 #
 # Jars are cached in .cache/kafka/libs (override with TCPREUSE_KAFKA_CACHE); after the first fetch
 # nothing is downloaded again. Ports are picked free at start. Needs Java 17+ and Maven.
@@ -118,7 +120,29 @@ EOF
     --add-scram "SCRAM-SHA-256=[name=$SASL_USER,password=$SASL_PASSWORD]" \
     --add-scram "SCRAM-SHA-512=[name=$SASL_USER,password=$SASL_PASSWORD]" \
     >"$dir/logs/format.log" 2>&1 || { cat "$dir/logs/format.log" >&2; stop "$dir"; die "formatting storage failed"; }
-  nohup "${jvm[@]}" kafka.Kafka "$dir/server.properties" >"$dir/logs/stdout.log" 2>&1 &
+  launch "$dir" "$port"
+  trap - ERR
+  # With TCPREUSE_KAFKA_OWNER_PID set (the test runner does), the broker goes when its owner goes,
+  # even if the owner is killed before it can stop it.
+  if [ -n "${TCPREUSE_KAFKA_OWNER_PID:-}" ]; then
+    nohup bash -c "while kill -0 $TCPREUSE_KAFKA_OWNER_PID 2>/dev/null && [ -d '$dir' ]; do sleep 2; done; [ -d '$dir' ] && '$here/broker.sh' stop '$dir'" \
+      >/dev/null 2>&1 &
+  fi
+  echo "dir=$dir"
+  echo "bootstrap=127.0.0.1:$port"
+  echo "sasl_bootstrap=127.0.0.1:$sasl"
+  echo "sasl_user=$SASL_USER"
+  echo "sasl_password=$SASL_PASSWORD"
+  echo "ssl_bootstrap=127.0.0.1:$ssl"
+  echo "ssl_ca=$dir/tls/ca.pem"
+}
+
+# Runs the broker of a formatted $dir and waits until it answers on $port (start, restart).
+launch() {
+  local dir="$1" port="$2"
+  local jvm=(java -Xms256m -Xmx1g -XX:+UseG1GC -Djava.awt.headless=true
+    "-Dlog4j2.configurationFile=$dir/log4j2.properties" -cp "$libs/*")
+  nohup "${jvm[@]}" kafka.Kafka "$dir/server.properties" >>"$dir/logs/stdout.log" 2>&1 &
   echo $! >"$dir/pid"
   echo "127.0.0.1:$port" >"$dir/bootstrap"
   # "Answers" means a Kafka client can fetch metadata, not merely that the port is open.
@@ -136,20 +160,25 @@ EOF
     fi
     sleep 0.5
   done
-  trap - ERR
-  # With TCPREUSE_KAFKA_OWNER_PID set (the test runner does), the broker goes when its owner goes,
-  # even if the owner is killed before it can stop it.
-  if [ -n "${TCPREUSE_KAFKA_OWNER_PID:-}" ]; then
-    nohup bash -c "while kill -0 $TCPREUSE_KAFKA_OWNER_PID 2>/dev/null && [ -d '$dir' ]; do sleep 2; done; [ -d '$dir' ] && '$here/broker.sh' stop '$dir'" \
-      >/dev/null 2>&1 &
-  fi
-  echo "dir=$dir"
-  echo "bootstrap=127.0.0.1:$port"
-  echo "sasl_bootstrap=127.0.0.1:$sasl"
-  echo "sasl_user=$SASL_USER"
-  echo "sasl_password=$SASL_PASSWORD"
-  echo "ssl_bootstrap=127.0.0.1:$ssl"
-  echo "ssl_ca=$dir/tls/ca.pem"
+}
+
+# Kills the broker of $dir at once (SIGKILL, as a crash), keeping its storage and ports for restart.
+crash() {
+  local dir="${1:-}"
+  [ -n "$dir" ] && [ -f "$dir/pid" ] || die "crash needs the directory start printed"
+  kill -KILL "$(cat "$dir/pid")" 2>/dev/null || true
+  for _ in $(seq 1 60); do kill -0 "$(cat "$dir/pid")" 2>/dev/null || break; sleep 0.2; done
+}
+
+# Starts the broker of $dir again on the same storage and ports (after crash or stop of the process only).
+restart() {
+  local dir="${1:-}"
+  [ -n "$dir" ] && [ -f "$dir/server.properties" ] || die "restart needs the directory start printed"
+  fetch
+  local bootstrap
+  bootstrap="$(cat "$dir/bootstrap")"
+  launch "$dir" "${bootstrap##*:}"
+  echo "bootstrap=$bootstrap"
 }
 
 uuid_like() {
@@ -178,5 +207,7 @@ case "${1:-}" in
   fetch) fetch ;;
   start) shift; start "${1:-}" ;;
   stop) shift; stop "${1:-}" ;;
+  crash) shift; crash "${1:-}" ;;
+  restart) shift; restart "${1:-}" ;;
   *) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

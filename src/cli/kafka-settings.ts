@@ -19,6 +19,7 @@ export const CONNECTION_SETTINGS: readonly Setting[] = [
   { name: 'sasl-username', kind: 'string', help: 'SASL user' },
   { name: 'sasl-password', kind: 'string', help: 'SASL password; prefer TCPREUSE_SASL_PASSWORD to keep it out of ps', placeholder: 'secret' },
   { name: 'producer', kind: 'enum', values: ['wire', 'kafkajs'], default: 'wire', help: "Kafka producer: wire (tcpreuse's own; a fraction of kafkajs's CPU per record) or kafkajs" },
+  { name: 'broker-timeout', kind: 'number', min: 1, default: 120, help: 'seconds the brokers may stay unreachable (a restart, a leader election) before writing or reading gives up with exit 1, as the Java client\'s delivery.timeout.ms' },
   { name: 'log-level', kind: 'enum', values: LOG_LEVELS, default: 'info', help: 'structured (JSON) log lines on stderr at this level and above' },
 ];
 
@@ -53,5 +54,6 @@ export function connectionOf(v: Record<string, SettingValue>): KafkaConnection {
       : v.ssl === true,
     sasl: sasl ? { mechanism: sasl, username: v.saslUsername as string, password: v.saslPassword as string } : undefined,
     producer: v.producer as 'wire' | 'kafkajs',
+    connectionTimeoutMs: (v.brokerTimeout as number) * 1000,
   };
 }

@@ -19,9 +19,9 @@ export function uniqueName(prefix: string): string {
   return `${prefix}.${randomBytes(4).toString('hex')}`;
 }
 
-export function kafka(): Kafka {
+export function kafka(brokers = BROKERS!): Kafka {
   registerCodecs();
-  return new Kafka({ clientId: 'tcpreuse-test', brokers: [BROKERS!], logLevel: logLevel.NOTHING });
+  return new Kafka({ clientId: 'tcpreuse-test', brokers: [brokers], logLevel: logLevel.NOTHING });
 }
 
 export interface ReadMessage {
@@ -123,15 +123,15 @@ export async function cli(args: string[], env: Record<string, string> = {}): Pro
  * Every record of `topic` now, read partition by partition with the wire partition reader (no
  * consumer group: far faster than kafkajs for the hundreds of thousands of events a scale test writes).
  */
-export async function readTopicDirect(topic: string): Promise<{ partition: number; key: string | null; value: Buffer }[]> {
+export async function readTopicDirect(topic: string, brokers = BROKERS!): Promise<{ partition: number; key: string | null; value: Buffer }[]> {
   const { PartitionReader } = await import('../../src/kafka/wire/partition-reader');
   const { createLogger } = await import('../../src/util/logger');
-  const admin = kafka().admin();
+  const admin = kafka(brokers).admin();
   await admin.connect();
   const partitions = (await admin.listTopics()).includes(topic) ? (await admin.fetchTopicOffsets(topic)).map((p) => p.partition) : [];
   await admin.disconnect();
   const out: { partition: number; key: string | null; value: Buffer }[] = [];
-  const reader = new PartitionReader({ brokers: [BROKERS!], clientId: 'test-reader' }, createLogger('warn'));
+  const reader = new PartitionReader({ brokers: [brokers], clientId: 'test-reader' }, createLogger('warn'));
   try {
     for (const partition of partitions) {
       await reader.read(topic, partition, (records) => {
