@@ -18,27 +18,22 @@
  * started it) says what the 80%-of-the-limit target asks of the machine: the cores consume
  * would need at that rate with its present cost.
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { decodeBatch, encodeBatch } from '../src/avro/packet-schemas';
-import type { OutgoingMessage } from '../src/kafka/client';
+import { decodeBatch } from '../src/avro/packet-schemas';
 import { registerCodecs } from '../src/kafka/codecs';
 import { ConsumeService } from '../src/kafka/consume-service';
 import { createKafkaClient } from '../src/kafka/kafka-client';
 import { Metrics } from '../src/kafka/metrics';
-import { addressPairKey, partitionOf } from '../src/kafka/replay';
-import type { PacketRecord } from '../src/model/packet-record';
 import { createLogger } from '../src/util/logger';
+import { publish, withBroker } from './kafka-setup';
 import { SyntheticPackets } from './synthetic-packets';
 
-const ROOT = join(__dirname, '..', '..');
 const PARTITIONS = 3;
-const BATCH = 1000;
 /** Two workloads: many short connections (many output events per packet) and fewer long ones. */
 const WORKLOADS = [
   { name: 'short flows (9 packets a connection)', connections: Number(process.env.BENCH_CONNECTIONS ?? 200_000), exchanges: 1 },
@@ -86,40 +81,6 @@ function cpuClocks(): () => { cpuS: number; brokerCpuS: number } {
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const seconds = (t: bigint): number => Number(process.hrtime.bigint() - t) / 1e9;
-
-async function publish(brokers: string, topic: string, packets: Iterable<PacketRecord>): Promise<{ messages: number; s: number }> {
-  const client = createKafkaClient({ brokers: [brokers], clientId: 'bench' }, createLogger('error'));
-  const admin = client.admin();
-  await admin.connect();
-  await admin.ensureTopics([{ topic, partitions: PARTITIONS }]);
-  await admin.disconnect();
-  const sink = client.sink({ compression: 'none' });
-  await sink.connect();
-  const t = process.hrtime.bigint();
-  const batches: PacketRecord[][] = Array.from({ length: PARTITIONS }, () => []);
-  let out: OutgoingMessage[] = [];
-  let messages = 0;
-  const flush = async (partition: number): Promise<void> => {
-    const b = batches[partition];
-    batches[partition] = [];
-    out.push({ topic, partition, key: null, value: encodeBatch(b), timestampMs: Math.floor(b[0].ts / 1000), headers: { 'tcpreuse-avro': 'batch' } });
-    messages++;
-    if (out.length >= 50) {
-      await sink.send(out);
-      out = [];
-    }
-  };
-  for (const p of packets) {
-    const part = partitionOf(addressPairKey(p), PARTITIONS);
-    batches[part].push(p);
-    if (batches[part].length >= BATCH) await flush(part);
-  }
-  for (let i = 0; i < PARTITIONS; i++) if (batches[i].length) await flush(i);
-  await sink.send(out);
-  const s = seconds(t);
-  await sink.disconnect();
-  return { messages, s };
-}
 
 /** The limit: fetch and decode every Avro message, nothing else. */
 async function bareConsumer(brokers: string, topic: string, total: number): Promise<Timing> {
@@ -215,7 +176,7 @@ async function benchWorkload(brokers: string, w: (typeof WORKLOADS)[number]): Pr
   const { total, pub } = await (async () => {
     const source = new SyntheticPackets(w.connections, w.exchanges);
     console.log(`\n${w.name}: ${source.count.toLocaleString('en')} packets, ${w.connections.toLocaleString('en')} connections`);
-    return { total: source.count, pub: await publish(brokers, topic, source) };
+    return { total: source.count, pub: await publish(brokers, topic, PARTITIONS, source) };
   })();
   const rate = (s: number): string => Math.round(total / s).toLocaleString('en');
   console.log(`  replay (publish as ${pub.messages} Avro batches):       ${rate(pub.s)} packets/s`);
@@ -272,20 +233,11 @@ function limitLines(bare: Timing[], ours: Timing[], us: (ts: Timing[], f: (x: Ti
 }
 
 async function main(): Promise<void> {
-  let brokers = process.env.TCPREUSE_KAFKA_BROKERS;
-  let dir: string | undefined;
-  if (!brokers) {
-    const out = execFileSync('bash', [join(ROOT, 'docker', 'kafka', 'broker.sh'), 'start'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-    brokers = /bootstrap=(\S+)/.exec(out)![1];
-    dir = /dir=(\S+)/.exec(out)![1];
-    brokerPid = Number(readFileSync(join(dir, 'pid'), 'utf8'));
-  }
-  try {
+  await withBroker(async (brokers, pid) => {
+    brokerPid = pid;
     // BENCH_WORKLOAD=short|long runs one of the two.
     for (const w of WORKLOADS) if (!process.env.BENCH_WORKLOAD || w.name.startsWith(process.env.BENCH_WORKLOAD)) await benchWorkload(brokers, w);
-  } finally {
-    if (dir) execFileSync('bash', [join(ROOT, 'docker', 'kafka', 'broker.sh'), 'stop', dir], { stdio: 'inherit' });
-  }
+  });
 }
 
 main().catch((err: unknown) => {

@@ -136,7 +136,9 @@ export async function consumeCommand(argv: string[]): Promise<number> {
     const { consumingS = null, ...summary } = (await service.run()) as { consumingS?: number | null; packets: number };
     // With --until-end: how long the consuming itself took, and the rate it ran at.
     const rate = consumingS === null ? {} : { consumingS: Math.round(consumingS * 1000) / 1000, packetsPerS: Math.round(summary.packets / Math.max(consumingS, 0.001)) };
-    log.info('stopped', { ...summary, ...rate });
+    // CPU seconds of the whole process (every thread): what the scaling bench adds up per packet.
+    const cpu = process.cpuUsage();
+    log.info('stopped', { ...summary, ...rate, cpuS: Math.round((cpu.user + cpu.system) / 1000) / 1000 });
     return 0;
   } catch (err) {
     log.error('consumer failed', { error: err as Error });

@@ -1,0 +1,66 @@
+/** What both Kafka benches need: a broker (the test one, or started here) and the workload published to it. */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { encodeBatch } from '../src/avro/packet-schemas';
+import type { OutgoingMessage } from '../src/kafka/client';
+import { createKafkaClient } from '../src/kafka/kafka-client';
+import { addressPairKey, partitionOf } from '../src/kafka/replay';
+import type { PacketRecord } from '../src/model/packet-record';
+import { createLogger } from '../src/util/logger';
+
+const ROOT = join(__dirname, '..', '..');
+const BATCH = 1000;
+const seconds = (t: bigint): number => Number(process.hrtime.bigint() - t) / 1e9;
+
+/**
+ * Runs `fn` with TCPREUSE_KAFKA_BROKERS, or with a broker started by docker/kafka/broker.sh for the
+ * run (its process id given, for its CPU time) and stopped after it.
+ */
+export async function withBroker(fn: (brokers: string, brokerPid: number | null) => Promise<void>): Promise<void> {
+  const given = process.env.TCPREUSE_KAFKA_BROKERS;
+  if (given) return fn(given, null);
+  const out = execFileSync('bash', [join(ROOT, 'docker', 'kafka', 'broker.sh'), 'start'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const dir = /dir=(\S+)/.exec(out)![1];
+  try {
+    await fn(/bootstrap=(\S+)/.exec(out)![1], Number(readFileSync(join(dir, 'pid'), 'utf8')));
+  } finally {
+    execFileSync('bash', [join(ROOT, 'docker', 'kafka', 'broker.sh'), 'stop', dir], { stdio: 'inherit' });
+  }
+}
+
+/** The packets as batched Avro (BATCH a message), each address pair in the partition its key hashes to (as replay does). */
+export async function publish(brokers: string, topic: string, partitions: number, packets: Iterable<PacketRecord>): Promise<{ messages: number; s: number }> {
+  const client = createKafkaClient({ brokers: [brokers], clientId: 'bench' }, createLogger('error'));
+  const admin = client.admin();
+  await admin.connect();
+  await admin.ensureTopics([{ topic, partitions: partitions }]);
+  await admin.disconnect();
+  const sink = client.sink({ compression: 'none' });
+  await sink.connect();
+  const t = process.hrtime.bigint();
+  const batches: PacketRecord[][] = Array.from({ length: partitions }, () => []);
+  let out: OutgoingMessage[] = [];
+  let messages = 0;
+  const flush = async (partition: number): Promise<void> => {
+    const b = batches[partition];
+    batches[partition] = [];
+    out.push({ topic, partition, key: null, value: encodeBatch(b), timestampMs: Math.floor(b[0].ts / 1000), headers: { 'tcpreuse-avro': 'batch' } });
+    messages++;
+    if (out.length >= 50) {
+      await sink.send(out);
+      out = [];
+    }
+  };
+  for (const p of packets) {
+    const part = partitionOf(addressPairKey(p), partitions);
+    batches[part].push(p);
+    if (batches[part].length >= BATCH) await flush(part);
+  }
+  for (let i = 0; i < partitions; i++) if (batches[i].length) await flush(i);
+  await sink.send(out);
+  const s = seconds(t);
+  await sink.disconnect();
+  return { messages, s };
+}
+
