@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { count, from, lastValueFrom } from 'rxjs';
@@ -110,7 +112,11 @@ describe('damaged input never escapes as anything but the layer\'s own error', (
     for (let i = 0; i < rounds; i++) {
       const bad = damage(file, r, file.length);
       let frames = 0;
-      const parser = new CaptureParser('fuzz', () => frames++);
+      const parser = new CaptureParser('fuzz', (f) => {
+        // Event time as the contract has it: integer µs, 1970 onwards, exact as a number.
+        if (!(Number.isSafeInteger(f.ts) && f.ts >= 0)) throw new Error(`round ${i}: frame ${f.frame} has ts ${f.ts}`);
+        frames++;
+      });
       try {
         // Chunks of random sizes: a record may straddle any boundary.
         for (let at = 0; at < bad.length; ) {
@@ -127,6 +133,54 @@ describe('damaged input never escapes as anything but the layer\'s own error', (
     }
     expect(stopped).toBeGreaterThan(0);
     expect(stopped).toBeLessThan(rounds);
+  });
+
+  test('the CLI on damaged pcapng files: the report and --json exit 0 or 1 with one line, never an internal error; every ts an integer', () => {
+    const r = rng(0xbeef + SEEDS);
+    const dir = mkdtempSync(join(tmpdir(), 'tcpreuse-fuzz-cli-'));
+    try {
+      let damaged = 0;
+      for (let i = 0; i < 12 * SEEDS; i++) {
+        const path = join(dir, `f${i}.pcapng`);
+        writeFileSync(path, damage(pcapng, r, pcapng.length));
+        for (const args of [['analyze', path], ['analyze', path, '--json']]) {
+          const res = spawnSync(process.execPath, [join(ROOT, 'dist', 'src', 'cli', 'main.js'), ...args], { encoding: 'utf8' });
+          expect({ args, status: res.status === 0 || res.status === 1, internal: /internal error|RangeError|\n\s+at /.test(res.stderr) }).toEqual({ args, status: true, internal: false });
+          if (res.status === 1) {
+            expect(res.stderr.trim().split('\n')).toHaveLength(1);
+            damaged++;
+          }
+          if (args.includes('--json')) {
+            for (const line of res.stdout.split('\n').filter(Boolean)) expect(Number.isSafeInteger((JSON.parse(line) as { ts: number }).ts)).toBe(true);
+          }
+        }
+      }
+      expect(damaged).toBeGreaterThan(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a pcapng timestamp outside 1970-2255 stops the reader with the damage line, in the report as in --json', () => {
+    // The third packet's timestamp: high word all ones (year ~584,000 at µs resolution).
+    const file = Buffer.from(pcapng);
+    let epb = 0;
+    for (let at = 0; at + 12 <= file.length; at += file.readUInt32LE(at + 4)) {
+      if (file.readUInt32LE(at) === 6 && ++epb === 3) file.writeUInt32LE(0xffffffff, at + 12);
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'tcpreuse-ts-'));
+    try {
+      const path = join(dir, 'far.pcapng');
+      writeFileSync(path, file);
+      for (const args of [['analyze', path], ['analyze', path, '--json']]) {
+        const res = spawnSync(process.execPath, [join(ROOT, 'dist', 'src', 'cli', 'main.js'), ...args], { encoding: 'utf8' });
+        expect(res.status).toBe(1);
+        expect(res.stderr.trim().split('\n')).toEqual([expect.stringMatching(/timestamp outside 1970-2255 \(after 2255\)/)]);
+        if (args.includes('--json')) for (const line of res.stdout.split('\n').filter(Boolean)) expect(Number.isSafeInteger((JSON.parse(line) as { ts: number }).ts)).toBe(true);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   const packets: PacketRecord[] = [];

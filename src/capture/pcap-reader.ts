@@ -294,7 +294,13 @@ export class RawCaptureParser {
         const caplen = this.u32(b, bs + 12);
         const orig = this.u32(b, bs + 16);
         if (20 + caplen > size) this.fail(`packet block with captured length ${caplen} exceeds its block`, pos);
-        this.sink(b, bs + 20, bs + 20 + caplen, ++this.frameNo, ticksToMicros(hi, lo, iface), iface.linkType, orig);
+        const ts = ticksToMicros(hi, lo, iface);
+        // Event time is integer µs since 1970 (the contract): a timestamp before 1970 or past
+        // 2255 (2^53 µs, beyond which µs are not exact numbers) is a damaged block, not a time.
+        if (!(ts >= 0 && ts <= Number.MAX_SAFE_INTEGER)) {
+          this.fail(`packet block after frame ${this.frameNo} has a timestamp outside 1970-2255 (${ts < 0 ? 'before 1970' : 'after 2255'}): damaged, or a wrong if_tsresol/if_tsoffset`, pos);
+        }
+        this.sink(b, bs + 20, bs + 20 + caplen, ++this.frameNo, ts, iface.linkType, orig);
         return;
       }
       case 3: {
