@@ -1,16 +1,24 @@
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { lastValueFrom, toArray } from 'rxjs';
 import { encodeBatch, encodePacket } from '../src/avro/packet-schemas';
-import { readCapture, type CapturedFrame } from '../src/capture/pcap-reader';
+import { CaptureParser, readCapture, type CapturedFrame } from '../src/capture/pcap-reader';
+import { FrameDecoder } from '../src/decode/frame-decoder';
 import { InputDecoder, InputError } from '../src/ingest/input-decoder';
 import { encodePcapRecord } from '../src/ingest/pcap-record';
 import { decodeTsharkEk } from '../src/ingest/tshark-ek';
 import type { PacketRecord } from '../src/model/packet-record';
 import { decodeFrames } from '../src/operators/decode-frames';
 import { OptionError } from '../src/util/options';
+import { pcapFile } from './helpers/packets';
+import { randomTrace } from './helpers/random-trace';
 import { FIXTURES, ROOT } from './helpers/run';
+
+const HAS_TSHARK = spawnSync('tshark', ['--version'], { stdio: 'ignore' }).status === 0;
+if (!HAS_TSHARK && process.env.CI) throw new Error('tshark is missing: CI must run the tshark-ek test (.ci/run installs it)');
 
 const SAMPLE = join(ROOT, 'samples', 'sample.pcap');
 let packets: PacketRecord[];
@@ -116,6 +124,41 @@ describe('tshark-ek input', () => {
     const bare = JSON.stringify({ timestamp: '1600000000123', layers: { ip_src: '10.0.0.1', ip_dst: '10.0.0.2', tcp_srcport: '1', tcp_dstport: '2', tcp_flags: '0x0010', tcp_seq: '1' } });
     expect(decodeTsharkEk(Buffer.from(bare)).packets[0]).toMatchObject({ ts: 1600000000123000, sport: 1, dport: 2, flags: 0x10 });
   });
+  test('an ICMP error quoting only part of a TCP header (no flags, maybe no sequence number) is a quote, not an error', () => {
+    const quote = (tcp: Record<string, string[]>): string =>
+      JSON.stringify({ timestamp: '1600000000123', layers: { ip_src: ['10.9.9.9', '10.0.0.1'], ip_dst: ['10.0.0.1', '10.0.0.2'], icmp_type: ['3'], tcp_srcport: ['40000'], tcp_dstport: ['443'], ...tcp } });
+    const d = new InputDecoder({ format: 'tshark-ek' });
+    const [ports] = d.decode(msg(quote({})));
+    expect(ports).toMatchObject({ src: '10.0.0.1', dst: '10.0.0.2', sport: 40000, dport: 443, icmpQuote: 8 });
+    expect(d.decode(msg(quote({ tcp_seq_raw: ['7'] })))[0]).toMatchObject({ seq: 7, icmpQuote: 8 });
+    expect(d.decode(msg(quote({ tcp_seq_raw: ['7'], tcp_flags: ['0x0002'], tcp_hdr_len: ['20'] })))[0]).toMatchObject({ flags: 2, icmpQuote: 20 });
+  });
+
+  (HAS_TSHARK ? test : test.skip)('the real tshark -T ek of traces with 8- and 20-byte ICMP quotes decodes every TCP frame and quote', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tcpreuse-ek-icmp-'));
+    try {
+      for (const seed of [3, 5, 8]) {
+        const path = join(dir, `t${seed}.pcap`);
+        writeFileSync(path, pcapFile(randomTrace(seed, 300)));
+        const lines = execFileSync('tshark', ['-r', path, '-T', 'ek'], { encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'ignore'] });
+        const d = new InputDecoder({ format: 'tshark-ek' });
+        const got = lines.split('\n').filter((l) => l.startsWith('{"timestamp"')).flatMap((l) => d.decode(msg(l)));
+        const frames: PacketRecord[] = [];
+        const fd = new FrameDecoder({});
+        const parser = new CaptureParser(path, (f) => {
+          const pkt = fd.decode(f);
+          if (pkt) frames.push(pkt);
+        });
+        parser.push(readFileSync(path));
+        parser.end();
+        expect(got.filter((p) => p.icmpQuote !== undefined).length).toBe(frames.filter((p) => p.icmpQuote !== undefined).length);
+        expect(got.length).toBe(frames.length);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('non-TCP packets are skipped and counted; broken lines are InputErrors', () => {
     const d = new InputDecoder({ format: 'tshark-ek' });
     expect(d.decode(msg('{"timestamp":"1","layers":{"udp":{"udp_udp_srcport":"53"}}}'))).toEqual([]);

@@ -88,14 +88,19 @@ function packetOf(doc: Record<string, unknown>, sensor: string | undefined): Pac
   const src = last(f.get('ipv6_src') ?? f.get('ip_src'));
   const dst = last(f.get('ipv6_dst') ?? f.get('ip_dst'));
   if (typeof src !== 'string' || typeof dst !== 'string') throw new InputError('tshark-ek: TCP packet without ip.src/ip.dst or ipv6.src/ipv6.dst');
+  // An ICMP error quotes the start of a TCP header, often only the 8 bytes ICMP guarantees: then
+  // tshark gives ports (and maybe the sequence number) but no flags. Valid input, not an error.
+  const icmp = f.has('icmp_type') || f.has('icmpv6_type');
+  const flags = intField(f, ['tcp_flags'], !icmp);
+  const seq = intField(f, ['tcp_seq_raw', 'tcp_seq'], !icmp);
   const p: PacketRecord = {
     ts: timestampUs(f, doc),
     src,
     dst,
     sport: intField(f, ['tcp_srcport'], true)!,
     dport: intField(f, ['tcp_dstport'], true)!,
-    flags: intField(f, ['tcp_flags'], true)!,
-    seq: intField(f, ['tcp_seq_raw', 'tcp_seq'], true)!,
+    flags: flags ?? 0,
+    seq: seq ?? 0,
     ack: intField(f, ['tcp_ack_raw', 'tcp_ack'], false) ?? 0,
     len: intField(f, ['tcp_len'], false) ?? 0,
   };
@@ -106,8 +111,9 @@ function packetOf(doc: Record<string, unknown>, sensor: string | undefined): Pac
   const frame = intField(f, ['frame_number'], false);
   if (frame !== undefined) p.frame = frame;
   if (sensor !== undefined) p.sensor = sensor;
-  // An ICMP error quoting a TCP header: counted in the quoted connection, never changes its state.
-  if (f.has('icmp_type') || f.has('icmpv6_type')) p.icmpQuote = Math.min(60, intField(f, ['tcp_hdr_len'], false) ?? 8);
+  // An ICMP error quoting a TCP header: counted in the quoted connection, never changes its state;
+  // a quote without flags or sequence number is a partial header (no stream, as in Wireshark).
+  if (icmp) p.icmpQuote = flags === undefined || seq === undefined ? 8 : Math.min(60, intField(f, ['tcp_hdr_len'], false) ?? 8);
   try {
     return validatePacketRecord(p);
   } catch (err) {
