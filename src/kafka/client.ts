@@ -111,6 +111,8 @@ export interface Admin {
   listTopics(): Promise<Set<string>>;
   /** Creates the topics that do not exist yet (with `configs`, e.g. cleanup.policy=compact; replication: the broker's default unless given). */
   ensureTopics(topics: readonly { topic: string; partitions: number; replicationFactor?: number; configs?: Readonly<Record<string, string>> }[]): Promise<void>;
+  /** A topic's configuration value (e.g. max.message.bytes), with the broker's default where the topic sets none; null if unknown. */
+  topicConfig(topic: string, name: string): Promise<string | null>;
   /** High watermark (the offset after the last message) of each partition. */
   endOffsets(topic: string): Promise<Map<number, string>>;
   /** The group's committed next-offset of each partition of `topic` ("-1" when none). */

@@ -10,7 +10,7 @@ import { US_PER_S } from '../util/options';
 import { PushSource } from '../util/push-source';
 import type { Admin, BatchContext, ConsumedBatch, KafkaClient, Sink, Source, TopicPartition } from './client';
 import type { Compression } from './codecs';
-import { packDeadLetter } from './dead-letter';
+import { oneLine, packDeadLetter, prepareDeadLetterTopic } from './dead-letter';
 import { disconnectAll } from './shutdown';
 import { packEventRecord, topicOf, type OutputFormat, type OutputTopics } from './event-records';
 import type { PackedMessages } from './message-pack';
@@ -118,6 +118,8 @@ export class ConsumeService {
     (err) => this.fail(err),
   );
   private current: PendingMessage | null = null;
+  /** The dead-letter topic's max.message.bytes (dead letters are cut to fit it). */
+  private dlqMaxBytes = 1024 * 1024;
   private drainTask: Promise<void> | null = null;
   /** When the oldest batch not yet analysed arrived (ms), 0 when none: processing latency. */
   private undrainedSince = 0;
@@ -277,8 +279,9 @@ export class ConsumeService {
   private async createOutputTopics(): Promise<void> {
     const partitions = Math.max(1, (await this.admin!.endOffsets(this.options.topics[0])).size);
     const { flows, alerts, packets } = this.options.outputTopics;
-    const topics = [...new Set([flows, alerts, packets, this.options.dlqTopic].filter((t): t is string => t !== null))];
-    await this.admin!.ensureTopics(topics.map((topic) => ({ topic, partitions })));
+    const topics = [...new Set([flows, alerts, packets].filter((t): t is string => t !== null))];
+    this.dlqMaxBytes = await prepareDeadLetterTopic(this.admin!, this.options.topics[0], this.options.dlqTopic, partitions);
+    await this.admin!.ensureTopics(topics.filter((t) => t !== this.options.dlqTopic).map((topic) => ({ topic, partitions })));
   }
 
   /** Graceful stop: no new batches, drain what is releasable, flush, commit, disconnect. */
@@ -401,8 +404,8 @@ export class ConsumeService {
 
   private deadLetter(batch: ConsumedBatch, msg: ConsumedBatch['messages'][number], err: InputError): void {
     this.count.dlq(1, { format: this.options.inputFormat });
-    this.log.warn('message sent to the dead-letter topic', { topic: batch.topic, partition: batch.partition, offset: msg.offset, error: err.message });
-    packDeadLetter(this.writer.outbox, this.options.dlqTopic, batch, msg, err, this.options.inputFormat);
+    this.log.warn('message sent to the dead-letter topic', { topic: batch.topic, partition: batch.partition, offset: msg.offset, error: oneLine(err.message) });
+    packDeadLetter(this.writer.outbox, this.options.dlqTopic, batch, msg, err, this.options.inputFormat, this.dlqMaxBytes);
   }
 
   /**

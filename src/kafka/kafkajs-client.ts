@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Kafka, logLevel as KafkaLogLevel, Partitioners, type Consumer, type KafkaConfig, type LogEntry, type Message, type PartitionMetadata, type SASLOptions } from 'kafkajs';
+import { ConfigResourceTypes, Kafka, logLevel as KafkaLogLevel, Partitioners, type Consumer, type KafkaConfig, type LogEntry, type Message, type PartitionMetadata, type SASLOptions } from 'kafkajs';
 import type { Logger } from '../util/logger';
 import type { Admin, ConsumedBatch, KafkaClient, KafkaConnection, OutgoingMessage, Sink, SinkOptions, Source, SourceOptions, TopicPartition } from './client';
 import { COMPRESSION_TYPE, registerCodecs } from './codecs';
@@ -264,6 +264,10 @@ export function createKafkajsClient(connection: KafkaConnection, logger: Logger)
         async endOffsets(topic) {
           const offsets = await retryRetriable(() => admin.fetchTopicOffsets(topic));
           return new Map(offsets.map((p) => [p.partition, p.high]));
+        },
+        async topicConfig(topic, name) {
+          const r = await retryRetriable(() => admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: [name] }], includeSynonyms: false }));
+          return r.resources[0]?.configEntries.find((e) => e.configName === name)?.configValue ?? null;
         },
         async committedOffsets(groupId, topic) {
           const [t] = await admin.fetchOffsets({ groupId, topics: [topic] });

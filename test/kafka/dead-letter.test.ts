@@ -88,11 +88,53 @@ describeKafka('bad input goes to the dead-letter topic, the rest is analysed', (
       expect(m.headers[DLQ_HEADERS.format]).toBe(format);
     }
     expect(dlq.filter((m) => /s ahead of this machine's clock/.test(m.headers[DLQ_HEADERS.error])).length).toBeGreaterThan(0);
+    // Every reason is one printable line (decoder messages can quote payload bytes and newlines).
+    for (const m of dlq) expect(m.headers[DLQ_HEADERS.error]).toMatch(/^[^\u0000-\u001f\u007f]+$/);
     // The good messages give exactly what analyze gives on the capture.
     let want = await analyzeCapture(CAPTURE, { sensor: 'cap' });
     const got = [...(await readTopic(`${id}.flows`)), ...(await readTopic(`${id}.alerts`))].map((m) => JSON.parse(m.value.toString()) as TcpReuseEvent);
     // Messages built here carry no frame number for pcap-record (raw frames have none).
     if (format === 'pcap-record') want = want.map((e) => ('frame' in e ? ({ ...e, frame: null } as TcpReuseEvent) : e));
     expect(got.map((e) => JSON.stringify(e)).sort()).toEqual(want.map((e) => JSON.stringify(e)).sort());
+  });
+});
+
+describeKafka('an oversized bad message never stops consuming', () => {
+  async function withHugeMessage(topic: string): Promise<void> {
+    const admin = kafka().admin();
+    await admin.connect();
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1, configEntries: [{ name: 'max.message.bytes', value: String(10 * 1024 * 1024) }] }] });
+    await admin.disconnect();
+    const producer = kafka().producer();
+    await producer.connect();
+    const good = (i: number): string => JSON.stringify({ ...sample, ts: 1_700_000_000_000_000 + i, sport: 1000 + i });
+    await producer.send({ topic, acks: -1, messages: [{ value: good(0) }, { value: Buffer.alloc(5 * 1024 * 1024, 0x41), headers: { 'test-id': 'huge' } }, { value: good(1) }] });
+    await producer.disconnect();
+  }
+
+  test.each([[false], [true]])('a 5 MB message in a topic that allows 10 MB (scaled: %s): dead-lettered whole, the rest analysed', async (scaled) => {
+    const id = uniqueName('big');
+    await withHugeMessage(`${id}.in`);
+    const mode = scaled ? ['--app-id', `${id}.app`] : ['--group', `${id}.g`];
+    await cli(['consume', '--topic', `${id}.in`, ...mode, '--input-format', 'json', '--until-end', '--no-metrics', '--flows-topic', `${id}.flows`, '--alerts-topic', `${id}.alerts`,
+      '--dlq-topic', `${id}.dlq`, '--log-level', 'error']);
+    const dlq = await readTopic(`${id}.dlq`);
+    expect(dlq.map((m) => [m.headers['test-id'], m.value.length, m.headers[DLQ_HEADERS.truncated]])).toEqual([['huge', 5 * 1024 * 1024, undefined]]);
+    expect((await readTopic(`${id}.flows`)).length).toBe(4); // both good SYNs: an open and a close each
+  });
+
+  test('a dead-letter topic that exists with a smaller limit gets a copy cut to fit, with the original size in a header', async () => {
+    const id = uniqueName('big');
+    await withHugeMessage(`${id}.in`);
+    await createTopic(`${id}.dlq`, 1); // the broker's default limit, 1 MB
+    await cli(['consume', '--topic', `${id}.in`, '--group', `${id}.g`, '--input-format', 'json', '--until-end', '--no-metrics', '--flows-topic', `${id}.flows`,
+      '--alerts-topic', `${id}.alerts`, '--dlq-topic', `${id}.dlq`, '--log-level', 'error']);
+    const [m, ...more] = await readTopic(`${id}.dlq`);
+    expect(more).toHaveLength(0);
+    expect(m.headers['test-id']).toBe('huge');
+    expect(m.headers[DLQ_HEADERS.truncated]).toBe(String(5 * 1024 * 1024));
+    expect(m.value.length).toBeLessThan(1024 * 1024);
+    expect(m.value.length).toBeGreaterThan(900 * 1024);
+    expect((await readTopic(`${id}.flows`)).length).toBe(4);
   });
 });

@@ -13,7 +13,7 @@ import type { ClientFeedEvent } from '../../stages/client-stage';
 import type { Logger } from '../../util/logger';
 import type { Admin, BatchContext, ConsumedBatch, KafkaClient, KafkaConnection, Sink, Source, TopicPartition } from '../client';
 import type { Compression } from '../codecs';
-import { packDeadLetter } from '../dead-letter';
+import { oneLine, packDeadLetter, prepareDeadLetterTopic } from '../dead-letter';
 import { disconnectAll } from '../shutdown';
 import { packEventRecord, topicOf, type OutputFormat, type OutputTopics } from '../event-records';
 import type { PackedMessages } from '../message-pack';
@@ -97,6 +97,8 @@ export class ScaledConsumeService {
   private readonly restoreSeconds: (n?: number, l?: Record<string, string>) => void;
   private readonly restoreBytes: (n?: number, l?: Record<string, string>) => void;
   private lastCheckpointBytes = 0;
+  /** The dead-letter topic's max.message.bytes (dead letters are cut to fit it). */
+  private dlqMaxBytes = 1024 * 1024;
 
   constructor(
     private readonly options: ScaledConsumeOptions,
@@ -242,7 +244,8 @@ export class ScaledConsumeService {
       for (let p = 0; p < n; p++) this.upstreams.push(`${topic}/${p}`);
     }
     const { flows, alerts, packets } = this.options.outputTopics;
-    const outputs = [...new Set([flows, alerts, packets, this.options.dlqTopic].filter((t): t is string => t !== null))];
+    const outputs = [...new Set([flows, alerts, packets].filter((t): t is string => t !== null && t !== this.options.dlqTopic))];
+    this.dlqMaxBytes = await prepareDeadLetterTopic(this.admin!, this.options.topics[0], this.options.dlqTopic, this.partitions);
     const replicationFactor = this.options.internalReplication;
     await this.admin!.ensureTopics([
       ...outputs.map((topic) => ({ topic, partitions: this.partitions })),
@@ -373,8 +376,8 @@ export class ScaledConsumeService {
       } catch (err) {
         if (!(err instanceof InputError)) throw err;
         this.count.dlq(1, { format: this.options.inputFormat });
-        this.log.warn('message sent to the dead-letter topic', { topic: batch.topic, partition: batch.partition, offset: msg.offset, error: err.message });
-        packDeadLetter(this.writer.outbox, this.options.dlqTopic, batch, msg, err, this.options.inputFormat);
+        this.log.warn('message sent to the dead-letter topic', { topic: batch.topic, partition: batch.partition, offset: msg.offset, error: oneLine(err.message) });
+        packDeadLetter(this.writer.outbox, this.options.dlqTopic, batch, msg, err, this.options.inputFormat, this.dlqMaxBytes);
       }
       task.nextOffset = offset + 1;
       task.dirty = true;
