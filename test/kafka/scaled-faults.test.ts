@@ -38,12 +38,12 @@ describeKafka('scaled consumer through rebalances and kills (real broker)', () =
     want = await analyzeCapture(pcap, { sensor: 'big' });
   }, 300_000);
 
-  const args = (id: string, checkpointS = 0.5): string[] => [
+  const args = (id: string, checkpointS = 0.5, sessionMs = 6000): string[] => [
     'consume', '--topic', topic, '--app-id', `${id}.app`, '--until-end', '--metrics-port', '0', '--flows-topic', `${id}.flows`, '--alerts-topic', `${id}.alerts`,
-    '--dlq-topic', `${id}.dlq`, '--checkpoint-interval', String(checkpointS), '--session-timeout-ms', '6000', '--log-level', 'info',
+    '--dlq-topic', `${id}.dlq`, '--checkpoint-interval', String(checkpointS), '--session-timeout-ms', String(sessionMs), '--log-level', 'info',
   ];
-  const start = async (id: string, checkpointS?: number): Promise<{ run: ReturnType<typeof runCli>; port: number }> => {
-    const run = runCli(args(id, checkpointS));
+  const start = async (id: string, checkpointS?: number, sessionMs?: number): Promise<{ run: ReturnType<typeof runCli>; port: number }> => {
+    const run = runCli(args(id, checkpointS, sessionMs));
     return { run, port: await metricsPortOf(run.stderr) };
   };
   /** Packets the group has processed (what every live instance says; a killed one's count is lost with it). */
@@ -114,4 +114,24 @@ describeKafka('scaled consumer through rebalances and kills (real broker)', () =
     process.stderr.write(`scaled SIGKILL test: ${got.length} events written, ${got.length - unique.length} of them repeats (at-least-once)\n`);
     expect(got.length - unique.length).toBeGreaterThan(0); // the kills did cost redone work, and it was redone
   }, 900_000);
+
+  test('the busiest instance stopped (SIGSTOP) for 5 s at three moments: the output equals analyze --json, nothing twice', async () => {
+    const id = `${base}.stop`;
+    const live = [await start(id, 0.5, 15000), await start(id, 0.5, 15000)];
+    for (const share of [0.2, 0.45, 0.7]) {
+      await waitFor(`${share * 100}%`, async () => (await progress(live.map((x) => x.port))) > packets * share, 240_000);
+      const counts = await Promise.all(live.map((x) => metricTotal(x.port, 'packets_in_total')));
+      const victim = live[counts.indexOf(Math.max(...counts))];
+      // A stall of the process itself (a GC pause, CPU starvation): nothing may be judged idle or reordered by it.
+      victim.run.child.kill('SIGSTOP');
+      await sleep(5000);
+      victim.run.child.kill('SIGCONT');
+    }
+    const results = await Promise.all(live.map((x) => x.run.done));
+    for (const res of results) expect({ code: res.code, tail: res.code === 0 ? '' : res.stderr.slice(-3000) }).toEqual({ code: 0, tail: '' });
+    const events = await outputs(id);
+    const keys = events.map((e) => JSON.stringify(e));
+    expect(keys.length - new Set(keys).size).toBe(0);
+    expectEquivalent(events, want);
+  }, 600_000);
 });
