@@ -35,7 +35,7 @@ describe('settings: flags win over the environment, which wins over the config f
     [['--time-wait', 'soon'], {}, /--time-wait must be a number >= 0, got "soon"/],
     [['--input-format', 'xml'], {}, /--input-format must be one of avro, json/],
     [[], { TCPREUSE_TIME_WAIT: '-1' }, /TCPREUSE_TIME_WAIT must be a number >= 0/],
-    [['--nope'], {}, /Unknown option '--nope' \(tcpreuse x --help lists the options\)/],
+    [['--nope'], {}, /unknown option '--nope' \(tcpreuse x --help lists the options\)/],
   ] as [string[], Record<string, string>, RegExp][])('%j %j is a usage error naming its source', (argv, env, re) => {
     expect(() => resolveSettings('x', SETTINGS, argv, env)).toThrow(UsageError);
     expect(() => resolveSettings('x', SETTINGS, argv, env)).toThrow(re);

@@ -81,7 +81,7 @@ describe('tcpreuse CLI', () => {
     [['analyze'], 2, /analyze needs a capture file/],
     [['frobnicate', 'x'], 2, /unknown command "frobnicate"/],
     [['analyze', 'samples/sample.pcap', '--time-wait', 'soon'], 2, /--time-wait must be a number of seconds/],
-    [['analyze', 'samples/sample.pcap', '--bogus'], 2, /Unknown option '--bogus' \(tcpreuse --help lists the options\)\n$/],
+    [['analyze', 'samples/sample.pcap', '--bogus'], 2, /unknown option '--bogus' \(tcpreuse --help lists the options\)\n$/],
     [['analyze', 'no/such.pcap'], 1, /no\/such\.pcap: no such file/],
     [['analyze', 'package.json'], 1, /not a capture file/],
   ])('%j exits %i with one line and no stack trace', (args, code, re) => {
@@ -116,6 +116,12 @@ describe('tcpreuse CLI', () => {
     const loaded = JSON.parse(r.stderr) as string[];
     expect(loaded.filter((m) => /[\\/]node_modules[\\/](kafkajs|avsc|lz4|snappy|@mongodb-js|zstd)/.test(m) || /rxjs[\\/]dist[\\/]cjs[\\/]index\.js$/.test(m))).toEqual([]);
     expect(loaded.some((m) => m.includes('rxjs'))).toBe(true); // it does use RxJS, by its module files
+  });
+
+  test('no command at all: one line saying what to run, exit 2 (a usage error, as elsewhere)', () => {
+    const r = run();
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('tcpreuse: a command is needed: tcpreuse analyze <capture> (tcpreuse --help lists the commands)\n');
   });
 
   test('--help teaches the commands, options and the severity policy', () => {

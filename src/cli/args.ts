@@ -106,7 +106,9 @@ function severity(v: string | undefined): Severity {
  * no tcpreuse positional starts with '-' but '-' itself, which parseArgs already accepts.
  */
 export function argvError(err: unknown, help: string, command?: string): UsageError {
-  const what = (err as Error).message.replace(/\. To specify a positional argument.*$/, '');
+  const raw = (err as Error).message.replace(/\. To specify a positional argument.*$/, '');
+  // parseArgs capitalises ("Unknown option"); every other message of the CLI starts in lower case.
+  const what = raw.charAt(0).toLowerCase() + raw.slice(1);
   return new UsageError(`${command ? `${command}: ` : ''}${what} (${help} lists the options)`);
 }
 
@@ -140,7 +142,9 @@ export function parseCli(argv: string[]): CliCommand {
   const { values: v, positionals } = parsed;
   const base: CliCommand = { command: 'help', captures: [], json: false, limit: 10, minSeverity: 'info', progress: true, options: {} };
   if (v.version) return { ...base, command: 'version' };
-  if (v.help || positionals.length === 0 || positionals[0] === 'help') return base;
+  // No command at all is a usage error (exit 2, the usage on stderr); asking for help is not.
+  if (!v.help && positionals.length === 0) throw new UsageError(`a command is needed: tcpreuse analyze <capture> (tcpreuse --help lists the commands)`);
+  if (v.help || positionals[0] === 'help') return base;
   const [command, ...captures] = positionals;
   if (command !== 'analyze' && command !== 'annotate') {
     throw new UsageError(`unknown command "${command}" (expected analyze, annotate, consume or replay; see tcpreuse --help)`);
