@@ -8,14 +8,14 @@ import { analyze, type AnalyzeOptions } from '../operators/analyze';
 import type { Logger } from '../util/logger';
 import { US_PER_S } from '../util/options';
 import { PushSource } from '../util/push-source';
-import type { Admin, BatchContext, ConsumedBatch, KafkaClient, Sink, Source, TopicPartition } from './client';
+import type { BatchContext, ConsumedBatch, KafkaClient, TopicPartition } from './client';
 import type { Compression } from './codecs';
 import { oneLine, packDeadLetter, prepareDeadLetterTopic } from './dead-letter';
-import { disconnectAll } from './shutdown';
 import { packEventRecord, topicOf, type OutputFormat, type OutputTopics } from './event-records';
 import type { PackedMessages } from './message-pack';
 import type { Metrics } from './metrics';
 import { EventTimeMerger, type PendingMessage } from './partition-merge';
+import { ServiceLifecycle } from './service-lifecycle';
 import { StatePins } from './state-pins';
 import { WriteBehind, type CommitOffsets } from './write-behind';
 
@@ -102,16 +102,13 @@ const partOf = (key: string): TopicPartition => {
  * the broker (acks=all, idempotent producer), and (2) no state still held in memory depends on it
  * (see StatePins). Partitions are merged in event time before the pipeline (EventTimeMerger).
  */
-export class ConsumeService {
+export class ConsumeService extends ServiceLifecycle<ConsumeSummary> {
   private readonly decoder: InputDecoder;
   private readonly merger: EventTimeMerger;
   private readonly pins: StatePins;
   private readonly input = new PushSource<PacketRecord>();
   private pipeline: Subscription | null = null;
   private tracker: FlowTracker | null = null;
-  private source: Source | null = null;
-  private sink: Sink | null = null;
-  private admin: Admin | null = null;
   private readonly writer = new WriteBehind(
     (out, tally) => this.write(out, tally),
     (offsets) => this.commitOffsets(offsets),
@@ -132,13 +129,7 @@ export class ConsumeService {
   private readonly lag = new Map<string, number>();
   private readonly paused = new Set<string>();
   private startOffsets = new Map<string, number>();
-  private serial: Promise<unknown> = Promise.resolve();
-  private timer: NodeJS.Timeout | null = null;
-  private stopping = false;
-  private finished: ((r: string) => void) | null = null;
-  private failed: ((e: Error) => void) | null = null;
   private pipelineError: Error | null = null;
-  private health = { ok: false, status: 'starting' };
   private readonly count: {
     messages: (n?: number, l?: Record<string, string>) => void;
     packets: (n?: number) => void;
@@ -151,10 +142,11 @@ export class ConsumeService {
 
   constructor(
     private readonly options: ConsumeOptions,
-    private readonly client: KafkaClient,
-    private readonly log: Logger,
+    client: KafkaClient,
+    log: Logger,
     private readonly metrics: Metrics,
   ) {
+    super(client, log, options.topics);
     this.decoder = new InputDecoder({ format: options.inputFormat, pcapRecord: options.pcapRecord, maxFutureS: options.maxFutureS });
     this.merger = new EventTimeMerger({ idleAfterMs: options.mergeIdleMs });
     // What a restart must rebuild is reuse detection's memory; stream numbers are this instance's own.
@@ -180,66 +172,19 @@ export class ConsumeService {
     );
   }
 
-  /** For the health endpoint. */
-  healthStatus(): { ok: boolean; status: string } {
-    return this.health;
+  protected async start(): Promise<void> {
+    this.startPipeline();
+    await this.createOutputTopics();
+    if (this.options.untilEnd) {
+      for (const topic of this.options.topics) {
+        for (const [p, off] of await this.admin!.committedOffsets(this.options.groupId, topic)) this.startOffsets.set(keyOf({ topic, partition: p }), Number(off));
+      }
+    }
+    const o = this.options;
+    await this.startConsuming({ ...o, tickMs: TICK_MS }, { topics: o.topics, groupId: o.groupId, format: o.inputFormat });
   }
 
-  /** Runs until stop() (graceful), the end of input (`untilEnd`), or a fatal error (rejects). */
-  async run(): Promise<ConsumeSummary> {
-    const done = new Promise<string>((resolve, reject) => {
-      this.finished = resolve;
-      this.failed = reject;
-    });
-    done.catch(() => undefined); // awaited below; a failure before that point must not go unhandled
-    // A failure while starting (a broker refusing us, a topic check) must not leave the admin
-    // client or the producer thread connected: the process would never exit.
-    try {
-      this.startPipeline();
-      this.admin = this.client.admin();
-      await this.admin.connect();
-      await this.waitForTopics();
-      if (this.stopping) {
-        await this.shutdown();
-        return this.summary('stopped while waiting for the input topics');
-      }
-      await this.createOutputTopics();
-      if (this.options.untilEnd) {
-        for (const topic of this.options.topics) {
-          for (const [p, off] of await this.admin.committedOffsets(this.options.groupId, topic)) this.startOffsets.set(keyOf({ topic, partition: p }), Number(off));
-        }
-      }
-      this.sink = this.client.sink({ compression: this.options.compression, thread: true });
-      await this.sink.connect();
-      this.source = this.client.source({
-        groupId: this.options.groupId,
-        topics: this.options.topics,
-        fromBeginning: this.options.fromBeginning,
-        sessionTimeoutMs: this.options.sessionTimeoutMs,
-      });
-      this.source.onAssignment((a) => this.onAssignment(a));
-      this.source.onCrash((err) => this.fail(err));
-      await this.source.connect();
-      await this.source.run((batch, ctx) => this.onBatch(batch, ctx));
-      this.health = { ok: true, status: 'consuming' };
-      this.log.info('consuming', { topics: this.options.topics, groupId: this.options.groupId, format: this.options.inputFormat });
-      this.timer = setInterval(() => this.tick(), TICK_MS);
-    } catch (err) {
-      await this.shutdown();
-      throw err;
-    }
-    let reason: string;
-    try {
-      reason = await done;
-    } catch (err) {
-      await this.shutdown();
-      throw err;
-    }
-    await this.shutdown();
-    return this.summary(reason);
-  }
-
-  private summary(reason: string): ConsumeSummary {
+  protected summary(reason: string): ConsumeSummary {
     const notWritten = this.metrics.total('reuses_not_written_total');
     return {
       messages: this.metrics.total('messages_in_total'),
@@ -250,25 +195,6 @@ export class ConsumeService {
       reason,
       consumingS: this.firstBatchAt > 0 && this.endWrittenAt > 0 ? (this.endWrittenAt - this.firstBatchAt) / 1000 : null,
     };
-  }
-
-  /**
-   * A group that subscribes before its topic exists is assigned nothing until its next metadata
-   * refresh (minutes), and auto-creation would give the topic the broker's default partitions;
-   * so wait for the topics, saying so, instead.
-   */
-  private async waitForTopics(): Promise<void> {
-    let said = false;
-    for (;;) {
-      const existing = await this.admin!.listTopics();
-      const missing = this.options.topics.filter((t) => !existing.has(t));
-      if (missing.length === 0) return;
-      if (this.stopping) return;
-      if (!said) this.log.warn('waiting for input topic(s) to be created', { missing });
-      said = true;
-      this.health = { ok: false, status: `waiting for topic(s) ${missing.join(', ')}` };
-      await new Promise((r) => setTimeout(r, 500));
-    }
   }
 
   /**
@@ -295,14 +221,6 @@ export class ConsumeService {
       await this.writer.settle();
       this.finished?.(reason);
     });
-  }
-
-  private fail(err: Error): void {
-    if (this.stopping && !this.failed) return;
-    this.stopping = true;
-    this.health = { ok: false, status: `failed: ${err.message}` };
-    this.failed?.(err);
-    this.failed = null;
   }
 
   private startPipeline(): void {
@@ -332,7 +250,7 @@ export class ConsumeService {
     if (this.writer.outbox.count >= EAGER_WRITE_RECORDS) this.writer.handOver();
   }
 
-  private onAssignment(a: TopicPartition[]): void {
+  protected onAssignment(a: TopicPartition[]): void {
     const keys = a.map(keyOf);
     const now = Date.now();
     this.enqueue(async () => {
@@ -350,7 +268,7 @@ export class ConsumeService {
     });
   }
 
-  private async onBatch(batch: ConsumedBatch, ctx: BatchContext): Promise<void> {
+  protected async onBatch(batch: ConsumedBatch, ctx: BatchContext): Promise<void> {
     if (this.stopping) return;
     const started = Date.now();
     this.firstBatchAt ||= performance.now();
@@ -492,7 +410,7 @@ export class ConsumeService {
     this.count.commits(1);
   }
 
-  private tick(): void {
+  protected tick(): void {
     if (this.stopping) return;
     this.enqueue(async () => {
       if (this.stopping) return;
@@ -537,21 +455,7 @@ export class ConsumeService {
     this.finished?.('end of input');
   }
 
-  private enqueue(task: () => Promise<void>): Promise<void> {
-    const p = this.serial.then(task);
-    this.serial = p.catch((err: Error) => this.fail(err));
-    return p.catch(() => undefined);
-  }
-
-  private async shutdown(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    if (this.health.ok) this.health = { ok: false, status: 'stopped' };
-    await this.serial;
+  protected override beforeDisconnect(): void {
     this.pipeline?.unsubscribe();
-    await disconnectAll(this.log, [
-      ['consumer disconnect', this.source],
-      ['producer disconnect', this.sink],
-      ['admin disconnect', this.admin],
-    ]);
   }
 }

@@ -5,42 +5,28 @@
  * to the changelog and restored from it wherever the partition goes. An input offset is committed
  * only when a checkpoint covering it and every record made before it are acknowledged.
  */
-import { InputDecoder, InputError, type InputFormat } from '../../ingest/input-decoder';
-import type { PcapRecordOptions } from '../../ingest/pcap-record';
-import { severityBelow, type Severity, type TcpReuseEvent } from '../../model/events';
-import type { AnalyzeOptions } from '../../operators/analyze';
+import { InputDecoder, InputError } from '../../ingest/input-decoder';
+import { severityBelow, type TcpReuseEvent } from '../../model/events';
 import type { ClientFeedEvent } from '../../stages/client-stage';
 import type { Logger } from '../../util/logger';
-import type { Admin, BatchContext, ConsumedBatch, KafkaClient, KafkaConnection, Sink, Source, TopicPartition } from '../client';
-import type { Compression } from '../codecs';
+import type { BatchContext, ConsumedBatch, KafkaClient, KafkaConnection, TopicPartition } from '../client';
+import type { ConsumeOptions } from '../consume-service';
 import { oneLine, packDeadLetter, prepareDeadLetterTopic } from '../dead-letter';
-import { disconnectAll } from '../shutdown';
-import { packEventRecord, topicOf, type OutputFormat, type OutputTopics } from '../event-records';
+import { packEventRecord, topicOf } from '../event-records';
 import type { PackedMessages } from '../message-pack';
 import type { Metrics } from '../metrics';
+import { ServiceLifecycle } from '../service-lifecycle';
 import { WriteBehind, type CommitOffsets } from '../write-behind';
 import { packCheckpoint, readCheckpoints } from './changelog';
 import { FeedRecordError, packFeedItem, packFeedMark, parseFeedRecord } from './feed-records';
 import { ClientTask, FlowTask } from './tasks';
 
-export interface ScaledConsumeOptions {
+/** `consume`'s options (src/kafka/consume-service.ts), with an app id instead of a group, and the scaled mode's own. */
+export interface ScaledConsumeOptions extends Omit<ConsumeOptions, 'groupId' | 'mergeIdleMs' | 'rebuildWindowS'> {
   /** Names the consumer group and the internal topics `<appId>.state`, `<appId>.clients-repartition`. */
   readonly appId: string;
-  readonly topics: readonly string[];
-  readonly fromBeginning: boolean;
-  readonly inputFormat: InputFormat;
-  readonly pcapRecord?: PcapRecordOptions;
-  readonly maxFutureS?: number;
-  readonly outputTopics: OutputTopics;
-  readonly outputFormat: OutputFormat;
-  readonly compression: Compression;
-  readonly dlqTopic: string;
-  readonly minSeverity?: Severity;
-  readonly analyze: Omit<AnalyzeOptions, 'annotate' | 'watermarks' | 'hooks'>;
-  readonly untilEnd: boolean;
   /** Processing time between two checkpoints of a task that has processed something. @default 5000 */
   readonly checkpointIntervalMs?: number;
-  readonly sessionTimeoutMs?: number;
   /** For reading the changelog (restores). */
   readonly connection: KafkaConnection;
   /** Replication factor of the internal topics. @default the broker's default */
@@ -69,7 +55,7 @@ export function internalTopics(appId: string): { state: string; clients: string 
   return { state: `${appId}.state`, clients: `${appId}.clients-repartition` };
 }
 
-export class ScaledConsumeService {
+export class ScaledConsumeService extends ServiceLifecycle<ScaledSummary> {
   private readonly decoder: InputDecoder;
   private readonly internal: { state: string; clients: string };
   private readonly flowTasks = new Map<string, FlowTask>();
@@ -77,22 +63,13 @@ export class ScaledConsumeService {
   /** Every input partition (the client stage's upstreams), and the clients and state partition counts. */
   private upstreams: string[] = [];
   private partitions = 1;
-  private source: Source | null = null;
-  private sink: Sink | null = null;
-  private admin: Admin | null = null;
   private readonly writer = new WriteBehind(
     (out, tally) => this.write(out, tally),
     (offsets) => this.commit(offsets),
     (err) => this.fail(err),
   );
-  private serial: Promise<unknown> = Promise.resolve();
-  private timer: NodeJS.Timeout | null = null;
   private lastEndCheck = 0;
   private restoring = 0;
-  private stopping = false;
-  private finished: ((r: string) => void) | null = null;
-  private failed: ((e: Error) => void) | null = null;
-  private health = { ok: false, status: 'starting' };
   private readonly count: Record<'messages' | 'packets' | 'events' | 'dlq' | 'commits' | 'commitFailures' | 'belowSeverity' | 'checkpoints' | 'restores' | 'rereadSkipped' | 'badFeed', (n?: number, l?: Record<string, string>) => void>;
   private readonly restoreSeconds: (n?: number, l?: Record<string, string>) => void;
   private readonly restoreBytes: (n?: number, l?: Record<string, string>) => void;
@@ -102,10 +79,11 @@ export class ScaledConsumeService {
 
   constructor(
     private readonly options: ScaledConsumeOptions,
-    private readonly client: KafkaClient,
-    private readonly log: Logger,
+    client: KafkaClient,
+    log: Logger,
     private readonly metrics: Metrics,
   ) {
+    super(client, log, options.topics);
     this.decoder = new InputDecoder({ format: options.inputFormat, pcapRecord: options.pcapRecord, maxFutureS: options.maxFutureS });
     this.internal = internalTopics(options.appId);
     const c = (name: string, help: string): ((n?: number, l?: Record<string, string>) => void) => metrics.counter(name, help);
@@ -135,53 +113,11 @@ export class ScaledConsumeService {
     metrics.gauge('client_feed_waiting', 'Client-stage items waiting for the flow stages\' watermarks.', () => [{ labels: {}, value: [...this.clientTasks.values()].reduce((n, t) => n + t.stage.merge.buffered, 0) }]);
   }
 
-  healthStatus(): { ok: boolean; status: string } {
-    return this.health;
-  }
-
-  async run(): Promise<ScaledSummary> {
-    const done = new Promise<string>((resolve, reject) => {
-      this.finished = resolve;
-      this.failed = reject;
-    });
-    done.catch(() => undefined);
-    try {
-      this.admin = this.client.admin();
-      await this.admin.connect();
-      await this.waitForTopics();
-      if (this.stopping) {
-        await this.shutdown();
-        return this.summary('stopped while waiting for the input topics');
-      }
-      await this.createTopics();
-      this.sink = this.client.sink({ compression: this.options.compression, thread: true });
-      await this.sink.connect();
-      this.source = this.client.source({
-        groupId: this.options.appId,
-        topics: [...this.options.topics, this.internal.clients],
-        fromBeginning: this.options.fromBeginning,
-        sessionTimeoutMs: this.options.sessionTimeoutMs,
-      });
-      this.source.onAssignment((a) => this.onAssignment(a));
-      this.source.onCrash((err) => this.fail(err));
-      await this.source.connect();
-      await this.source.run((batch, ctx) => this.onBatch(batch, ctx));
-      this.health = { ok: true, status: 'consuming' };
-      this.log.info('consuming (scaled)', { topics: this.options.topics, appId: this.options.appId, format: this.options.inputFormat });
-      this.timer = setInterval(() => this.tick(), TICK_MS);
-    } catch (err) {
-      await this.shutdown();
-      throw err;
-    }
-    let reason: string;
-    try {
-      reason = await done;
-    } catch (err) {
-      await this.shutdown();
-      throw err;
-    }
-    await this.shutdown();
-    return this.summary(reason);
+  protected async start(): Promise<void> {
+    await this.createTopics();
+    const o = this.options;
+    // One group over the input and the clients topic: every partition of either is a task.
+    await this.startConsuming({ ...o, groupId: o.appId, topics: [...o.topics, this.internal.clients], tickMs: TICK_MS }, { topics: o.topics, appId: o.appId, format: o.inputFormat, scaled: true });
   }
 
   /** Graceful stop: every task checkpointed, everything written and committed, then the group left. */
@@ -197,7 +133,7 @@ export class ScaledConsumeService {
     });
   }
 
-  private summary(reason: string): ScaledSummary {
+  protected summary(reason: string): ScaledSummary {
     const t = (n: string): number => this.metrics.total(n);
     return {
       messages: t('messages_in_total'),
@@ -208,27 +144,6 @@ export class ScaledConsumeService {
       restores: t('restores_total'),
       reason,
     };
-  }
-
-  private fail(err: Error): void {
-    if (this.stopping && !this.failed) return;
-    this.stopping = true;
-    this.health = { ok: false, status: `failed: ${err.message}` };
-    this.failed?.(err);
-    this.failed = null;
-  }
-
-  private async waitForTopics(): Promise<void> {
-    let said = false;
-    for (;;) {
-      const existing = await this.admin!.listTopics();
-      const missing = this.options.topics.filter((t) => !existing.has(t));
-      if (missing.length === 0 || this.stopping) return;
-      if (!said) this.log.warn('waiting for input topic(s) to be created', { missing });
-      said = true;
-      this.health = { ok: false, status: `waiting for topic(s) ${missing.join(', ')}` };
-      await new Promise((r) => setTimeout(r, 500));
-    }
   }
 
   /**
@@ -255,7 +170,7 @@ export class ScaledConsumeService {
   }
 
   /** After each join: tasks of partitions no longer owned are dropped, new ones restored from the changelog. */
-  private onAssignment(assigned: TopicPartition[]): void {
+  protected onAssignment(assigned: TopicPartition[]): void {
     this.enqueue(async () => {
       const keys = new Set(assigned.map(keyOf));
       for (const tasks of [this.flowTasks, this.clientTasks] as Map<string, FlowTask | ClientTask>[]) {
@@ -335,7 +250,7 @@ export class ScaledConsumeService {
     }
   }
 
-  private async onBatch(batch: ConsumedBatch, ctx: BatchContext): Promise<void> {
+  protected async onBatch(batch: ConsumedBatch, ctx: BatchContext): Promise<void> {
     if (this.stopping) return;
     await this.enqueue(async () => {
       if (this.stopping || !ctx.isRunning()) return;
@@ -360,14 +275,28 @@ export class ScaledConsumeService {
     }
   }
 
-  private flowBatch(task: FlowTask, batch: ConsumedBatch): void {
-    let packets = 0;
+  /**
+   * The messages of `batch` the task has not processed yet, each followed by the task's progress
+   * past it: a message fetched again (kafkajs re-reads from the committed offset after it
+   * restarts, e.g. through a broker outage) must never run through the state a second time.
+   */
+  private *unprocessed(task: FlowTask | ClientTask, batch: ConsumedBatch): Generator<ConsumedBatch['messages'][number]> {
     for (const msg of batch.messages) {
       const offset = Number(msg.offset);
       if (offset < task.nextOffset) {
         this.count.rereadSkipped(1);
         continue;
       }
+      yield msg;
+      task.nextOffset = offset + 1;
+      task.dirty = true;
+    }
+    task.highWatermark = Number(batch.highWatermark);
+  }
+
+  private flowBatch(task: FlowTask, batch: ConsumedBatch): void {
+    let packets = 0;
+    for (const msg of this.unprocessed(task, batch)) {
       try {
         for (const p of this.decoder.decode(msg)) {
           task.stage.push(p);
@@ -379,12 +308,9 @@ export class ScaledConsumeService {
         this.log.warn('message sent to the dead-letter topic', { topic: batch.topic, partition: batch.partition, offset: msg.offset, error: oneLine(err.message) });
         packDeadLetter(this.writer.outbox, this.options.dlqTopic, batch, msg, err, this.options.inputFormat, this.dlqMaxBytes);
       }
-      task.nextOffset = offset + 1;
-      task.dirty = true;
     }
     this.count.messages(batch.messages.length, { topic: batch.topic });
     this.count.packets(packets);
-    task.highWatermark = Number(batch.highWatermark);
     this.afterFlowWork(task);
   }
 
@@ -398,12 +324,7 @@ export class ScaledConsumeService {
   }
 
   private clientBatch(task: ClientTask, batch: ConsumedBatch): void {
-    for (const msg of batch.messages) {
-      const offset = Number(msg.offset);
-      if (offset < task.nextOffset) {
-        this.count.rereadSkipped(1);
-        continue;
-      }
+    for (const msg of this.unprocessed(task, batch)) {
       try {
         const r = parseFeedRecord(msg);
         if (r.kind === 'item') task.stage.add(r.from, r.seq, r.event);
@@ -413,10 +334,7 @@ export class ScaledConsumeService {
         this.count.badFeed(1);
         this.log.warn('record of the clients topic skipped', { partition: batch.partition, error: err.message });
       }
-      task.nextOffset = offset + 1;
-      task.dirty = true;
     }
-    task.highWatermark = Number(batch.highWatermark);
     task.stage.drain();
     if (this.checkpointDue(task)) this.checkpoint(task);
     this.writer.mark([]);
@@ -489,7 +407,7 @@ export class ScaledConsumeService {
     }
   }
 
-  private tick(): void {
+  protected tick(): void {
     if (this.stopping) return;
     this.enqueue(async () => {
       if (this.stopping) return;
@@ -548,22 +466,5 @@ export class ScaledConsumeService {
       this.log.info('input consumed to its end', { messages: this.metrics.total('messages_in_total') });
       this.finished?.('end of input');
     }
-  }
-
-  private enqueue(task: () => Promise<void>): Promise<void> {
-    const p = this.serial.then(task);
-    this.serial = p.catch((err: Error) => this.fail(err));
-    return p.catch(() => undefined);
-  }
-
-  private async shutdown(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    if (this.health.ok) this.health = { ok: false, status: 'stopped' };
-    await this.serial;
-    await disconnectAll(this.log, [
-      ['consumer disconnect', this.source],
-      ['producer disconnect', this.sink],
-      ['admin disconnect', this.admin],
-    ]);
   }
 }

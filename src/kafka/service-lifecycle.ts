@@ -1,0 +1,140 @@
+import type { Logger } from '../util/logger';
+import type { Admin, BatchContext, ConsumedBatch, KafkaClient, Sink, Source, TopicPartition } from './client';
+import type { Compression } from './codecs';
+import { disconnectAll } from './shutdown';
+
+/**
+ * What both consumers (`consume`, and `consume --app-id`) do around their own work: wait for the
+ * input topics, start, run one task at a time (batches, ticks and the stop all queue on one
+ * promise chain, so state is never touched by two at once), end on stop, end of input or a fatal
+ * error, and always disconnect, so a failed process does not stay in the group.
+ */
+export abstract class ServiceLifecycle<Summary> {
+  protected source: Source | null = null;
+  protected sink: Sink | null = null;
+  protected admin: Admin | null = null;
+  protected timer: NodeJS.Timeout | null = null;
+  protected stopping = false;
+  /** Ends run() with this reason (stop, end of input). */
+  protected finished: ((reason: string) => void) | null = null;
+  protected health = { ok: false, status: 'starting' };
+  private failed: ((e: Error) => void) | null = null;
+  private serial: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    protected readonly client: KafkaClient,
+    protected readonly log: Logger,
+    private readonly inputTopics: readonly string[],
+  ) {}
+
+  /** For the health endpoint. */
+  healthStatus(): { ok: boolean; status: string } {
+    return this.health;
+  }
+
+  /** Everything after the input topics exist: topics, producer, consumer, timers. */
+  protected abstract start(): Promise<void>;
+  protected abstract summary(reason: string): Summary;
+  /** Before the clients disconnect (e.g. the analysis pipeline's subscription). */
+  protected beforeDisconnect(): void {}
+  protected abstract onAssignment(assigned: TopicPartition[]): void;
+  protected abstract onBatch(batch: ConsumedBatch, ctx: BatchContext): Promise<void>;
+  /** Every `tickMs` while consuming. */
+  protected abstract tick(): void;
+
+  /** The producer (in its thread), then the group consumer: batches start coming, and ticks. */
+  protected async startConsuming(
+    o: { compression: Compression; groupId: string; topics: readonly string[]; fromBeginning: boolean; sessionTimeoutMs?: number; tickMs: number },
+    logFields: Record<string, unknown>,
+  ): Promise<void> {
+    this.sink = this.client.sink({ compression: o.compression, thread: true });
+    await this.sink.connect();
+    this.source = this.client.source({ groupId: o.groupId, topics: o.topics, fromBeginning: o.fromBeginning, sessionTimeoutMs: o.sessionTimeoutMs });
+    this.source.onAssignment((a) => this.onAssignment(a));
+    this.source.onCrash((err) => this.fail(err));
+    await this.source.connect();
+    await this.source.run((batch, ctx) => this.onBatch(batch, ctx));
+    this.health = { ok: true, status: 'consuming' };
+    this.log.info('consuming', logFields);
+    this.timer = setInterval(() => this.tick(), o.tickMs);
+  }
+
+  /** Runs until stop() (graceful), the end of input, or a fatal error (rejects). */
+  async run(): Promise<Summary> {
+    const done = new Promise<string>((resolve, reject) => {
+      this.finished = resolve;
+      this.failed = reject;
+    });
+    done.catch(() => undefined); // awaited below; a failure before that point must not go unhandled
+    // A failure while starting (a broker refusing us, a topic check) must not leave the admin
+    // client or the producer thread connected: the process would never exit.
+    try {
+      this.admin = this.client.admin();
+      await this.admin.connect();
+      await this.waitForTopics();
+      if (this.stopping) {
+        await this.shutdown();
+        return this.summary('stopped while waiting for the input topics');
+      }
+      await this.start();
+    } catch (err) {
+      await this.shutdown();
+      throw err;
+    }
+    let reason: string;
+    try {
+      reason = await done;
+    } catch (err) {
+      await this.shutdown();
+      throw err;
+    }
+    await this.shutdown();
+    return this.summary(reason);
+  }
+
+  /** Ends run() with `err` (once): the process exits non-zero and a supervisor restarts it. */
+  protected fail(err: Error): void {
+    if (this.stopping && !this.failed) return;
+    this.stopping = true;
+    this.health = { ok: false, status: `failed: ${err.message}` };
+    this.failed?.(err);
+    this.failed = null;
+  }
+
+  /** Queues `task` after every task queued before it; a task that throws fails the service. */
+  protected enqueue(task: () => Promise<void>): Promise<void> {
+    const p = this.serial.then(task);
+    this.serial = p.catch((err: Error) => this.fail(err));
+    return p.catch(() => undefined);
+  }
+
+  /**
+   * A group that subscribes before its topic exists is assigned nothing until its next metadata
+   * refresh (minutes), and auto-creation would give the topic the broker's default partitions;
+   * so wait for the topics, saying so, instead.
+   */
+  private async waitForTopics(): Promise<void> {
+    let said = false;
+    for (;;) {
+      const existing = await this.admin!.listTopics();
+      const missing = this.inputTopics.filter((t) => !existing.has(t));
+      if (missing.length === 0 || this.stopping) return;
+      if (!said) this.log.warn('waiting for input topic(s) to be created', { missing });
+      said = true;
+      this.health = { ok: false, status: `waiting for topic(s) ${missing.join(', ')}` };
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+
+  private async shutdown(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    if (this.health.ok) this.health = { ok: false, status: 'stopped' };
+    await this.serial;
+    this.beforeDisconnect();
+    await disconnectAll(this.log, [
+      ['consumer disconnect', this.source],
+      ['producer disconnect', this.sink],
+      ['admin disconnect', this.admin],
+    ]);
+  }
+}
