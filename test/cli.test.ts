@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { gzipSync } from 'node:zlib';
 import { capturePath, cutCapture, ROOT, splitCapture } from './helpers/run';
 
@@ -116,6 +117,16 @@ describe('tcpreuse CLI', () => {
     const loaded = JSON.parse(r.stderr) as string[];
     expect(loaded.filter((m) => /[\\/]node_modules[\\/](kafkajs|avsc|lz4|snappy|@mongodb-js|zstd)/.test(m) || /rxjs[\\/]dist[\\/]cjs[\\/]index\.js$/.test(m))).toEqual([]);
     expect(loaded.some((m) => m.includes('rxjs'))).toBe(true); // it does use RxJS, by its module files
+  });
+
+  test('--sample analyses the bundled capture from any directory (the first --help example)', () => {
+    const elsewhere = spawnSync(process.execPath, [CLI, 'analyze', '--sample'], { cwd: tmpdir(), encoding: 'utf8' });
+    expect(elsewhere.status).toBe(0);
+    // The same report, but for its first line, which names the file by the path it was given.
+    const body = (out: string): string => out.slice(out.indexOf('\n'));
+    expect(body(elsewhere.stdout)).toBe(body(run('analyze', 'samples/sample.pcap').stdout));
+    expect(elsewhere.stdout).toMatch(/^tcpreuse analyze \S+\/samples\/sample\.pcap {2}\(sensor "sample"\)/);
+    expect(run('--help').stdout).toMatch(/^ {2}tcpreuse analyze --sample/m);
   });
 
   test('no command at all: one line saying what to run, exit 2 (a usage error, as elsewhere)', () => {

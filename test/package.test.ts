@@ -90,5 +90,7 @@ describe('the packed tarball', () => {
     expect(files).toContain('dist/nodes/icons/tcpreuse.svg');
     expect(files).toContain('schemas/tcpreuse-event.avsc');
     expect(files.some((f) => f.startsWith('test/') || f.startsWith('src/'))).toBe(false);
+    // Source maps would point at src/*.ts, which is not shipped (they were a third of the package).
+    expect(files.filter((f) => f.endsWith('.map'))).toEqual([]);
   });
 });

@@ -1,4 +1,5 @@
-import { basename } from 'node:path';
+import { existsSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { STDIN_PATH } from '../capture/pcap-reader';
 import { SEVERITIES, type Severity } from '../model/events';
@@ -47,6 +48,7 @@ Options for analyze:
                            (--json): info, low, medium or high (default info: all); the counts
                            and reuse.stats still cover every reuse
   --no-progress            never draw the progress bar (drawn on a terminal for files > 20 MB)
+  --sample                 the capture that comes with the package (samples/sample.pcap) as input
 
 Severity policy (port.reuse):
   info    port came back after more than TIME_WAIT (after a FIN close or an idle flow)
@@ -56,7 +58,7 @@ Severity policy (port.reuse):
   high    client reused its port inside its own TIME_WAIT; previous connection still open
 
 Examples:
-  tcpreuse analyze samples/sample.pcap
+  tcpreuse analyze --sample      (the capture bundled with the package, wherever it is installed)
   tcpreuse analyze trace.pcapng.gz --time-wait 240 --json | jq 'select(.type=="port.reuse")'
   tcpreuse annotate trace.pcap > ours.csv
   tcpreuse analyze ring/trace-*.pcap.gz --sensor dmz    (the files in the order given)
@@ -112,6 +114,13 @@ export function argvError(err: unknown, help: string, command?: string): UsageEr
   return new UsageError(`${command ? `${command}: ` : ''}${what} (${help} lists the options)`);
 }
 
+/** samples/sample.pcap of this package: beside the package.json above this file (built or not). */
+function bundledSample(): string {
+  let d = __dirname;
+  while (!existsSync(join(d, 'package.json')) && dirname(d) !== d) d = dirname(d);
+  return join(d, 'samples', 'sample.pcap');
+}
+
 export function parseCli(argv: string[]): CliCommand {
   let parsed;
   try {
@@ -134,6 +143,7 @@ export function parseCli(argv: string[]): CliCommand {
         limit: { type: 'string' },
         'min-severity': { type: 'string' },
         'no-progress': { type: 'boolean' },
+        sample: { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -145,7 +155,9 @@ export function parseCli(argv: string[]): CliCommand {
   // No command at all is a usage error (exit 2, the usage on stderr); asking for help is not.
   if (!v.help && positionals.length === 0) throw new UsageError(`a command is needed: tcpreuse analyze <capture> (tcpreuse --help lists the commands)`);
   if (v.help || positionals[0] === 'help') return base;
-  const [command, ...captures] = positionals;
+  const [command, ...given] = positionals;
+  // The bundled sample, found from this file, so the first example runs wherever the package is installed.
+  const captures = v.sample ? [...given, bundledSample()] : given;
   if (command !== 'analyze' && command !== 'annotate') {
     throw new UsageError(`unknown command "${command}" (expected analyze, annotate, consume or replay; see tcpreuse --help)`);
   }
