@@ -127,6 +127,13 @@ export class ConsumeService extends ServiceLifecycle<ConsumeSummary> {
   private assigned: string[] = [];
   private readonly committed = new Map<string, number>();
   private readonly lag = new Map<string, number>();
+  /**
+   * Per partition, the offset after the last message taken into the state, for the life of the
+   * process (kept when a partition is revoked): kafkajs re-reads from the committed offset after
+   * it restarts itself (a broker outage), and what the state already holds must not run through
+   * it again (a reuse of every connection with itself).
+   */
+  private readonly takenUpTo = new Map<string, number>();
   private readonly paused = new Set<string>();
   private startOffsets = new Map<string, number>();
   private pipelineError: Error | null = null;
@@ -138,6 +145,7 @@ export class ConsumeService extends ServiceLifecycle<ConsumeSummary> {
     commits: (n?: number) => void;
     commitFailures: (n?: number) => void;
     belowSeverity: (n?: number, l?: Record<string, string>) => void;
+    rereadSkipped: (n?: number) => void;
   };
 
   constructor(
@@ -160,6 +168,7 @@ export class ConsumeService extends ServiceLifecycle<ConsumeSummary> {
       commits: metrics.counter('offset_commits_total', 'Offset commits.'),
       commitFailures: metrics.counter('offset_commit_failures_total', 'Offset commits the broker refused (retried on the next drain).'),
       belowSeverity: metrics.counter('reuses_not_written_total', 'port.reuse events below --min-severity, not written, by severity.'),
+      rereadSkipped: metrics.counter('reread_skipped_total', 'Messages fetched again that the state already holds (skipped).'),
     };
     metrics.gauge('open_flows', 'TCP flows open in the flow table.', () => [{ labels: {}, value: this.tracker?.openFlows ?? 0 }]);
     metrics.gauge('pinned_flows', 'Flows whose opening offset holds back the commit (open or remembered).', () => [{ labels: {}, value: this.pins.size }]);
@@ -276,8 +285,13 @@ export class ConsumeService extends ServiceLifecycle<ConsumeSummary> {
       if (this.stopping || !ctx.isRunning()) return;
       const key = keyOf(batch);
       const taken: PendingMessage[] = [];
+      const upTo = this.takenUpTo.get(key) ?? -1;
       for (const msg of batch.messages) {
         const offset = Number(msg.offset);
+        if (offset < upTo) {
+          this.count.rereadSkipped(1);
+          continue;
+        }
         let packets: PacketRecord[] = [];
         try {
           packets = this.decoder.decode(msg);
@@ -289,6 +303,7 @@ export class ConsumeService extends ServiceLifecycle<ConsumeSummary> {
       }
       this.count.messages(batch.messages.length, { topic: batch.topic });
       const end = batch.messages.length ? Number(batch.messages[batch.messages.length - 1].offset) + 1 : 0;
+      if (end > upTo) this.takenUpTo.set(key, end);
       const hw = Number(batch.highWatermark);
       this.lag.set(key, Math.max(0, hw - end));
       this.merger.add(key, taken, end >= hw, Date.now());
