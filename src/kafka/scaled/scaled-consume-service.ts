@@ -13,7 +13,7 @@ import type { BatchContext, ConsumedBatch, KafkaClient, KafkaConnection, TopicPa
 import type { ConsumeOptions } from '../consume-service';
 import { oneLine, packDeadLetter, prepareDeadLetterTopic } from '../dead-letter';
 import { packEventRecord, topicOf } from '../event-records';
-import type { PackedMessages } from '../message-pack';
+import { MessagePacker, type PackedMessages } from '../message-pack';
 import type { Metrics } from '../metrics';
 import { ServiceLifecycle } from '../service-lifecycle';
 import { WriteBehind, type CommitOffsets } from '../write-behind';
@@ -74,6 +74,8 @@ export class ScaledConsumeService extends ServiceLifecycle<ScaledSummary> {
   private readonly restoreSeconds: (n?: number, l?: Record<string, string>) => void;
   private readonly restoreBytes: (n?: number, l?: Record<string, string>) => void;
   private lastCheckpointBytes = 0;
+  /** Checkpoints taken whose events are still being written (see checkpoint), by `task@offset`. */
+  private readonly pendingCheckpoints = new Map<string, { task: FlowTask | ClientTask; bytes: Buffer; offset: number }>();
   /** The dead-letter topic's max.message.bytes (dead letters are cut to fit it). */
   private dlqMaxBytes = 1024 * 1024;
 
@@ -364,14 +366,16 @@ export class ScaledConsumeService extends ServiceLifecycle<ScaledSummary> {
   }
 
   /**
-   * Writes the task's checkpoint and marks its offset for commit once it and everything before it
-   * are acknowledged (WriteBehind commits in that order).
+   * Takes the task's checkpoint now and marks its offset: once every record made before it is
+   * acknowledged, the checkpoint is written, and once that is acknowledged, the offset is
+   * committed (see commit). A checkpoint goes out only after the events it covers: written in the
+   * same request, the state partition's batch could be stored while another partition's was not,
+   * and a task restored from it would skip events that never reached the broker.
    */
   private checkpoint(task: FlowTask | ClientTask): void {
     if (task.nextOffset < 0) return; // nothing processed, nothing restored: nothing to cover
     const bytes = task.checkpoint();
-    packCheckpoint(this.writer.outbox, this.internal.state, task.partition % this.partitions, task.key, task.slot, bytes, task.nextOffset);
-    task.slot ^= 1;
+    this.pendingCheckpoints.set(`${task.key}@${task.nextOffset}`, { task, bytes, offset: task.nextOffset });
     task.dirty = false;
     task.lastCheckpointMs = Date.now();
     this.lastCheckpointBytes = bytes.length;
@@ -394,8 +398,24 @@ export class ScaledConsumeService extends ServiceLifecycle<ScaledSummary> {
     for (const [type, n] of tally) if (type !== 'feed' && type !== 'mark' && type !== 'checkpoint') this.count.events(n, { type });
   }
 
+  /** Called once everything sent before these offsets were marked is acknowledged: their checkpoints, then the offsets. */
   private async commit(offsets: CommitOffsets): Promise<void> {
     const owned = offsets.filter((o) => this.flowTasks.has(keyOf(o)) || this.clientTasks.has(keyOf(o)));
+    const packer = new MessagePacker();
+    // A task revoked meanwhile is its new owner's to checkpoint: its pending ones are dropped.
+    const owner = (t: FlowTask | ClientTask): boolean => this.flowTasks.get(t.key) === t || this.clientTasks.get(t.key) === t;
+    for (const [k, c] of this.pendingCheckpoints) if (!owner(c.task)) this.pendingCheckpoints.delete(k);
+    for (const o of owned) {
+      const key = `${keyOf(o)}@${o.offset}`;
+      const c = this.pendingCheckpoints.get(key);
+      if (!c) continue;
+      // Older ones of the same task are superseded (their offsets were committed, or are passed).
+      for (const [k, other] of this.pendingCheckpoints) if (other.task === c.task && other.offset <= c.offset) this.pendingCheckpoints.delete(k);
+      // Slots alternate over what is written (not over what was taken: a superseded one is not).
+      packCheckpoint(packer, this.internal.state, c.task.partition % this.partitions, c.task.key, c.task.slot, c.bytes, c.offset);
+      c.task.slot ^= 1;
+    }
+    if (packer.count > 0) await this.sink!.send(packer.finish());
     if (owned.length === 0) return;
     try {
       await this.source!.commit(owned);
