@@ -139,6 +139,9 @@ export async function consumeCommand(argv: string[]): Promise<number> {
     // CPU seconds of the whole process (every thread): what the scaling bench adds up per packet.
     const cpu = process.cpuUsage();
     log.info('stopped', { ...summary, ...rate, cpuS: Math.round((cpu.user + cpu.system) / 1000) / 1000 });
+    // Everything is written and committed: a client library's leftover reconnect timer (seen after
+    // a broker restart) must not keep the process alive.
+    setTimeout(() => process.exit(0), 5000).unref();
     return 0;
   } catch (err) {
     log.error('consumer failed', { error: err as Error });
