@@ -91,14 +91,17 @@ function packetOf(doc: Record<string, unknown>, sensor: string | undefined): Pac
   // An ICMP error quotes the start of a TCP header, often only the 8 bytes ICMP guarantees: then
   // tshark gives ports (and maybe the sequence number) but no flags. Valid input, not an error.
   const icmp = f.has('icmp_type') || f.has('icmpv6_type');
+  const ts = timestampUs(f, doc);
+  const sport = intField(f, ['tcp_srcport'], true)!;
+  const dport = intField(f, ['tcp_dstport'], true)!;
   const flags = intField(f, ['tcp_flags'], !icmp);
   const seq = intField(f, ['tcp_seq_raw', 'tcp_seq'], !icmp);
   const p: PacketRecord = {
-    ts: timestampUs(f, doc),
+    ts,
     src,
     dst,
-    sport: intField(f, ['tcp_srcport'], true)!,
-    dport: intField(f, ['tcp_dstport'], true)!,
+    sport,
+    dport,
     flags: flags ?? 0,
     seq: seq ?? 0,
     ack: intField(f, ['tcp_ack_raw', 'tcp_ack'], false) ?? 0,
