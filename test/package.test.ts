@@ -81,13 +81,12 @@ describe('the packed tarball', () => {
     for (const f of readdirSync(join(ROOT, 'flows')).filter((f) => f.endsWith('.json'))) expect(files).toContain(`examples/${f}`);
   });
 
-  test('has each node runtime file with its editor file, locale and icon next to it', () => {
+  test('has each node runtime file with its editor file and locale next to it', () => {
     for (const type of nodeTypes) {
       expect(files).toContain(`dist/nodes/${type}.js`);
       expect(files).toContain(`dist/nodes/${type}.html`);
       expect(files).toContain(`dist/nodes/locales/en-US/${type}.json`);
     }
-    expect(files).toContain('dist/nodes/icons/tcpreuse.svg');
     expect(files).toContain('schemas/tcpreuse-event.avsc');
     expect(files.some((f) => f.startsWith('test/') || f.startsWith('src/'))).toBe(false);
     // Source maps would point at src/*.ts, which is not shipped (they were a third of the package).

@@ -21,6 +21,13 @@ const OUT = join(ROOT, 'test-output', 'node-red');
 const flow = (name: string) => JSON.parse(readFileSync(join(ROOT, 'flows', name), 'utf8')) as { id: string; type: string; z?: string }[];
 const NODE_TYPES = Object.keys((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { 'node-red': { nodes: Record<string, string> } })['node-red'].nodes);
 
+/** Nodes as an early version saved them: a few options only, none of those added later. */
+const OLD_FLOW = [
+  { id: 'old-tab', type: 'tab', label: 'saved before an upgrade' },
+  { id: 'old-flows', type: 'tcpreuse-flows', z: 'old-tab', name: '', establishedTimeout: '300', x: 200, y: 80, wires: [['old-reuse'], ['old-reuse'], []] },
+  { id: 'old-reuse', type: 'tcpreuse-reuse', z: 'old-tab', name: '', timeWait: '60', window: '14400', x: 420, y: 80, wires: [[], [], [], []] },
+];
+
 let rt: NodeRedRuntime;
 let browser: Browser;
 let page: Page;
@@ -29,8 +36,9 @@ beforeAll(async () => {
   if (!HAS_CHROMIUM) return;
   mkdirSync(OUT, { recursive: true });
   rt = await startNodeRed({ TCPREUSE_CAPTURE: join(CAPTURES, 'fast-reuse-timewait.pcap.gz'), TCPREUSE_BROKERS: '127.0.0.1:9' });
-  // Both examples on their tabs, so every node type has an instance to open.
-  await rt.deploy([...flow('analyze-capture-file.json'), ...flow('kafka-pipeline.json')]);
+  // Both examples on their tabs, so every node type has an instance to open; and a tab as a flow saved
+  // by an older version would be, without the options added since.
+  await rt.deploy([...flow('analyze-capture-file.json'), ...flow('kafka-pipeline.json'), ...OLD_FLOW]);
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
   page = await browser.newPage({ viewport: { width: 1500, height: 900 } });
   await page.goto(rt.base);
@@ -83,6 +91,26 @@ describeBrowser('the Node-RED editor with the tcpreuse palette', () => {
     // Cancel closes the dialog without changes.
     await page.locator('.red-ui-tray #node-dialog-cancel, .red-ui-tray #node-config-dialog-cancel').first().click();
     await page.locator('.red-ui-tray').first().waitFor({ state: 'detached', timeout: 10000 }).catch(() => undefined);
+  });
+
+  test('every node of the examples is valid (no red triangle), and so are nodes saved before newer options existed, which take their defaults', async () => {
+    const nodes = await page.evaluate(() => {
+      const RED = (globalThis as unknown as { RED: Record<string, any> }).RED; // eslint-disable-line @typescript-eslint/no-explicit-any
+      const all: { id: string; type: string; valid: boolean; errors: unknown; props: Record<string, unknown> }[] = [];
+      const add = (n: any) => { // eslint-disable-line @typescript-eslint/no-explicit-any
+        if (!String(n.type).startsWith('tcpreuse')) return;
+        const props = Object.fromEntries(Object.keys(n._def.defaults).map((k) => [k, n[k]]));
+        all.push({ id: n.id, type: n.type, valid: n.valid !== false, errors: n.validationErrors ?? null, props });
+      };
+      RED.nodes.eachNode(add);
+      RED.nodes.eachConfig(add);
+      return all;
+    });
+    expect(nodes.length).toBeGreaterThanOrEqual(9);
+    expect(nodes.filter((n) => !n.valid)).toEqual([]);
+    const reuse = nodes.find((n) => n.id === 'old-reuse')!;
+    expect(reuse.props).toMatchObject({ timeWait: '60', rstRecur: '1', interleaveWait: '2', minConnections: '32', maxClients: '100000', includeQuietClients: false });
+    expect(nodes.find((n) => n.id === 'old-flows')!.props).toMatchObject({ maxRemembered: '1000000', idleTick: '1', annotate: false });
   });
 
   test('a screenshot of the capture-file example flow', async () => {

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { lastValueFrom, toArray } from 'rxjs';
 import { readCapture } from '../../src/capture/pcap-reader';
@@ -41,6 +41,16 @@ describe('each node loads with its editor defaults and works', () => {
     expect(editorDefaults('tcpreuse-flows')).toMatchObject({ establishedTimeout: '300', halfOpenTimeout: '30', annotate: false });
     expect(editorDefaults('tcpreuse-reuse')).toMatchObject({ timeWait: '60', minSeverity: 'info' });
     expect(editorDefaults('tcpreuse-decode')).toMatchObject({ format: 'json', output: 'packet' });
+  });
+
+  test('the example flows set every option of every tcpreuse node (so they show what can be set, and stay current)', () => {
+    for (const file of readdirSync(join(ROOT, 'flows')).filter((f) => f.endsWith('.json'))) {
+      const nodes = JSON.parse(readFileSync(join(ROOT, 'flows', file), 'utf8')) as Record<string, unknown>[];
+      for (const node of nodes.filter((n) => String(n.type).startsWith('tcpreuse'))) {
+        const missing = Object.keys(editorDefaults(String(node.type))).filter((k) => !(k in node));
+        expect({ file, id: node.id, missing }).toEqual({ file, id: node.id, missing: [] });
+      }
+    }
   });
 
   test('tcpreuse-decode: a JSON packet in, the PacketRecord out', async () => {
