@@ -2,6 +2,7 @@ import type { FlowTracker } from '../src/flow/flow-tracker';
 import { validatePackets } from '../src/ingest/json-packets';
 import { eventKey } from '../src/kafka/event-records';
 import { trackFlows } from '../src/operators/track-flows';
+import { plural } from './lib/status-text';
 import { numberField, textField } from './lib/config-values';
 import { failConfiguration, runEventTimeNode } from './lib/event-time-node';
 import type { Node, NodeAPI } from './lib/node-red';
@@ -31,6 +32,7 @@ module.exports = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, config);
     const node = this;
     let tracker: FlowTracker | undefined;
+    let seenBefore = 0; // flows of trackers already finished (each msg.complete starts a new one)
     try {
       const c = config as unknown as Record<string, unknown>;
       const options = {
@@ -44,14 +46,21 @@ module.exports = function register(RED: NodeAPI): void {
         annotate: config.annotate === true,
       };
       runEventTimeNode(node, {
-        operator: trackFlows(options, { onTracker: (t) => (tracker = t) }),
+        operator: trackFlows(options, {
+          onTracker: (t) => {
+            seenBefore += tracker?.counters.flowsOpened ?? 0;
+            tracker = t;
+          },
+        }),
         outputs: 3,
         completePort: PORT['flow.close'], // the marker goes on to tcpreuse-reuse with the eof closes
         tickS: numberField(c, 'idleTick', 'idle tick') ?? 1,
         itemsOf: (msg) => validatePackets(msg.payload, 'msg.payload'),
         route: (e) => ({ port: PORT[e.type], msg: { topic: e.type, key: e.type === 'flow.interleave' ? undefined : eventKey(e), payload: e } }),
-        showStatus: () =>
-          node.status({ fill: 'green', shape: 'dot', text: `${tracker?.openFlows ?? 0} open flows, ${tracker?.counters.flowsOpened ?? 0} seen` }),
+        showStatus: () => {
+          const seen = seenBefore + (tracker?.counters.flowsOpened ?? 0);
+          node.status({ fill: 'green', shape: 'dot', text: `${tracker?.openFlows ?? 0} open, ${plural(seen, 'flow')} seen` });
+        },
       });
     } catch (err) {
       failConfiguration(node, err);

@@ -14,6 +14,9 @@ interface OutConfig {
 }
 
 const EVENT_TYPES = new Set(['flow.open', 'flow.close', 'port.reuse', 'port.cycle', 'port.pressure', 'reuse.stats', 'packet']);
+/** Evidence and event-time marks that pass between tcpreuse nodes; not events of the contract. */
+const PLUMBING = new Set(['flow.interleave', 'watermark']);
+const isPlumbing = (p: unknown): boolean => typeof p === 'object' && p !== null && PLUMBING.has((p as { type?: string }).type ?? '');
 const isEvent = (p: unknown): p is TcpReuseEvent => typeof p === 'object' && p !== null && EVENT_TYPES.has((p as { type?: string }).type ?? '') && typeof (p as { ts?: unknown }).ts === 'number';
 
 /**
@@ -59,6 +62,12 @@ module.exports = function register(RED: NodeAPI): void {
 
     let written = 0;
     node.on('input', (msg: NodeMessage, _send, done) => {
+      // tcp flows sends flow.interleave (NAT-collision evidence for port reuse) on its close output;
+      // wired straight to Kafka it must not land on an event topic.
+      if (isPlumbing(msg.payload)) {
+        done();
+        return;
+      }
       const topic = textField(c, 'topic') ?? (typeof msg.topic === 'string' && !EVENT_TYPES.has(msg.topic) ? msg.topic : undefined);
       if (!topic) {
         done(new Error('no topic: set one in the node or send msg.topic'));

@@ -6,6 +6,7 @@ import { detectPortReuse } from '../src/operators/detect-port-reuse';
 import { reuseStats } from '../src/operators/reuse-stats';
 import { pipe } from 'rxjs';
 import { choiceField, numberField } from './lib/config-values';
+import { plural } from './lib/status-text';
 import { failConfiguration, runEventTimeNode } from './lib/event-time-node';
 import type { Node, NodeAPI, NodeMessage } from './lib/node-red';
 
@@ -52,7 +53,11 @@ module.exports = function register(RED: NodeAPI): void {
   function TcpreuseReuseNode(this: Node, config: ReuseConfig): void {
     RED.nodes.createNode(this, config);
     const node = this;
-    const recent: number[] = []; // wall-clock ms of recent reuses, for the status
+    // The status counts reuses in the last minute of event time (capture time for a file, which
+    // may span hours; packet time on a live feed), plus all since the start.
+    const recent: number[] = []; // event time (µs) of recent reuses
+    let total = 0;
+    let latest = 0; // latest event time seen (µs)
     try {
       const c = config as unknown as Record<string, unknown>;
       const timeWaitS = numberField(c, 'timeWait', 'TIME_WAIT');
@@ -83,19 +88,21 @@ module.exports = function register(RED: NodeAPI): void {
         tickS: numberField(c, 'idleTick', 'idle tick') ?? 1,
         itemsOf: flowEventsFromMessage,
         route: (e) => {
+          latest = Math.max(latest, e.ts);
           const port = OUTPUT[e.type];
           if (port === undefined) return null; // flow events and watermarks pass through the operators: not ours to send
           const d = e as DetectionEvent;
           if (d.type === 'port.reuse') {
-            recent.push(Date.now());
+            recent.push(d.ts);
+            total++;
             if (severityBelow(d.severity, minSeverity)) return null;
           }
           return { port, msg: { topic: d.type, key: eventKey(d), payload: d } };
         },
         showStatus: () => {
-          const cutoff = Date.now() - 60_000;
+          const cutoff = latest - 60_000_000;
           while (recent.length > 0 && recent[0] < cutoff) recent.shift();
-          node.status({ fill: recent.length > 0 ? 'yellow' : 'green', shape: 'dot', text: `${recent.length} reuses in the last minute` });
+          node.status({ fill: recent.length > 0 ? 'yellow' : 'green', shape: 'dot', text: `${plural(recent.length, 'reuse')} in the last minute of packet time, ${total} in all` });
         },
       });
     } catch (err) {

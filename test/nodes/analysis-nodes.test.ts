@@ -51,6 +51,32 @@ describe('tcpreuse-flows and tcpreuse-reuse nodes', () => {
     expect(open[0].topic).toBe('flow.open');
   });
 
+  test('the status counts in words and in packet time, and keeps its totals after the end of a file', async () => {
+    await load([flowsNode, reuseNode], chain());
+    const stats = collect('stats');
+    const texts: Record<string, string[]> = { flows: [], reuse: [] };
+    for (const id of ['flows', 'reuse']) {
+      const node = helper.getNode(id) as unknown as { status(s: { text?: string }): void };
+      const status = node.status.bind(node);
+      node.status = (s) => {
+        texts[id].push(s.text ?? '');
+        status(s);
+      };
+    }
+    const flows = helper.getNode('flows');
+    flows.receive({ payload: packets });
+    flows.receive({ payload: [], complete: true });
+    await until(() => stats.some((m) => m.complete === true));
+    const opened = want.filter((e) => e.type === 'flow.open').length;
+    const reuses = want.filter((e) => e.type === 'port.reuse');
+    expect(texts.flows.at(-1)).toBe(`0 open, ${opened} flows seen`);
+    // The capture's last minute, on the capture's clock (reading it takes well under a minute of wall time).
+    const last = Math.max(...want.map((e) => e.ts));
+    const inLastMinute = reuses.filter((e) => e.ts >= last - 60_000_000).length;
+    expect(texts.reuse.at(-1)).toBe(`${inLastMinute} reuse${inLastMinute === 1 ? '' : 's'} in the last minute of packet time, ${reuses.length} in all`);
+    expect(reuses.length).toBeGreaterThan(inLastMinute);
+  });
+
   test('NAT collisions come out of the node chain as they come out of analyze ("interleaved")', async () => {
     const nat = join(CAPTURES, 'nat-collision.pcap.gz');
     const natPackets = await lastValueFrom(readCapture(nat).pipe(decodeFrames({ sensor: 'cap' }), toArray()));

@@ -41,6 +41,25 @@ describeKafka('Kafka nodes against the real broker', () => {
     expect(got.map((e) => JSON.stringify(e)).sort()).toEqual(want.map((e) => JSON.stringify(e)).sort());
   });
 
+  test('kafka out writes events only: the flows node\'s flow.interleave evidence and watermarks stay out of the topic', async () => {
+    const id = uniqueName('nrplumb');
+    await createTopic(`${id}.out`, 1);
+    await load(nodes, [
+      { id: 'k', type: 'tcpreuse-kafka', brokers: BROKERS },
+      { id: 'out', type: 'tcpreuse-kafka-out', kafka: 'k', topic: `${id}.out`, format: 'avro' },
+    ]);
+    const [event] = (await analyzeCapture(CAPTURE, { sensor: 'cap' })).filter((e) => e.type === 'flow.close');
+    const out = helper.getNode('out');
+    out.receive({ payload: { type: 'flow.interleave', ts: event.ts, sensor: 'cap', flowId: 'a', previousFlowId: 'b', frame: 3 } });
+    out.receive({ payload: { type: 'watermark', ts: event.ts } });
+    out.receive({ payload: event });
+    // One producer, one partition: anything written before the event would be read before it.
+    let got = await readTopic(`${id}.out`);
+    for (const t0 = Date.now(); got.length < 1 && Date.now() - t0 < 30000; got = await readTopic(`${id}.out`)) await new Promise((r) => setTimeout(r, 300));
+    expect(got).toHaveLength(1);
+    expect(got[0].key?.toString()).toMatch(/^cap\|/);
+  });
+
   test('undecodable Kafka messages reach a Catch node with their origin; the rest flows on', async () => {
     const id = uniqueName('nrbad');
     await createTopic(`${id}.in`, 1);
