@@ -17,6 +17,7 @@ interface FlowsConfig {
   idleTick?: string;
   streamMemory?: string;
   maxRemembered?: string;
+  communityIdSeed?: string;
 }
 
 // flow.interleave (a replaced connection still sending) rides with the closes to tcpreuse-reuse.
@@ -44,6 +45,7 @@ module.exports = function register(RED: NodeAPI): void {
         streamMemoryS: numberField(c, 'streamMemory', 'stream memory'),
         maxRemembered: numberField(c, 'maxRemembered', 'max remembered', 1),
         annotate: config.annotate === true,
+        communityIdSeed: numberField(c, 'communityIdSeed', 'community ID seed'),
       };
       runEventTimeNode(node, {
         operator: trackFlows(options, {

@@ -17,6 +17,17 @@ describe('tcpreuse CLI', () => {
     expect(r.stdout).toMatch(/connections 53/);
   });
 
+  test('--community-id-seed: the events\' Community ID changes with the seed; a seed outside 0..65535 is a usage error', () => {
+    const ids = (...extra: string[]) => run('analyze', 'samples/sample.pcap', '--json', ...extra).stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.type === 'flow.open').map((e) => e.communityId as string);
+    const [plain, seeded] = [ids(), ids('--community-id-seed', '7')];
+    expect(plain.length).toBeGreaterThan(0);
+    expect(plain.every((id) => /^1:[A-Za-z0-9+/]{27}=$/.test(id))).toBe(true);
+    expect(seeded.every((id, i) => id !== plain[i])).toBe(true);
+    const r = run('analyze', 'samples/sample.pcap', '--community-id-seed', '65536');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--community-id-seed must be an integer in 0\.\.65535, got "65536"/);
+  });
+
   test("the report's top clients start with the worst reuse, counted as --json says", () => {
     const report = run('analyze', 'samples/sample.pcap').stdout.split('\n');
     const at = report.indexOf('Top clients (by worst reuse, then reuses, then connections):');

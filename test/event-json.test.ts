@@ -33,6 +33,7 @@ describe('eventJson', () => {
         ts,
         sensor,
         flowId: 'f',
+        communityId: '1:LQU9qZlK+B5F3KDmev6m5PMibrg=',
         stream: 0,
         client: { ip: '10.0.0.1', port: 1 },
         server: { ip: '10.0.0.2', port: 2 },

@@ -224,6 +224,7 @@ describe('PortCycleDetector client limit', () => {
     ts: T0 + i * 1000,
     sensor: 'default',
     flowId: `f${i}`,
+    communityId: '',
     stream: i,
     client: { ip: client, port },
     server: { ip: '192.0.2.1', port: 443 },

@@ -41,6 +41,8 @@ Options for analyze:
   --half-open-timeout <s>  idle time closing a flow still in its handshake (default 30)
   --closed-timeout <s>     linger of a flow after FIN/FIN or RST (default 10)
   --max-flows <n>          flow table limit; the least recently seen flow is evicted (default 1000000)
+  --community-id-seed <n>  seed of the events' Community ID flow hash, 0..65535 (default 0; use
+                           the seed your Zeek/Suricata sensors use, so the IDs join up)
   --sensor <name>          sensor id on every event (default: the (first) capture's file name;
                            "stdin" for -)
   --limit <n>              reuses listed per severity in the report (default 10; 0 = all)
@@ -89,10 +91,11 @@ function seconds(name: string, v: string | undefined, min = 0): number | undefin
   return n;
 }
 
-function integer(name: string, v: string | undefined, min: number): number | undefined {
+function integer(name: string, v: string | undefined, min: number, max = Infinity): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}, got "${v}"`);
+  const range = max === Infinity ? `>= ${min}` : `in ${min}..${max}`;
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be an integer ${range}, got "${v}"`);
   return n;
 }
 
@@ -139,6 +142,7 @@ export function parseCli(argv: string[]): CliCommand {
         'half-open-timeout': { type: 'string' },
         'closed-timeout': { type: 'string' },
         'max-flows': { type: 'string' },
+        'community-id-seed': { type: 'string' },
         sensor: { type: 'string' },
         limit: { type: 'string' },
         'min-severity': { type: 'string' },
@@ -173,6 +177,7 @@ export function parseCli(argv: string[]): CliCommand {
       halfOpenTimeoutS: seconds('half-open-timeout', v['half-open-timeout'], 0.001),
       closedTimeoutS: seconds('closed-timeout', v['closed-timeout']),
       maxFlows: integer('max-flows', v['max-flows'], 1),
+      communityIdSeed: integer('community-id-seed', v['community-id-seed'], 0, 65535),
     },
     reuse: { windowS: seconds('window', v.window) },
     stats: { windowS: seconds('stats-window', v['stats-window'], 0.001) },

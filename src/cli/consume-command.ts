@@ -98,6 +98,7 @@ export async function consumeCommand(argv: string[]): Promise<number> {
         halfOpenTimeoutS: v.halfOpenTimeout as number,
         closedTimeoutS: v.closedTimeout as number,
         maxFlows: v.maxFlows as number,
+        communityIdSeed: v.communityIdSeed as number,
       },
       reuse: { windowS: v.window as number },
       stats: { windowS: v.statsWindow as number },

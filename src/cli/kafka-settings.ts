@@ -32,6 +32,7 @@ export const ANALYZE_SETTINGS: readonly Setting[] = [
   { name: 'half-open-timeout', kind: 'number', min: 0.001, default: 30, help: 'idle seconds closing a flow in its handshake' },
   { name: 'closed-timeout', kind: 'number', default: 10, help: 'linger of a flow after FIN/FIN or RST, seconds' },
   { name: 'max-flows', kind: 'integer', min: 1, default: 1000000, help: 'flow table limit (least recently seen evicted)' },
+  { name: 'community-id-seed', kind: 'integer', min: 0, max: 65535, default: 0, help: 'seed of the events\' Community ID (the one your other sensors use)' },
 ];
 
 export { INPUT_FORMATS, OUTPUT_FORMATS, COMPRESSIONS };

@@ -15,6 +15,7 @@ export interface Setting {
   readonly values?: readonly string[];
   readonly default?: string | number | boolean | readonly string[] | null;
   readonly min?: number;
+  readonly max?: number;
   readonly help: string;
   /** Shown instead of the value in the help (e.g. secrets that should come from the environment). */
   readonly placeholder?: string;
@@ -48,7 +49,8 @@ function convert(s: Setting, raw: unknown, where: string): SettingValue {
     case 'integer': {
       const n = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
       const min = s.min ?? 0;
-      if (!Number.isFinite(n) || n < min || (s.kind === 'integer' && !Number.isInteger(n))) return bad(`${s.kind === 'integer' ? 'an integer' : 'a number'} >= ${min}`);
+      const range = s.max === undefined ? `>= ${min}` : `in ${min}..${s.max}`;
+      if (!Number.isFinite(n) || n < min || n > (s.max ?? Infinity) || (s.kind === 'integer' && !Number.isInteger(n))) return bad(`${s.kind === 'integer' ? 'an integer' : 'a number'} ${range}`);
       return n;
     }
     case 'list': {

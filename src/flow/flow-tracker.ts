@@ -15,6 +15,7 @@ import { flowIdFromHash } from './flow-id';
 import { FlowTable, List, NIL } from './flow-table';
 import { H, HISTORY_FLIP, HISTORY_MAX_LETTERS, HISTORY_WORD_LETTERS, historySymbol, historyText, historyWordAppend, isHistoryScale } from './history';
 import { TOO_LARGE_SEQ_DELTA, Z, zeekConnState, zeekStep, zeekSynReinits, zState } from './zeek-state';
+import { communityId } from './community-id';
 import { endpointFirst, tupleHash } from './tuple-hash';
 
 export interface TrackFlowsOptions {
@@ -41,6 +42,8 @@ export interface TrackFlowsOptions {
   readonly annotate?: boolean;
   /** Emit a watermark whenever event time has advanced this much. @default 1 */
   readonly watermarkIntervalS?: number;
+  /** Seed of the events' Community ID (0..65535; sensors that hash with a seed must all use the same). @default 0 */
+  readonly communityIdSeed?: number;
 }
 
 export interface TrackerCounters {
@@ -161,6 +164,7 @@ export class FlowTracker {
   private readonly maxRemembered: number;
   private readonly annotate: boolean;
   private readonly watermarkUs: number;
+  private readonly communityIdSeed: number;
   private readonly nextStream = new Map<string, number>();
   private now = -Infinity;
   // Two-entry tuple → row cache (see process); a row's generation proves the entry still holds.
@@ -192,6 +196,7 @@ export class FlowTracker {
     this.maxRemembered = numberOption(o, 'maxRemembered', options.maxRemembered, 1_000_000, { min: 0, integer: true });
     this.annotate = options.annotate === true;
     this.watermarkUs = numberOption(o, 'watermarkIntervalS', options.watermarkIntervalS, 1, { min: 0 }) * US_PER_S;
+    this.communityIdSeed = numberOption(o, 'communityIdSeed', options.communityIdSeed, 0, { min: 0, max: 65535, integer: true });
     this.t = new FlowTable(1024);
   }
 
@@ -653,6 +658,11 @@ export class FlowTracker {
     }
   }
 
+  private communityIdAt(row: number): string {
+    const k = this.t.keys;
+    return communityId(k.ipA[row]!, k.ports[2 * row], k.ipB[row]!, k.ports[2 * row + 1], this.communityIdSeed);
+  }
+
   private endpoints(row: number): { client: Endpoint; server: Endpoint } {
     const t = this.t;
     const a: Endpoint = { ip: t.keys.ipA[row]!, port: t.keys.ports[2 * row] };
@@ -669,6 +679,7 @@ export class FlowTracker {
       ts,
       sensor: t.keys.sensor[row]!,
       flowId: this.flowIdAt(row)!,
+      communityId: this.communityIdAt(row),
       stream: t.stream[row],
       client,
       server,
@@ -698,6 +709,7 @@ export class FlowTracker {
       ts: endTs,
       sensor: t.keys.sensor[row]!,
       flowId: this.flowIdAt(row)!,
+      communityId: this.communityIdAt(row),
       stream: t.stream[row],
       client,
       server,
@@ -719,8 +731,21 @@ export class FlowTracker {
     };
   }
 
+  /** Consecutive packets are mostly of one connection: the last tuple's hash is kept. */
+  private lastTuple = '';
+  private lastCommunityId = '';
+  private packetCommunityId(p: PacketRecord): string {
+    const tuple = p.src + ' ' + p.sport + ' ' + p.dst + ' ' + p.dport;
+    if (tuple !== this.lastTuple) {
+      this.lastTuple = tuple;
+      this.lastCommunityId = communityId(p.src, p.sport, p.dst, p.dport, this.communityIdSeed);
+    }
+    return this.lastCommunityId;
+  }
+
   private emitAnnotation(p: PacketRecord, sensor: string, stream: number | null, flowId: string | null, reused: boolean): void {
-    const a: PacketAnnotation = { type: 'packet', ts: p.ts, sensor, frame: p.frame ?? null, stream, flowId, reused, packet: p };
+    const communityId = p.icmpQuote === undefined ? this.packetCommunityId(p) : null;
+    const a: PacketAnnotation = { type: 'packet', ts: p.ts, sensor, frame: p.frame ?? null, stream, flowId, communityId, reused, packet: p };
     this.emit(a);
   }
 }

@@ -16,7 +16,7 @@ import type { Endpoint, FlowCloseEvent, FlowOpenEvent, PortReuseEvent, TcpReuseE
 export function writeEventJson(w: ByteWriter, e: TcpReuseEvent): void {
   if (e.type !== 'flow.open' && e.type !== 'flow.close' && e.type !== 'port.reuse') return w.text(JSON.stringify(e));
   // Room for the worst case: every string escaped to \uXXXX (6 bytes per UTF-16 unit), every number at full length.
-  let strings = e.sensor.length + e.flowId.length + e.client.ip.length + e.server.ip.length;
+  let strings = e.sensor.length + e.flowId.length + e.communityId.length + e.client.ip.length + e.server.ip.length;
   if (e.type === 'flow.close') strings += e.history.length;
   else if (e.type === 'port.reuse') strings += e.previousFlowId.length + e.reason.length;
   w.room(2048 + 6 * strings);
@@ -47,6 +47,7 @@ const CLOSE = bytes('{"type":"flow.close","ts":');
 const REUSE = bytes('{"type":"port.reuse","ts":');
 const SENSOR = bytes(',"sensor":');
 const FLOW_ID = bytes(',"flowId":');
+const COMMUNITY_ID = bytes(',"communityId":');
 const PREVIOUS_FLOW_ID = bytes(',"previousFlowId":');
 const STREAM = bytes(',"stream":');
 const PREVIOUS_STREAM = bytes(',"previousStream":');
@@ -81,6 +82,7 @@ function connection(b: Buffer, at: number, e: FlowOpenEvent | FlowCloseEvent): n
   at = num(b, at, e.ts);
   at = str(b, lit(b, at, SENSOR), e.sensor);
   at = str(b, lit(b, at, FLOW_ID), e.flowId);
+  at = str(b, lit(b, at, COMMUNITY_ID), e.communityId);
   at = num(b, lit(b, at, STREAM), e.stream);
   at = endpoint(b, lit(b, at, CLIENT), e.client);
   at = endpoint(b, lit(b, at, SERVER), e.server);
@@ -112,6 +114,7 @@ function reuse(b: Buffer, at: number, e: PortReuseEvent): number {
   at = num(b, lit(b, at, REUSE), e.ts);
   at = str(b, lit(b, at, SENSOR), e.sensor);
   at = str(b, lit(b, at, FLOW_ID), e.flowId);
+  at = str(b, lit(b, at, COMMUNITY_ID), e.communityId);
   at = str(b, lit(b, at, PREVIOUS_FLOW_ID), e.previousFlowId);
   at = num(b, lit(b, at, STREAM), e.stream);
   at = num(b, lit(b, at, PREVIOUS_STREAM), e.previousStream);

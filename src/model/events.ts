@@ -28,6 +28,8 @@ export interface FlowOpenEvent {
   sensor: string;
   /** Stable id of this connection: the same input always gives the same id. */
   flowId: string;
+  /** Community ID v1 of the connection's 4-tuple (Zeek, Suricata, Wireshark and Elastic compute the same). */
+  communityId: string;
   /** Wireshark's tcp.stream of the packet that opened the flow (numbered per sensor). */
   stream: number;
   client: Endpoint;
@@ -70,6 +72,8 @@ export interface PortReuseEvent {
   ts: number;
   sensor: string;
   flowId: string;
+  /** Community ID v1 of the 4-tuple (the old and the new connection share it). */
+  communityId: string;
   previousFlowId: string;
   stream: number;
   previousStream: number;
@@ -142,6 +146,11 @@ export interface PacketAnnotation {
   /** Wireshark tcp.stream, or null where Wireshark gives none (ICMP quoting only 8 bytes). */
   stream: number | null;
   flowId: string | null;
+  /**
+   * Community ID v1 of the packet's TCP 4-tuple; null for an ICMP error quoting a TCP header (the
+   * frame's own flow is the ICMP one, which the packet record does not describe).
+   */
+  communityId: string | null;
   /** Wireshark's tcp.analysis.reused_ports on this packet. */
   reused: boolean;
   packet: PacketRecord;

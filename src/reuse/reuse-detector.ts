@@ -179,6 +179,7 @@ export class ReuseDetector {
       ts: e.ts,
       sensor: e.sensor,
       flowId: e.flowId,
+      communityId: e.communityId,
       previousFlowId: m.flowId[prev]!,
       stream: e.stream,
       previousStream: m.stream[prev],
