@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { gzipSync } from 'node:zlib';
+import { formatEvent } from '../src/formats/siem-format';
 import { capturePath, cutCapture, ROOT, splitCapture } from './helpers/run';
 
 // Runs the built CLI (`npm test` builds first), as a user would.
@@ -26,6 +27,24 @@ describe('tcpreuse CLI', () => {
     const r = run('analyze', 'samples/sample.pcap', '--community-id-seed', '65536');
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/--community-id-seed must be an integer in 0\.\.65535, got "65536"/);
+  });
+
+  test('--format ecs | ocsf | cef prints each event in that SIEM schema, and says on stderr what the schema has no place for', () => {
+    const events = run('analyze', 'samples/sample.pcap', '--json').stdout.trim().split('\n').map((l) => JSON.parse(l));
+    for (const format of ['ecs', 'ocsf', 'cef'] as const) {
+      const r = run('analyze', 'samples/sample.pcap', '--format', format);
+      expect(r.status).toBe(0);
+      const want = events.map((e) => formatEvent(format, e)).filter((f) => f !== null).map((f) => f!.text);
+      expect(r.stdout.trim().split('\n')).toEqual(want);
+      const skipped = events.length - want.length;
+      if (skipped === 0) expect(r.stderr).toBe('');
+      else expect(r.stderr).toMatch(new RegExp(`^tcpreuse: --format ${format} has no place for .*: not printed`));
+    }
+    expect(run('analyze', 'samples/sample.pcap', '--format', 'json').stdout).toBe(run('analyze', 'samples/sample.pcap', '--json').stdout);
+    const bad = run('analyze', 'samples/sample.pcap', '--format', 'splunk');
+    expect([bad.status, bad.stderr]).toEqual([2, expect.stringMatching(/--format must be one of report, json, ecs, ocsf, cef, got "splunk"/)]);
+    const both = run('analyze', 'samples/sample.pcap', '--json', '--format', 'cef');
+    expect([both.status, both.stderr]).toEqual([2, expect.stringMatching(/--json and --format cef disagree/)]);
   });
 
   test("the report's top clients start with the worst reuse, counted as --json says", () => {

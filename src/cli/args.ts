@@ -1,7 +1,8 @@
-import { existsSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { STDIN_PATH } from '../capture/pcap-reader';
+import { packageRoot } from '../util/package-root';
+import { isSiemFormat, SIEM_FORMATS, type SiemFormat } from '../formats/siem-format';
 import { SEVERITIES, type Severity } from '../model/events';
 import type { AnalyzeOptions } from '../operators/analyze';
 
@@ -33,6 +34,11 @@ frame numbers go on, and a connection or a reuse may span files.
 
 Options for analyze:
   --json                   print every event as one JSON line instead of the report
+  --format <f>             report (default), json (as --json), or a SIEM's schema, one event per
+                           line: ecs (Elastic Common Schema, every event), ocsf (OCSF 1.4: flows as
+                           Network Activity, reuses/cycles/pressure as Detection Finding), cef
+                           (ArcSight CEF, the alerts); events a schema has no place for are
+                           counted on stderr
   --time-wait <s>          TIME_WAIT the severity policy judges against (default 60, as Linux;
                            use 240 for Windows clients)
   --window <s>             how long an ended connection is remembered per 4-tuple (default 14400)
@@ -76,7 +82,10 @@ export interface CliCommand {
   command: 'analyze' | 'annotate' | 'help' | 'version';
   /** One or more; "-" (standard input) only alone. */
   captures: string[];
+  /** Events as lines (tcpreuse JSON or a SIEM schema) instead of the report. */
   json: boolean;
+  /** The line format when `json`: tcpreuse's own JSON or a SIEM schema. */
+  format: 'json' | SiemFormat;
   limit: number;
   /** port.reuse events below this severity are left out of the listing and the --json lines. */
   minSeverity: Severity;
@@ -99,6 +108,13 @@ function integer(name: string, v: string | undefined, min: number, max = Infinit
   return n;
 }
 
+function outputFormat(v: string | undefined, json: boolean): 'report' | 'json' | SiemFormat {
+  if (v === undefined) return json ? 'json' : 'report';
+  if (v !== 'report' && v !== 'json' && !isSiemFormat(v)) throw new UsageError(`--format must be one of report, json, ${SIEM_FORMATS.join(', ')}, got "${v}"`);
+  if (json && v !== 'json') throw new UsageError(`--json and --format ${v} disagree: give one of them`);
+  return v;
+}
+
 function severity(v: string | undefined): Severity {
   if (v === undefined) return 'info';
   if (!(SEVERITIES as readonly string[]).includes(v)) throw new UsageError(`--min-severity must be one of ${SEVERITIES.join(', ')}, got "${v}"`);
@@ -119,9 +135,7 @@ export function argvError(err: unknown, help: string, command?: string): UsageEr
 
 /** samples/sample.pcap of this package: beside the package.json above this file (built or not). */
 function bundledSample(): string {
-  let d = __dirname;
-  while (!existsSync(join(d, 'package.json')) && dirname(d) !== d) d = dirname(d);
-  return join(d, 'samples', 'sample.pcap');
+  return join(packageRoot(), 'samples', 'sample.pcap');
 }
 
 export function parseCli(argv: string[]): CliCommand {
@@ -135,6 +149,7 @@ export function parseCli(argv: string[]): CliCommand {
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
         json: { type: 'boolean' },
+        format: { type: 'string' },
         'time-wait': { type: 'string' },
         window: { type: 'string' },
         'stats-window': { type: 'string' },
@@ -154,7 +169,7 @@ export function parseCli(argv: string[]): CliCommand {
     throw argvError(err, 'tcpreuse --help');
   }
   const { values: v, positionals } = parsed;
-  const base: CliCommand = { command: 'help', captures: [], json: false, limit: 10, minSeverity: 'info', progress: true, options: {} };
+  const base: CliCommand = { command: 'help', captures: [], json: false, format: 'json', limit: 10, minSeverity: 'info', progress: true, options: {} };
   if (v.version) return { ...base, command: 'version' };
   // No command at all is a usage error (exit 2, the usage on stderr); asking for help is not.
   if (!v.help && positionals.length === 0) throw new UsageError(`a command is needed: tcpreuse analyze <capture> (tcpreuse --help lists the commands)`);
@@ -169,6 +184,7 @@ export function parseCli(argv: string[]): CliCommand {
   if (captures.length > 1 && captures.includes(STDIN_PATH)) throw new UsageError('- (standard input) is a capture of its own: give it alone');
   const capture = captures[0];
   const timeWaitS = seconds('time-wait', v['time-wait']);
+  const format = outputFormat(v.format, v.json === true);
   const options: AnalyzeOptions = {
     sensor: v.sensor ?? (capture === STDIN_PATH ? 'stdin' : basename(capture).replace(/\.(pcapng|pcap|cap)(\.gz)?$/i, '')),
     timeWaitS,
@@ -185,7 +201,8 @@ export function parseCli(argv: string[]): CliCommand {
   return {
     command,
     captures,
-    json: v.json === true,
+    json: format !== 'report',
+    format: format === 'report' ? 'json' : format,
     limit: integer('limit', v.limit, 0) ?? 10,
     minSeverity: severity(v['min-severity']),
     progress: v['no-progress'] !== true,

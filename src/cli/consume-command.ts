@@ -24,7 +24,7 @@ const SETTINGS: readonly Setting[] = [
   { name: 'alerts-topic', kind: 'string', default: 'tcpreuse.alerts', help: 'port.reuse, port.cycle, port.pressure, reuse.stats events', topic: true },
   { name: 'packets-topic', kind: 'string', help: 'also write every packet enriched with stream, flowId, reused (off unless set)', topic: true },
   { name: 'dlq-topic', kind: 'string', default: 'tcpreuse.dlq', help: 'dead-letter topic for messages that cannot be decoded', topic: true },
-  { name: 'output-format', kind: 'enum', values: OUTPUT_FORMATS, default: 'json', help: 'json, or avro (schemas/tcpreuse-event.avsc)' },
+  { name: 'output-format', kind: 'enum', values: OUTPUT_FORMATS, default: 'json', help: 'json or avro (schemas/tcpreuse-event.avsc): every event; or a SIEM schema: ecs (every event), ocsf (flows and alerts), cef (alerts); events a schema has no place for are counted (events_not_in_format_total), not written' },
   { name: 'compression', kind: 'enum', values: COMPRESSIONS, default: 'none', help: 'compression of the produced batches' },
   { name: 'min-severity', kind: 'enum', values: SEVERITIES, default: 'info', help: 'port.reuse events less severe than this are not written (counted in tcpreuse_reuses_not_written_total; reuse.stats still count them)' },
   ...ANALYZE_SETTINGS,

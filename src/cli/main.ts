@@ -4,10 +4,12 @@ import { captureBytes, CaptureError, STDIN_PATH } from '../capture/pcap-reader';
 import { readPacketsInSequence } from '../capture/read-packets';
 import type { FrameDecoder } from '../decode/frame-decoder';
 import type { FlowTracker } from '../flow/flow-tracker';
+import { formatEvent } from '../formats/siem-format';
 import { severityBelow, type TcpReuseEvent } from '../model/events';
 import { analyze } from '../operators/analyze';
 import { trackFlows } from '../operators/track-flows';
 import { OptionError } from '../util/options';
+import { packageVersion } from '../util/package-root';
 import { HELP, parseCli, UsageError, type CliCommand } from './args';
 import { LiveStatus, ProgressBar, type Progress } from './progress';
 import { AnalyzeReport } from './report';
@@ -27,10 +29,6 @@ const PROGRESS_MIN_BYTES = 20 * 1024 * 1024;
  */
 const SHORT_RUN_V8_FLAGS = '--max-inlined-bytecode-size-cumulative=200';
 
-function version(): string {
-  // dist/src/cli/main.js → the package root's package.json
-  return (require('../../../package.json') as { version: string }).version;
-}
 
 /** The captures as the report's first line names them. */
 function captureList(captures: readonly string[]): string {
@@ -85,6 +83,7 @@ function runOn(cmd: CliCommand, signal: AbortSignal | undefined): Promise<void> 
     { onDecoder: (d) => void decoders.push(d) },
   );
   const report = new AnalyzeReport();
+  const unformatted = new Map<string, number>(); // events the chosen SIEM schema has no place for
 
   return new Promise<void>((resolve, reject) => {
     const fail = (err: unknown): void => {
@@ -128,8 +127,13 @@ function runOn(cmd: CliCommand, signal: AbortSignal | undefined): Promise<void> 
             if (e.severity === 'high') reuses.high++;
             if (cmd.json && severityBelow(e.severity, cmd.minSeverity)) return;
           }
-          if (cmd.json) out.writeEvent(e);
-          else report.add(e);
+          if (!cmd.json) report.add(e);
+          else if (cmd.format === 'json') out.writeEvent(e);
+          else {
+            const f = formatEvent(cmd.format, e);
+            if (f) out.write(f.text + '\n');
+            else unformatted.set(e.type, (unformatted.get(e.type) ?? 0) + 1);
+          }
         },
         error: fail,
         complete() {
@@ -152,6 +156,10 @@ function runOn(cmd: CliCommand, signal: AbortSignal | undefined): Promise<void> 
                 cmd.minSeverity,
               ),
             );
+          }
+          if (unformatted.size > 0) {
+            const what = [...unformatted].map(([type, n]) => `${n} ${type}`).join(', ');
+            process.stderr.write(`tcpreuse: --format ${cmd.format} has no place for ${what}: not printed (--format ecs or json carries every event)\n`);
           }
           finish();
         },
@@ -194,7 +202,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (cmd.command === 'version') {
-    process.stdout.write(version() + '\n');
+    process.stdout.write(packageVersion() + '\n');
     return 0;
   }
   setFlagsFromString(SHORT_RUN_V8_FLAGS);

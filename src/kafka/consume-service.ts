@@ -2,7 +2,7 @@ import type { Subscription } from 'rxjs';
 import type { FlowTracker } from '../flow/flow-tracker';
 import { InputDecoder, InputError, type InputFormat } from '../ingest/input-decoder';
 import type { PcapRecordOptions } from '../ingest/pcap-record';
-import { severityBelow, type Severity, type TcpReuseEvent } from '../model/events';
+import type { Severity, TcpReuseEvent } from '../model/events';
 import type { PacketRecord } from '../model/packet-record';
 import { analyze, type AnalyzeOptions } from '../operators/analyze';
 import type { Logger } from '../util/logger';
@@ -11,7 +11,8 @@ import { PushSource } from '../util/push-source';
 import type { BatchContext, ConsumedBatch, KafkaClient, TopicPartition } from './client';
 import type { Compression } from './codecs';
 import { oneLine, packDeadLetter, prepareDeadLetterTopic } from './dead-letter';
-import { packEventRecord, topicOf, type OutputFormat, type OutputTopics } from './event-records';
+import type { OutputFormat, OutputTopics } from './event-records';
+import { EventOutput } from './event-output';
 import type { PackedMessages } from './message-pack';
 import type { Metrics } from './metrics';
 import { EventTimeMerger, type PendingMessage } from './partition-merge';
@@ -57,6 +58,8 @@ export interface ConsumeSummary {
   readonly deadLettered: number;
   /** port.reuse events below `minSeverity`, not written; present only when there were some. */
   readonly reusesNotWritten?: number;
+  /** Events the --output-format schema has no place for, not written; present only when there were some. */
+  readonly eventsNotInFormat?: number;
   readonly reason: string;
   /**
    * With `untilEnd`: seconds from the first batch fetched to the last event acknowledged, the
@@ -137,6 +140,7 @@ export class ConsumeService extends ServiceLifecycle<ConsumeSummary> {
   private readonly paused = new Set<string>();
   private startOffsets = new Map<string, number>();
   private pipelineError: Error | null = null;
+  private readonly output: EventOutput;
   private readonly count: {
     messages: (n?: number, l?: Record<string, string>) => void;
     packets: (n?: number) => void;
@@ -144,7 +148,6 @@ export class ConsumeService extends ServiceLifecycle<ConsumeSummary> {
     dlq: (n?: number, l?: Record<string, string>) => void;
     commits: (n?: number) => void;
     commitFailures: (n?: number) => void;
-    belowSeverity: (n?: number, l?: Record<string, string>) => void;
     rereadSkipped: (n?: number) => void;
   };
 
@@ -160,6 +163,7 @@ export class ConsumeService extends ServiceLifecycle<ConsumeSummary> {
     // What a restart must rebuild is reuse detection's memory; stream numbers are this instance's own.
     const retainS = options.rebuildWindowS ?? options.analyze.reuse?.windowS ?? 14400;
     this.pins = new StatePins(retainS * US_PER_S);
+    this.output = new EventOutput(metrics, options);
     this.count = {
       messages: metrics.counter('messages_in_total', 'Kafka messages consumed, by topic.'),
       packets: metrics.counter('packets_in_total', 'Packets decoded from the consumed messages.'),
@@ -167,7 +171,6 @@ export class ConsumeService extends ServiceLifecycle<ConsumeSummary> {
       dlq: metrics.counter('dead_letter_total', 'Messages sent to the dead-letter topic, by input format.'),
       commits: metrics.counter('offset_commits_total', 'Offset commits.'),
       commitFailures: metrics.counter('offset_commit_failures_total', 'Offset commits the broker refused (retried on the next drain).'),
-      belowSeverity: metrics.counter('reuses_not_written_total', 'port.reuse events below --min-severity, not written, by severity.'),
       rereadSkipped: metrics.counter('reread_skipped_total', 'Messages fetched again that the state already holds (skipped).'),
     };
     metrics.gauge('open_flows', 'TCP flows open in the flow table.', () => [{ labels: {}, value: this.tracker?.openFlows ?? 0 }]);
@@ -195,12 +198,14 @@ export class ConsumeService extends ServiceLifecycle<ConsumeSummary> {
 
   protected summary(reason: string): ConsumeSummary {
     const notWritten = this.metrics.total('reuses_not_written_total');
+    const notInFormat = this.metrics.total('events_not_in_format_total');
     return {
       messages: this.metrics.total('messages_in_total'),
       packets: this.metrics.total('packets_in_total'),
       events: this.metrics.total('events_out_total'),
       deadLettered: this.metrics.total('dead_letter_total'),
       ...(notWritten > 0 ? { reusesNotWritten: notWritten } : {}),
+      ...(notInFormat > 0 ? { eventsNotInFormat: notInFormat } : {}),
       reason,
       consumingS: this.firstBatchAt > 0 && this.endWrittenAt > 0 ? (this.endWrittenAt - this.firstBatchAt) / 1000 : null,
     };
@@ -249,14 +254,7 @@ export class ConsumeService extends ServiceLifecycle<ConsumeSummary> {
     const m = this.current;
     if (e.type === 'flow.open' && m) this.pins.pin(e.flowId, m.partitionKey, m.offset);
     else if (e.type === 'flow.close') this.pins.closed(e.flowId, e.endTs);
-    if (e.type === 'port.reuse' && severityBelow(e.severity, this.options.minSeverity ?? 'info')) {
-      this.count.belowSeverity(1, { severity: e.severity });
-      return;
-    }
-    const topic = topicOf(e, this.options.outputTopics);
-    if (topic === null) return;
-    packEventRecord(this.writer.outbox, e, topic, this.options.outputFormat);
-    if (this.writer.outbox.count >= EAGER_WRITE_RECORDS) this.writer.handOver();
+    if (this.output.write(this.writer.outbox, e) && this.writer.outbox.count >= EAGER_WRITE_RECORDS) this.writer.handOver();
   }
 
   protected onAssignment(a: TopicPartition[]): void {

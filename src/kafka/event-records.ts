@@ -4,7 +4,7 @@ import { writeEventJson } from '../model/event-json';
 import { ByteWriter } from '../util/byte-writer';
 import type { MessagePacker } from './message-pack';
 
-export const OUTPUT_FORMATS = ['json', 'avro'] as const;
+export const OUTPUT_FORMATS = ['json', 'avro', 'ecs', 'ocsf', 'cef'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 export interface OutputTopics {
@@ -72,13 +72,15 @@ export function topicOf(e: TcpReuseEvent, topics: OutputTopics): string | null {
 
 /**
  * One output record, written straight into `packer`: key (writeEventKey), value in the chosen
- * format, timestamp = event time (ms), the event-type header; labelled with the event type.
+ * format (tcpreuse's JSON or Avro, or a value already formatted, such as a SIEM schema's),
+ * timestamp = event time (ms), the event-type header; labelled with the event type.
  */
-export function packEventRecord(packer: MessagePacker, e: TcpReuseEvent, topic: string, format: OutputFormat): void {
+export function packEventRecord(packer: MessagePacker, e: TcpReuseEvent, topic: string, format: 'json' | 'avro' | Buffer): void {
   packer.begin(topic, undefined, Math.floor(e.ts / 1000), true);
   writeEventKey(packer.open(), e);
   packer.close();
-  if (format === 'avro') packer.field(encodeEvent(e));
+  if (Buffer.isBuffer(format)) packer.field(format);
+  else if (format === 'avro') packer.field(encodeEvent(e));
   else {
     writeEventJson(packer.open(), e);
     packer.close();

@@ -6,13 +6,13 @@
  * only when a checkpoint covering it and every record made before it are acknowledged.
  */
 import { InputDecoder, InputError } from '../../ingest/input-decoder';
-import { severityBelow, type TcpReuseEvent } from '../../model/events';
+import type { TcpReuseEvent } from '../../model/events';
 import type { ClientFeedEvent } from '../../stages/client-stage';
 import type { Logger } from '../../util/logger';
 import type { BatchContext, ConsumedBatch, KafkaClient, KafkaConnection, TopicPartition } from '../client';
 import type { ConsumeOptions } from '../consume-service';
 import { oneLine, packDeadLetter, prepareDeadLetterTopic } from '../dead-letter';
-import { packEventRecord, topicOf } from '../event-records';
+import { EventOutput } from '../event-output';
 import { MessagePacker, type PackedMessages } from '../message-pack';
 import type { Metrics } from '../metrics';
 import { ServiceLifecycle } from '../service-lifecycle';
@@ -40,6 +40,7 @@ export interface ScaledSummary {
   readonly deadLettered: number;
   readonly checkpoints: number;
   readonly restores: number;
+  readonly eventsNotInFormat?: number;
   readonly reason: string;
 }
 
@@ -70,7 +71,8 @@ export class ScaledConsumeService extends ServiceLifecycle<ScaledSummary> {
   );
   private lastEndCheck = 0;
   private restoring = 0;
-  private readonly count: Record<'messages' | 'packets' | 'events' | 'dlq' | 'commits' | 'commitFailures' | 'belowSeverity' | 'checkpoints' | 'restores' | 'rereadSkipped' | 'badFeed', (n?: number, l?: Record<string, string>) => void>;
+  private readonly output: EventOutput;
+  private readonly count: Record<'messages' | 'packets' | 'events' | 'dlq' | 'commits' | 'commitFailures' | 'checkpoints' | 'restores' | 'rereadSkipped' | 'badFeed', (n?: number, l?: Record<string, string>) => void>;
   private readonly restoreSeconds: (n?: number, l?: Record<string, string>) => void;
   private readonly restoreBytes: (n?: number, l?: Record<string, string>) => void;
   private lastCheckpointBytes = 0;
@@ -89,6 +91,7 @@ export class ScaledConsumeService extends ServiceLifecycle<ScaledSummary> {
     this.decoder = new InputDecoder({ format: options.inputFormat, pcapRecord: options.pcapRecord, maxFutureS: options.maxFutureS });
     this.internal = internalTopics(options.appId);
     const c = (name: string, help: string): ((n?: number, l?: Record<string, string>) => void) => metrics.counter(name, help);
+    this.output = new EventOutput(metrics, options);
     this.count = {
       messages: c('messages_in_total', 'Kafka messages consumed, by topic.'),
       packets: c('packets_in_total', 'Packets decoded from the consumed messages.'),
@@ -96,7 +99,6 @@ export class ScaledConsumeService extends ServiceLifecycle<ScaledSummary> {
       dlq: c('dead_letter_total', 'Messages sent to the dead-letter topic, by input format.'),
       commits: c('offset_commits_total', 'Offset commits.'),
       commitFailures: c('offset_commit_failures_total', 'Offset commits the broker refused (retried with the next checkpoint).'),
-      belowSeverity: c('reuses_not_written_total', 'port.reuse events below --min-severity, not written, by severity.'),
       checkpoints: c('checkpoints_total', 'Task checkpoints written to the changelog, by stage.'),
       restores: c('restores_total', 'Tasks restored from a checkpoint, by stage.'),
       rereadSkipped: c('reread_skipped_total', 'Messages fetched again that the task had already processed (skipped).'),
@@ -144,6 +146,7 @@ export class ScaledConsumeService extends ServiceLifecycle<ScaledSummary> {
       deadLettered: t('dead_letter_total'),
       checkpoints: t('checkpoints_total'),
       restores: t('restores_total'),
+      ...(t('events_not_in_format_total') > 0 ? { eventsNotInFormat: t('events_not_in_format_total') } : {}),
       reason,
     };
   }
@@ -343,12 +346,7 @@ export class ScaledConsumeService extends ServiceLifecycle<ScaledSummary> {
   }
 
   private emit(e: TcpReuseEvent): void {
-    if (e.type === 'port.reuse' && severityBelow(e.severity, this.options.minSeverity ?? 'info')) {
-      this.count.belowSeverity(1, { severity: e.severity });
-      return;
-    }
-    const topic = topicOf(e, this.options.outputTopics);
-    if (topic !== null) packEventRecord(this.writer.outbox, e, topic, this.options.outputFormat);
+    this.output.write(this.writer.outbox, e);
   }
 
   private feed(from: string, seq: number, e: ClientFeedEvent): void {

@@ -1,0 +1,48 @@
+import { formatEvent, isSiemFormat } from '../formats/siem-format';
+import { severityBelow, type Severity, type TcpReuseEvent } from '../model/events';
+import { packEventRecord, topicOf, type OutputFormat, type OutputTopics } from './event-records';
+import type { MessagePacker } from './message-pack';
+import type { Metrics } from './metrics';
+
+/**
+ * Which events a consumer writes, where and how, for both consume services: the severity filter,
+ * the topic per event type, the output format, and a counter for each event not written (below
+ * --min-severity; no place in the chosen SIEM schema) and each CEF line shortened to fit.
+ */
+export class EventOutput {
+  private readonly belowSeverity: (n?: number, l?: Record<string, string>) => void;
+  private readonly notInFormat: (n?: number, l?: Record<string, string>) => void;
+  private readonly truncated: (n?: number, l?: Record<string, string>) => void;
+
+  constructor(
+    metrics: Metrics,
+    private readonly options: { readonly outputTopics: OutputTopics; readonly outputFormat: OutputFormat; readonly minSeverity?: Severity },
+  ) {
+    this.belowSeverity = metrics.counter('reuses_not_written_total', 'port.reuse events below --min-severity, not written, by severity.');
+    this.notInFormat = metrics.counter('events_not_in_format_total', 'Events the --output-format schema has no place for (OCSF: reuse.stats, packet; CEF: all but alerts), not written, by type.');
+    this.truncated = metrics.counter('cef_lines_shortened_total', 'CEF lines whose message was shortened to fit the syslog line limit.');
+  }
+
+  /** Packs `e` as an output record into `outbox` if it is to be written; whether it was. */
+  write(outbox: MessagePacker, e: TcpReuseEvent): boolean {
+    if (e.type === 'port.reuse' && severityBelow(e.severity, this.options.minSeverity ?? 'info')) {
+      this.belowSeverity(1, { severity: e.severity });
+      return false;
+    }
+    const topic = topicOf(e, this.options.outputTopics);
+    if (topic === null) return false;
+    const format = this.options.outputFormat;
+    if (!isSiemFormat(format)) {
+      packEventRecord(outbox, e, topic, format);
+      return true;
+    }
+    const f = formatEvent(format, e);
+    if (f === null) {
+      this.notInFormat(1, { type: e.type });
+      return false;
+    }
+    if (f.truncated) this.truncated();
+    packEventRecord(outbox, e, topic, Buffer.from(f.text));
+    return true;
+  }
+}
