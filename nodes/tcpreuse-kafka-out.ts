@@ -84,10 +84,15 @@ module.exports = function register(RED: NodeAPI): void {
           key ??= eventKey(p);
           timestampMs = Math.floor(p.ts / 1000);
           headers[EVENT_TYPE_HEADER] = p.type;
-        } else if (Buffer.isBuffer(p) || typeof p === 'string') {
-          value = p;
         } else {
-          value = JSON.stringify(p);
+          value = Buffer.isBuffer(p) || typeof p === 'string' ? p : JSON.stringify(p);
+          // A SIEM document from siem format keeps its event's key, time and type header.
+          const origin = isEvent(msg.event) ? msg.event : null;
+          if (origin) {
+            key ??= eventKey(origin);
+            timestampMs = Math.floor(origin.ts / 1000);
+            headers[EVENT_TYPE_HEADER] = origin.type;
+          }
         }
       } catch (err) {
         done(err as Error);
