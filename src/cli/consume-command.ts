@@ -9,7 +9,7 @@ import type { PcapTimestampSource } from '../ingest/pcap-record';
 import { SEVERITIES, type Severity } from '../model/events';
 import { createLogger, type LogLevel } from '../util/logger';
 import { UsageError } from './args';
-import { ANALYZE_SETTINGS, COMPRESSIONS, CONNECTION_SETTINGS, connectionOf, INPUT_FORMATS, OUTPUT_FORMATS } from './kafka-settings';
+import { ANALYZE_SETTINGS, COMPRESSIONS, CONNECTION_SETTINGS, connectionOf, INPUT_FORMATS, OUTPUT_FORMATS, REGISTRY_SETTINGS, registryOf } from './kafka-settings';
 import { resolveSettings, settingsHelp, type Setting } from './settings';
 
 const SETTINGS: readonly Setting[] = [
@@ -38,6 +38,7 @@ const SETTINGS: readonly Setting[] = [
   { name: 'checkpoint-interval', kind: 'number', min: 0.05, default: 5, help: 'scaled: seconds of processing between two checkpoints of a busy partition (what a restart re-reads)' },
   { name: 'internal-replication', kind: 'integer', min: 1, help: 'scaled: replication factor of the internal topics (default: the broker\'s)' },
   ...CONNECTION_SETTINGS,
+  ...REGISTRY_SETTINGS,
 ];
 
 export const CONSUME_HELP = `tcpreuse consume - analyse packet-decoded Kafka messages, write events back to Kafka
@@ -65,6 +66,8 @@ Examples:
   tcpreuse consume --brokers 127.0.0.1:9092 --topic sensor.packets --input-format avro
   TCPREUSE_BROKERS=k1:9092 tcpreuse consume --topic tap1.ek --input-format tshark-ek --time-wait 240
   tcpreuse consume --topic replayed --until-end --output-format avro --compression zstd
+  tcpreuse consume --topic sensor.packets --schema-registry http://registry:8081 --output-format avro
+      (Avro in and out in the Confluent wire format; the output schema registered as <topic>-value)
 
 Signals: SIGINT/SIGTERM stop gracefully (stop fetching, flush, commit, disconnect).
 Exit status: 0 stopped or input consumed, 1 Kafka failure, 2 usage error.`;
@@ -90,6 +93,7 @@ export async function consumeCommand(argv: string[]): Promise<number> {
     compression: v.compression as Compression,
     dlqTopic: v.dlqTopic as string,
     minSeverity: v.minSeverity as Severity,
+    registry: registryOf(v),
     analyze: {
       sensor: v.sensor as string,
       timeWaitS: v.timeWait as number,

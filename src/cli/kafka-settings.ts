@@ -1,7 +1,9 @@
+import { existsSync } from 'node:fs';
 import { INPUT_FORMATS } from '../ingest/input-decoder';
 import { COMPRESSIONS } from '../kafka/codecs';
 import { OUTPUT_FORMATS } from '../kafka/event-records';
 import type { KafkaConnection } from '../kafka/client';
+import type { RegistrySettings } from '../kafka/schema-registry';
 import { LOG_LEVELS } from '../util/logger';
 import { UsageError } from './args';
 import type { Setting, SettingValue } from './settings';
@@ -34,6 +36,31 @@ export const ANALYZE_SETTINGS: readonly Setting[] = [
   { name: 'max-flows', kind: 'integer', min: 1, default: 1000000, help: 'flow table limit (least recently seen evicted)' },
   { name: 'community-id-seed', kind: 'integer', min: 0, max: 65535, default: 0, help: 'seed of the events\' Community ID (the one your other sensors use)' },
 ];
+
+/** Avro through a Schema Registry (Confluent wire format), for consume and replay. */
+export const REGISTRY_SETTINGS: readonly Setting[] = [
+  { name: 'schema-registry', kind: 'string', help: 'avro in the Schema Registry wire format: the registry\'s URL (Confluent API, e.g. http://registry:8081 or Apicurio\'s .../apis/ccompat/v7)', placeholder: 'url' },
+  { name: 'schema-registry-username', kind: 'string', help: 'registry basic-auth user' },
+  { name: 'schema-registry-password', kind: 'string', help: 'registry basic-auth password; prefer TCPREUSE_SCHEMA_REGISTRY_PASSWORD', placeholder: 'secret' },
+  { name: 'schema-registry-ca', kind: 'string', help: 'PEM file of the CA that signed an https registry\'s certificate', placeholder: 'file' },
+  { name: 'schema-registry-insecure', kind: 'boolean', default: false, help: 'accept any registry certificate (testing only)' },
+  { name: 'schema-registry-retry', kind: 'number', min: 0, default: 30, help: 'seconds a registry that does not answer is retried before the messages needing it are dead-lettered' },
+];
+
+export function registryOf(v: Record<string, SettingValue>): RegistrySettings | null {
+  const url = v.schemaRegistry as string | null;
+  if (!url) return null;
+  if (!/^https?:\/\/[^\s/]+/.test(url)) throw new UsageError(`--schema-registry: "${url}" is not an http(s) URL`);
+  if (v.schemaRegistryCa && !existsSync(v.schemaRegistryCa as string)) throw new UsageError(`--schema-registry-ca: no file ${v.schemaRegistryCa as string}`);
+  return {
+    url,
+    username: v.schemaRegistryUsername as string | null,
+    password: v.schemaRegistryPassword as string | null,
+    caFile: v.schemaRegistryCa as string | null,
+    insecure: v.schemaRegistryInsecure as boolean,
+    retryS: v.schemaRegistryRetry as number,
+  };
+}
 
 export { INPUT_FORMATS, OUTPUT_FORMATS, COMPRESSIONS };
 

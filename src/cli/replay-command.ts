@@ -6,7 +6,7 @@ import { createKafkaClient } from '../kafka/kafka-client';
 import { replayCapture } from '../kafka/replay';
 import { createLogger, type LogLevel } from '../util/logger';
 import { UsageError } from './args';
-import { COMPRESSIONS, CONNECTION_SETTINGS, connectionOf, INPUT_FORMATS } from './kafka-settings';
+import { COMPRESSIONS, CONNECTION_SETTINGS, connectionOf, INPUT_FORMATS, REGISTRY_SETTINGS, registryOf } from './kafka-settings';
 import { resolveSettings, settingsHelp, type Setting } from './settings';
 
 const SETTINGS: readonly Setting[] = [
@@ -21,6 +21,7 @@ const SETTINGS: readonly Setting[] = [
   { name: 'tshark', kind: 'string', default: 'tshark', help: 'tshark-ek: the tshark binary whose `-T ek` lines are published' },
   { name: 'quiet', kind: 'boolean', default: false, help: 'no progress line on stderr' },
   ...CONNECTION_SETTINGS,
+  ...REGISTRY_SETTINGS,
 ];
 
 export const REPLAY_HELP = `tcpreuse replay - publish a capture to Kafka as packet-decoded messages
@@ -86,6 +87,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
       rate: (v.rate as number | null) ?? null,
       sensor: (v.sensor as string | null) ?? undefined,
       compression: v.compression as Compression,
+      registry: registryOf(v),
       tshark: v.tshark as string,
       onProgress: quiet ? undefined : (packets, messages) => process.stderr.write(`\r${packets} packets in ${messages} messages`),
     });

@@ -1,3 +1,4 @@
+import type * as avro from 'avsc';
 import { plausibleBatch, readPacketBatch, readPacketRecord } from '../avro/packet-reader';
 import { fromAvro as withoutNulls, packetBatchType, packetRecordType } from '../avro/packet-schemas';
 import { inRange, PacketRecordError, validatePacketRecord, type PacketRecord } from '../model/packet-record';
@@ -7,6 +8,38 @@ export type AvroShape = 'record' | 'batch';
 
 /** Kafka header naming the shape of an Avro value (`record` or `batch`); `tcpreuse replay` sets it. */
 export const AVRO_SHAPE_HEADER = 'tcpreuse-avro';
+
+/** What decodes a Schema Registry message: its writer schema, from the id in its 5-byte header. */
+export interface WriterSchemas {
+  writerType(value: Buffer): avro.Type;
+}
+
+const WIRE_HEADER_BYTES = 5;
+
+/**
+ * Avro in the Schema Registry wire format. A message written with our own schemas takes the fast
+ * path; any other writer schema (a sensor's own record with the PacketRecord fields, an evolved
+ * version) is decoded with that schema and read by field name.
+ */
+export function decodeRegistryAvroPackets(value: Buffer, schemas: WriterSchemas): PacketRecord[] {
+  const writer = schemas.writerType(value);
+  const payload = value.subarray(WIRE_HEADER_BYTES);
+  if (writer.equals(packetBatchType)) return decodeAvroPackets(payload, 'batch');
+  if (writer.equals(packetRecordType)) return decodeAvroPackets(payload, 'record');
+  let decoded: unknown;
+  try {
+    decoded = writer.fromBuffer(payload);
+  } catch (err) {
+    throw new InputError(`does not decode with its writer schema ${writer.name ?? writer.typeName} from the registry: ${(err as Error).message}`);
+  }
+  const items = Array.isArray((decoded as { packets?: unknown }).packets) ? (decoded as { packets: unknown[] }).packets : [decoded];
+  try {
+    return items.map((p) => fromAvro({ ...(p as Record<string, unknown>) }));
+  } catch (err) {
+    if (err instanceof PacketRecordError) throw new InputError(`writer schema ${writer.name ?? writer.typeName}: ${err.message}`);
+    throw err;
+  }
+}
 
 /** The schema fixes the types, not the ranges (ports, flags, uint32): those are checked here. */
 const fromAvro = (o: Record<string, unknown>): PacketRecord => validatePacketRecord(withoutNulls(o));

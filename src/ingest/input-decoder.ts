@@ -1,6 +1,6 @@
 import type { PacketRecord } from '../model/packet-record';
 import { numberOption, OptionError, US_PER_S } from '../util/options';
-import { AVRO_SHAPE_HEADER, decodeAvroPackets, type AvroShape } from './avro-packets';
+import { AVRO_SHAPE_HEADER, decodeAvroPackets, decodeRegistryAvroPackets, type AvroShape, type WriterSchemas } from './avro-packets';
 import { InputError } from './input-error';
 import { decodeJsonPackets } from './json-packets';
 import { LINK_TYPE_HEADER, PcapRecordDecoder, type PcapRecordOptions } from './pcap-record';
@@ -28,6 +28,8 @@ export interface InputDecoderOptions {
    * time-zone mistake) is only shifted, hence the default of a day. @default 86400
    */
   readonly maxFutureS?: number;
+  /** Avro messages are in the Schema Registry wire format, their writer schemas from here. */
+  readonly registry?: WriterSchemas;
   /** The wall clock, ms since the epoch (tests set it). @default Date.now */
   readonly nowMs?: () => number;
 }
@@ -45,6 +47,7 @@ export class InputDecoder {
   private readonly pcap: PcapRecordDecoder | null;
   private readonly maxFutureUs: number;
   private readonly nowMs: () => number;
+  private readonly registry: WriterSchemas | null;
 
   constructor(options: InputDecoderOptions) {
     if (!(INPUT_FORMATS as readonly string[]).includes(options.format)) {
@@ -54,6 +57,8 @@ export class InputDecoder {
     this.pcap = options.format === 'pcap-record' ? new PcapRecordDecoder(options.pcapRecord) : null;
     this.maxFutureUs = numberOption('input', 'maxFutureS', options.maxFutureS, DEFAULT_MAX_FUTURE_S, { min: 0 }) * US_PER_S;
     this.nowMs = options.nowMs ?? Date.now;
+    this.registry = options.registry ?? null;
+    if (this.registry && this.format !== 'avro') throw new OptionError(`a schema registry is for avro input, not ${this.format}`);
   }
 
   decode(m: InputMessage): PacketRecord[] {
@@ -83,6 +88,7 @@ export class InputDecoder {
       case 'json':
         return decodeJsonPackets(m.value);
       case 'avro': {
+        if (this.registry) return decodeRegistryAvroPackets(m.value, this.registry);
         const shape = m.headers?.[AVRO_SHAPE_HEADER];
         return decodeAvroPackets(m.value, shape === 'record' || shape === 'batch' ? (shape as AvroShape) : undefined);
       }

@@ -13,6 +13,7 @@ import type { Compression } from './codecs';
 import { oneLine, packDeadLetter, prepareDeadLetterTopic } from './dead-letter';
 import type { OutputFormat, OutputTopics } from './event-records';
 import { EventOutput } from './event-output';
+import { SchemaRegistryClient, type RegistrySettings } from './schema-registry';
 import type { PackedMessages } from './message-pack';
 import type { Metrics } from './metrics';
 import { EventTimeMerger, type PendingMessage } from './partition-merge';
@@ -38,6 +39,11 @@ export interface ConsumeOptions {
    * reuse.stats still count every reuse. @default "info": all are written
    */
   readonly minSeverity?: Severity;
+  /**
+   * Avro through a Schema Registry: avro input in its wire format (writer schemas fetched by id),
+   * avro output framed the same, its schema registered under `<topic>-value`.
+   */
+  readonly registry?: RegistrySettings | null;
   readonly analyze: Omit<AnalyzeOptions, 'annotate' | 'watermarks' | 'hooks'>;
   /** Stop once every assigned partition is consumed to its end: flush open flows (closedBy "eof") and commit. */
   readonly untilEnd: boolean;
@@ -141,6 +147,7 @@ export class ConsumeService extends ServiceLifecycle<ConsumeSummary> {
   private startOffsets = new Map<string, number>();
   private pipelineError: Error | null = null;
   private readonly output: EventOutput;
+  private readonly registry: SchemaRegistryClient | null;
   private readonly count: {
     messages: (n?: number, l?: Record<string, string>) => void;
     packets: (n?: number) => void;
@@ -158,7 +165,8 @@ export class ConsumeService extends ServiceLifecycle<ConsumeSummary> {
     private readonly metrics: Metrics,
   ) {
     super(client, log, options.topics);
-    this.decoder = new InputDecoder({ format: options.inputFormat, pcapRecord: options.pcapRecord, maxFutureS: options.maxFutureS });
+    this.registry = options.registry ? new SchemaRegistryClient(options.registry, log) : null;
+    this.decoder = new InputDecoder({ format: options.inputFormat, pcapRecord: options.pcapRecord, maxFutureS: options.maxFutureS, registry: this.registryInput() });
     this.merger = new EventTimeMerger({ idleAfterMs: options.mergeIdleMs });
     // What a restart must rebuild is reuse detection's memory; stream numbers are this instance's own.
     const retainS = options.rebuildWindowS ?? options.analyze.reuse?.windowS ?? 14400;
@@ -222,6 +230,12 @@ export class ConsumeService extends ServiceLifecycle<ConsumeSummary> {
     const topics = [...new Set([flows, alerts, packets].filter((t): t is string => t !== null))];
     this.dlqMaxBytes = await prepareDeadLetterTopic(this.admin!, this.options.topics[0], this.options.dlqTopic, partitions);
     await this.admin!.ensureTopics(topics.filter((t) => t !== this.options.dlqTopic).map((topic) => ({ topic, partitions })));
+    if (this.registry && this.options.outputFormat === 'avro') await this.output.useRegistry(this.registry, topics);
+  }
+
+  /** The registry, when input messages are avro in its wire format. */
+  private registryInput(): SchemaRegistryClient | undefined {
+    return this.options.inputFormat === 'avro' ? (this.registry ?? undefined) : undefined;
   }
 
   /** Graceful stop: no new batches, drain what is releasable, flush, commit, disconnect. */
@@ -279,6 +293,8 @@ export class ConsumeService extends ServiceLifecycle<ConsumeSummary> {
     if (this.stopping) return;
     const started = Date.now();
     this.firstBatchAt ||= performance.now();
+    // Writer schemas this batch names that are not known yet, fetched before decoding (which is synchronous).
+    await this.registryInput()?.prepare(batch.messages.map((m) => m.value));
     await this.enqueue(async () => {
       if (this.stopping || !ctx.isRunning()) return;
       const key = keyOf(batch);

@@ -1,8 +1,23 @@
+import { encodeEvent, eventType } from '../avro/event-schemas';
 import { formatEvent, isSiemFormat } from '../formats/siem-format';
 import { severityBelow, type Severity, type TcpReuseEvent } from '../model/events';
 import { packEventRecord, topicOf, type OutputFormat, type OutputTopics } from './event-records';
 import type { MessagePacker } from './message-pack';
 import type { Metrics } from './metrics';
+import { wireHeader, type SchemaRegistryClient } from './schema-registry';
+
+/**
+ * The event schema as registered: a record whose one field is the event union. A registry wants a
+ * named schema (a bare union has no name for its subject's tools), and a record of one field is
+ * encoded as that field alone, so the bytes are exactly encodeEvent's.
+ */
+const REGISTERED_EVENT_SCHEMA = {
+  type: 'record',
+  name: 'TcpreuseEvent',
+  namespace: 'io.tcpreuse',
+  doc: 'One tcpreuse event: the union branch names its type (schemas/tcpreuse-event.avsc)',
+  fields: [{ name: 'event', type: eventType.schema() as object }],
+};
 
 /**
  * Which events a consumer writes, where and how, for both consume services: the severity filter,
@@ -23,6 +38,16 @@ export class EventOutput {
     this.truncated = metrics.counter('cef_lines_shortened_total', 'CEF lines whose message was shortened to fit the syslog line limit.');
   }
 
+  /** Avro output in the Schema Registry wire format: the event schema's id per output topic. */
+  private registryIds: ReadonlyMap<string, number> | null = null;
+
+  /** Registers the event schema under `<topic>-value` for each output topic; avro records are framed with its id from then on. */
+  async useRegistry(registry: SchemaRegistryClient, topics: readonly string[]): Promise<void> {
+    const ids = new Map<string, number>();
+    for (const topic of topics) ids.set(topic, await registry.register(`${topic}-value`, REGISTERED_EVENT_SCHEMA));
+    this.registryIds = ids;
+  }
+
   /** Packs `e` as an output record into `outbox` if it is to be written; whether it was. */
   write(outbox: MessagePacker, e: TcpReuseEvent): boolean {
     if (e.type === 'port.reuse' && severityBelow(e.severity, this.options.minSeverity ?? 'info')) {
@@ -32,6 +57,10 @@ export class EventOutput {
     const topic = topicOf(e, this.options.outputTopics);
     if (topic === null) return false;
     const format = this.options.outputFormat;
+    if (format === 'avro' && this.registryIds) {
+      packEventRecord(outbox, e, topic, Buffer.concat([wireHeader(this.registryIds.get(topic)!), encodeEvent(e)]));
+      return true;
+    }
     if (!isSiemFormat(format)) {
       packEventRecord(outbox, e, topic, format);
       return true;

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { encodeBatch, encodePacket } from '../avro/packet-schemas';
+import { encodeBatch, encodePacket, packetBatchType, packetRecordType } from '../avro/packet-schemas';
 import { CaptureError, readCapture, STDIN_PATH } from '../capture/pcap-reader';
 import { FrameDecoder } from '../decode/frame-decoder';
 import { AVRO_SHAPE_HEADER } from '../ingest/avro-packets';
@@ -11,6 +11,7 @@ import type { PacketRecord } from '../model/packet-record';
 import type { KafkaClient, OutgoingMessage, Sink } from './client';
 import { fnv1a32 } from '../util/fnv';
 import type { Compression } from './codecs';
+import { SchemaRegistryClient, wireHeader, type RegistrySettings } from './schema-registry';
 
 export interface ReplayOptions {
   readonly capture: string;
@@ -29,6 +30,8 @@ export interface ReplayOptions {
   /** tshark binary for `tshark-ek` (the lines are what real tshark prints). @default "tshark" */
   readonly tshark?: string;
   readonly onProgress?: (packets: number, messages: number) => void;
+  /** Avro in the Schema Registry wire format: the schema registered under `<topic>-value`, each message framed with its id. */
+  readonly registry?: RegistrySettings | null;
 }
 
 export interface ReplaySummary {
@@ -98,9 +101,15 @@ export async function replayCapture(client: KafkaClient, o: ReplayOptions): Prom
   } finally {
     await admin.disconnect();
   }
+  // The one schema this run writes (a record per message, or batches), registered as the topic's value schema.
+  let framing: Buffer | null = null;
+  if (o.registry && o.format === 'avro') {
+    const schema = (o.batchSize <= 1 ? packetRecordType : packetBatchType).schema() as object;
+    framing = wireHeader(await new SchemaRegistryClient(o.registry).register(`${o.topic}-value`, schema));
+  }
   const sink = client.sink({ compression: o.compression });
   await sink.connect();
-  const out = new Publisher(sink, o, partitions);
+  const out = new Publisher(sink, o, partitions, framing);
   let damage: CaptureError | undefined;
   try {
     damage = o.format === 'tshark-ek' ? await replayEk(out, o) : await replayFrames(out, o);
@@ -124,6 +133,8 @@ class Publisher {
     private readonly sink: Sink,
     private readonly o: ReplayOptions,
     private readonly partitions: number,
+    /** The wire-format header avro values get (Schema Registry), or null. */
+    private readonly framing: Buffer | null = null,
   ) {
     this.batches = Array.from({ length: partitions }, () => []);
     this.pacer = new Pacer(o.speed, o.rate);
@@ -148,7 +159,7 @@ class Publisher {
         topic: this.o.topic,
         partition,
         key,
-        value: single ? encodePacket(p) : JSON.stringify(p),
+        value: single ? this.framed(encodePacket(p)) : JSON.stringify(p),
         timestampMs: Math.floor(p.ts / 1000),
         headers: single ? { [AVRO_SHAPE_HEADER]: 'record' } : undefined,
       });
@@ -188,10 +199,14 @@ class Publisher {
       topic: this.o.topic,
       partition,
       key: null,
-      value: avro ? encodeBatch(b) : JSON.stringify(b),
+      value: avro ? this.framed(encodeBatch(b)) : JSON.stringify(b),
       timestampMs: Math.floor(b[0].ts / 1000),
       headers: avro ? { [AVRO_SHAPE_HEADER]: 'batch' } : undefined,
     });
+  }
+
+  private framed(avro: Buffer): Buffer {
+    return this.framing ? Buffer.concat([this.framing, avro]) : avro;
   }
 
   private async push(m: OutgoingMessage): Promise<void> {

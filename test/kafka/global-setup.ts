@@ -31,4 +31,17 @@ export default function globalSetup(): void {
   process.env.TCPREUSE_KAFKA_SASL_PASSWORD = get('sasl_password');
   process.env.TCPREUSE_KAFKA_SSL_BROKERS = get('ssl_bootstrap');
   process.env.TCPREUSE_KAFKA_SSL_CA = get('ssl_ca');
+  startRegistry(root);
+}
+
+/** The real Schema Registry (docker/registry/registry.sh: Apicurio, Confluent-compatible API) in TCPREUSE_REGISTRY_URL. */
+function startRegistry(root: string): void {
+  if (process.env.TCPREUSE_REGISTRY_URL) return;
+  const out = execFileSync('bash', [join(root, 'docker', 'registry', 'registry.sh'), 'start'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, TCPREUSE_REGISTRY_OWNER_PID: String(process.pid) },
+  });
+  process.env.TCPREUSE_REGISTRY_URL = /^url=(.*)$/m.exec(out)?.[1] ?? '';
+  process.env.TCPREUSE_REGISTRY_DIR = /^dir=(.*)$/m.exec(out)?.[1] ?? '';
 }

@@ -13,6 +13,7 @@ import type { BatchContext, ConsumedBatch, KafkaClient, KafkaConnection, TopicPa
 import type { ConsumeOptions } from '../consume-service';
 import { oneLine, packDeadLetter, prepareDeadLetterTopic } from '../dead-letter';
 import { EventOutput } from '../event-output';
+import { SchemaRegistryClient } from '../schema-registry';
 import { MessagePacker, type PackedMessages } from '../message-pack';
 import type { Metrics } from '../metrics';
 import { ServiceLifecycle } from '../service-lifecycle';
@@ -72,6 +73,7 @@ export class ScaledConsumeService extends ServiceLifecycle<ScaledSummary> {
   private lastEndCheck = 0;
   private restoring = 0;
   private readonly output: EventOutput;
+  private readonly registry: SchemaRegistryClient | null;
   private readonly count: Record<'messages' | 'packets' | 'events' | 'dlq' | 'commits' | 'commitFailures' | 'checkpoints' | 'restores' | 'rereadSkipped' | 'badFeed', (n?: number, l?: Record<string, string>) => void>;
   private readonly restoreSeconds: (n?: number, l?: Record<string, string>) => void;
   private readonly restoreBytes: (n?: number, l?: Record<string, string>) => void;
@@ -88,7 +90,8 @@ export class ScaledConsumeService extends ServiceLifecycle<ScaledSummary> {
     private readonly metrics: Metrics,
   ) {
     super(client, log, options.topics);
-    this.decoder = new InputDecoder({ format: options.inputFormat, pcapRecord: options.pcapRecord, maxFutureS: options.maxFutureS });
+    this.registry = options.registry ? new SchemaRegistryClient(options.registry, log) : null;
+    this.decoder = new InputDecoder({ format: options.inputFormat, pcapRecord: options.pcapRecord, maxFutureS: options.maxFutureS, registry: this.registryInput() });
     this.internal = internalTopics(options.appId);
     const c = (name: string, help: string): ((n?: number, l?: Record<string, string>) => void) => metrics.counter(name, help);
     this.output = new EventOutput(metrics, options);
@@ -172,6 +175,12 @@ export class ScaledConsumeService extends ServiceLifecycle<ScaledSummary> {
       { topic: this.internal.clients, partitions: this.partitions, replicationFactor, configs: { 'retention.ms': '-1' } },
       { topic: this.internal.state, partitions: this.partitions, replicationFactor, configs: { 'cleanup.policy': 'compact' } },
     ]);
+    if (this.registry && this.options.outputFormat === 'avro') await this.output.useRegistry(this.registry, outputs);
+  }
+
+  /** The registry, when input messages are avro in its wire format. */
+  private registryInput(): SchemaRegistryClient | undefined {
+    return this.options.inputFormat === 'avro' ? (this.registry ?? undefined) : undefined;
   }
 
   /** After each join: tasks of partitions no longer owned are dropped, new ones restored from the changelog. */
@@ -257,6 +266,8 @@ export class ScaledConsumeService extends ServiceLifecycle<ScaledSummary> {
 
   protected async onBatch(batch: ConsumedBatch, ctx: BatchContext): Promise<void> {
     if (this.stopping) return;
+    // Writer schemas an input batch names that are not known yet, fetched before decoding (which is synchronous).
+    if (batch.topic !== this.internal.clients) await this.registryInput()?.prepare(batch.messages.map((m) => m.value));
     await this.enqueue(async () => {
       if (this.stopping || !ctx.isRunning()) return;
       const key = keyOf(batch);
