@@ -4,6 +4,7 @@ import { choiceField, numberField, textField } from './lib/config-values';
 import { disconnectThen } from './lib/event-time-node';
 import type { Node, NodeAPI, NodeMessage } from './lib/node-red';
 import { packetPayload } from './lib/packet-payload';
+import type { SchemaRegistryClient } from '../src/kafka/schema-registry';
 import type { KafkaConfigNode } from './tcpreuse-kafka';
 
 interface InConfig {
@@ -37,14 +38,19 @@ module.exports = function register(RED: NodeAPI): void {
     let pumping: NodeJS.Immediate | null = null;
     let sent = 0;
     let decoder: InputDecoder;
+    let registry: SchemaRegistryClient | null = null;
     let topic: string;
     let perBatch: boolean;
     let maxQueue: number;
+    const kafka = RED.nodes.getNode(config.kafka ?? '') as KafkaConfigNode | null;
     try {
       topic = textField(c, 'topic') ?? '';
       if (!topic) throw new Error('no topic configured');
+      const format = choiceField(c, 'format', 'format', INPUT_FORMATS, 'avro');
+      registry = format === 'avro' ? (kafka?.registry() ?? null) : null;
       decoder = new InputDecoder({
-        format: choiceField(c, 'format', 'format', INPUT_FORMATS, 'avro'),
+        format,
+        registry: registry ?? undefined,
         pcapRecord: { linkType: numberField(c, 'linkType', 'link type') ?? 1, timestamp: choiceField(c, 'pcapTimestamp', 'pcap timestamp', ['header', 'kafka'] as const, 'header') },
       });
       perBatch = choiceField(c, 'output', 'output', ['packet', 'batch'] as const, 'packet') === 'batch';
@@ -54,7 +60,6 @@ module.exports = function register(RED: NodeAPI): void {
       node.error(err);
       return;
     }
-    const kafka = RED.nodes.getNode(config.kafka ?? '') as KafkaConfigNode | null;
     if (!kafka) {
       node.status({ fill: 'red', shape: 'ring', text: 'no Kafka configuration selected' });
       node.error(new Error('no Kafka configuration selected'));
@@ -90,6 +95,7 @@ module.exports = function register(RED: NodeAPI): void {
 
     const onBatch = async (batch: ConsumedBatch): Promise<void> => {
       if (closing) return;
+      await registry?.prepare(batch.messages.map((m) => m.value)); // writer schemas by id, before the synchronous decoding
       for (const m of batch.messages) {
         const base: NodeMessage = { topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key?.toString() ?? null, timestamp: m.timestampMs };
         const commit = { topic: batch.topic, partition: batch.partition, offset: String(Number(m.offset) + 1) };

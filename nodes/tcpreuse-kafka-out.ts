@@ -1,4 +1,5 @@
-import { encodeEvent } from '../src/avro/event-schemas';
+import { encodeEvent, REGISTERED_EVENT_SCHEMA } from '../src/avro/event-schemas';
+import { wireHeader, type SchemaRegistryClient } from '../src/kafka/schema-registry';
 import type { Sink } from '../src/kafka/client';
 import { eventKey, EVENT_TYPE_HEADER } from '../src/kafka/event-records';
 import type { TcpReuseEvent } from '../src/model/events';
@@ -61,6 +62,24 @@ module.exports = function register(RED: NodeAPI): void {
     };
 
     let written = 0;
+    // Avro through the config's Schema Registry: the event schema registered once per topic, records framed with its id.
+    let registry: SchemaRegistryClient | null = null;
+    try {
+      registry = kafka?.registry() ?? null;
+    } catch (err) {
+      failConfiguration(node, err);
+      return;
+    }
+    const headerOf = new Map<string, Promise<Buffer>>();
+    const registered = (topic: string): Promise<Buffer> => {
+      let h = headerOf.get(topic);
+      if (!h) {
+        h = registry!.register(`${topic}-value`, REGISTERED_EVENT_SCHEMA).then(wireHeader);
+        h.catch(() => headerOf.delete(topic)); // asked again with the next message
+        headerOf.set(topic, h);
+      }
+      return h;
+    };
     node.on('input', (msg: NodeMessage, _send, done) => {
       // tcp flows sends flow.interleave (NAT-collision evidence for port reuse) on its close output;
       // wired straight to Kafka it must not land on an event topic.
@@ -78,9 +97,11 @@ module.exports = function register(RED: NodeAPI): void {
       let key: string | null = typeof msg.key === 'string' ? msg.key : null;
       let timestampMs = Date.now();
       const headers: Record<string, string> = {};
+      let framing: Promise<Buffer> | null = null;
       try {
         if (isEvent(p)) {
           value = format === 'avro' ? encodeEvent(p) : JSON.stringify(p);
+          if (format === 'avro' && registry) framing = registered(topic);
           key ??= eventKey(p);
           timestampMs = Math.floor(p.ts / 1000);
           headers[EVENT_TYPE_HEADER] = p.type;
@@ -98,8 +119,9 @@ module.exports = function register(RED: NodeAPI): void {
         done(err as Error);
         return;
       }
+      const frame = framing;
       connect()
-        .then((s) => s.send([{ topic, key, value, timestampMs, headers }]))
+        .then(async (s) => s.send([{ topic, key, value: frame ? Buffer.concat([await frame, value as Buffer]) : value, timestampMs, headers }]))
         .then(() => {
           written++;
           node.status({ fill: 'green', shape: 'dot', text: `${written} written to ${topic}` });

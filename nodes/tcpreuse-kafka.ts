@@ -1,6 +1,7 @@
 import type { KafkaClient } from '../src/kafka/client';
 import type { KafkaConnection } from '../src/kafka/client';
 import { createKafkaClient } from '../src/kafka/kafka-client';
+import { SchemaRegistryClient } from '../src/kafka/schema-registry';
 import { createLogger, type Logger } from '../src/util/logger';
 import { choiceField, NodeConfigError, textField } from './lib/config-values';
 import type { Node, NodeAPI } from './lib/node-red';
@@ -13,6 +14,7 @@ interface KafkaConfig {
   sslInsecure?: boolean;
   sslCa?: string;
   saslMechanism?: string;
+  schemaRegistry?: string;
 }
 
 /** What the in/out nodes get from the config node. */
@@ -20,6 +22,8 @@ export interface KafkaConfigNode extends Node {
   /** A client for this broker; throws a NodeConfigError when the configuration is not usable. */
   client(): KafkaClient;
   readonly brokers: string;
+  /** The Schema Registry Avro goes through on this cluster, or null (bare Avro). */
+  registry(): SchemaRegistryClient | null;
 }
 
 /** Routes kafkajs's and our own log lines to the node's log (warnings as node warnings). */
@@ -65,8 +69,17 @@ module.exports = function register(RED: NodeAPI): void {
       client = createKafkaClient(connection, nodeLogger(node));
       return client;
     };
+    let registry: SchemaRegistryClient | null | undefined;
+    node.registry = (): SchemaRegistryClient | null => {
+      if (registry !== undefined) return registry;
+      const url = textField(c, 'schemaRegistry');
+      if (url && !/^https?:\/\/\S+$/.test(url)) throw new NodeConfigError(`Kafka config: schema registry "${url}" is not an http(s) URL`);
+      const username = node.credentials?.registryUsername;
+      registry = url ? new SchemaRegistryClient({ url, username: username || null, password: node.credentials?.registryPassword ?? null }, nodeLogger(node)) : null;
+      return registry;
+    };
   }
   RED.nodes.registerType('tcpreuse-kafka', TcpreuseKafkaNode as never, {
-    credentials: { username: { type: 'text' }, password: { type: 'password' } },
+    credentials: { username: { type: 'text' }, password: { type: 'password' }, registryUsername: { type: 'text' }, registryPassword: { type: 'password' } },
   });
 };

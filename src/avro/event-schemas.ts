@@ -9,6 +9,19 @@ void packetRecordType;
 /** Avro type of every output event: a union with one record per event type (schemas/tcpreuse-event.avsc). */
 export const eventType = loadSchema('tcpreuse-event.avsc');
 
+/**
+ * The event schema as registered: a record whose one field is the event union. A registry wants a
+ * named schema (a bare union has no name for its subject's tools), and a record of one field is
+ * encoded as that field alone, so the bytes are exactly encodeEvent's.
+ */
+export const REGISTERED_EVENT_SCHEMA = {
+  type: 'record',
+  name: 'TcpreuseEvent',
+  namespace: 'io.tcpreuse',
+  doc: 'One tcpreuse event: the union branch names its type (schemas/tcpreuse-event.avsc)',
+  fields: [{ name: 'event', type: eventType.schema() as object }],
+};
+
 const BRANCH: Record<TcpReuseEvent['type'], string> = {
   'flow.open': 'io.tcpreuse.FlowOpen',
   'flow.close': 'io.tcpreuse.FlowClose',

@@ -1,23 +1,10 @@
-import { encodeEvent, eventType } from '../avro/event-schemas';
+import { encodeEvent, REGISTERED_EVENT_SCHEMA } from '../avro/event-schemas';
 import { formatEvent, isSiemFormat } from '../formats/siem-format';
 import { severityBelow, type Severity, type TcpReuseEvent } from '../model/events';
 import { packEventRecord, topicOf, type OutputFormat, type OutputTopics } from './event-records';
 import type { MessagePacker } from './message-pack';
 import type { Metrics } from './metrics';
 import { wireHeader, type SchemaRegistryClient } from './schema-registry';
-
-/**
- * The event schema as registered: a record whose one field is the event union. A registry wants a
- * named schema (a bare union has no name for its subject's tools), and a record of one field is
- * encoded as that field alone, so the bytes are exactly encodeEvent's.
- */
-const REGISTERED_EVENT_SCHEMA = {
-  type: 'record',
-  name: 'TcpreuseEvent',
-  namespace: 'io.tcpreuse',
-  doc: 'One tcpreuse event: the union branch names its type (schemas/tcpreuse-event.avsc)',
-  fields: [{ name: 'event', type: eventType.schema() as object }],
-};
 
 /**
  * Which events a consumer writes, where and how, for both consume services: the severity filter,

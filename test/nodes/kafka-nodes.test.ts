@@ -41,6 +41,26 @@ describeKafka('Kafka nodes against the real broker', () => {
     expect(got.map((e) => JSON.stringify(e)).sort()).toEqual(want.map((e) => JSON.stringify(e)).sort());
   });
 
+  (process.env.TCPREUSE_REGISTRY_URL ? test : test.skip)('through the Schema Registry: packets from kafka reads the wire format, events to kafka registers and frames; a registry client reads back the reuses analyze finds', async () => {
+    const registryUrl = process.env.TCPREUSE_REGISTRY_URL!;
+    const id = uniqueName('nrsr');
+    await cli(['replay', CAPTURE, '--topic', `${id}.in`, '--partitions', '1', '--batch-size', '20', '--schema-registry', registryUrl, '--log-level', 'warn']);
+    await load(nodes, [
+      { id: 'k', type: 'tcpreuse-kafka', brokers: BROKERS, schemaRegistry: registryUrl },
+      { id: 'in', type: 'tcpreuse-kafka-in', kafka: 'k', topic: `${id}.in`, group: `${id}.g`, format: 'avro', output: 'batch', wires: [['flows']] },
+      { id: 'flows', type: 'tcpreuse-flows', sensor: 'cap', wires: [['reuse'], ['reuse'], []] },
+      { id: 'reuse', type: 'tcpreuse-reuse', wires: [['out'], [], [], []] },
+      { id: 'out', type: 'tcpreuse-kafka-out', kafka: 'k', topic: `${id}.alerts`, format: 'avro' },
+    ]);
+    const want = (await analyzeCapture(CAPTURE, { sensor: 'cap' })).filter((e) => e.type === 'port.reuse');
+    const { SchemaRegistry } = await import('@kafkajs/confluent-schema-registry');
+    const registry = new SchemaRegistry({ host: registryUrl });
+    let got = await readTopic(`${id}.alerts`);
+    for (const t0 = Date.now(); got.length < want.length && Date.now() - t0 < 30000; got = await readTopic(`${id}.alerts`)) await new Promise((r) => setTimeout(r, 300));
+    const events = await Promise.all(got.map(async (m) => Object.values(((await registry.decode(m.value)) as { event: Record<string, unknown> }).event)[0]));
+    expect(events.map((e) => JSON.stringify(e)).sort()).toEqual(want.map((e) => JSON.stringify(e)).sort());
+  });
+
   test('kafka out writes events only: the flows node\'s flow.interleave evidence and watermarks stay out of the topic', async () => {
     const id = uniqueName('nrplumb');
     await createTopic(`${id}.out`, 1);
