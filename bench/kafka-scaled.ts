@@ -6,33 +6,11 @@
  * instance's process CPU, repartitioning through the clients topic and checkpointing included),
  * and the cores 1 M packets/s would take at that cost. The broker's own CPU is not in it.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
-import { publish, withBroker } from './kafka-setup';
+import { publish, runInstance, withBroker } from './kafka-setup';
 import { SyntheticPackets } from './synthetic-packets';
 
-const CLI = join(__dirname, '..', 'src', 'cli', 'main.js');
 const PARTITIONS = 12;
-
-interface InstanceRun {
-  packets: number;
-  cpuS: number;
-}
-
-function runInstance(brokers: string, args: string[]): Promise<InstanceRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'consume', ...args, '--until-end', '--no-metrics', '--log-level', 'info'], { env: { ...process.env, TCPREUSE_BROKERS: brokers }, stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-20000)));
-    child.on('close', (code) => {
-      const stopped = err.split('\n').filter((l) => l.includes('"msg":"stopped"')).pop();
-      if (code !== 0 || !stopped) return reject(new Error(`consume exited ${code}: ${err.slice(-2000)}`));
-      const s = JSON.parse(stopped) as { packets: number; cpuS: number };
-      resolve({ packets: s.packets, cpuS: s.cpuS });
-    });
-  });
-}
 
 async function measure(brokers: string, topic: string, instances: number, scaled: boolean): Promise<{ wallS: number; packets: number; cpuS: number; perInstance: number[] }> {
   const id = `bench.${randomBytes(4).toString('hex')}`;

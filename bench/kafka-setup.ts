@@ -1,5 +1,5 @@
 /** What both Kafka benches need: a broker (the test one, or started here) and the workload published to it. */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeBatch } from '../src/avro/packet-schemas';
@@ -62,5 +62,28 @@ export async function publish(brokers: string, topic: string, partitions: number
   const s = seconds(t);
   await sink.disconnect();
   return { messages, s };
+}
+
+
+const CLI = join(__dirname, '..', 'src', 'cli', 'main.js');
+
+export interface InstanceRun {
+  packets: number;
+  cpuS: number;
+}
+
+/** One `tcpreuse consume --until-end` process: its packets and CPU seconds, from its stop line. */
+export function runInstance(brokers: string, args: string[]): Promise<InstanceRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, 'consume', ...args, '--until-end', '--no-metrics', '--log-level', 'info'], { env: { ...process.env, TCPREUSE_BROKERS: brokers }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-20000)));
+    child.on('close', (code) => {
+      const stopped = err.split('\n').filter((l) => l.includes('"msg":"stopped"')).pop();
+      if (code !== 0 || !stopped) return reject(new Error(`consume exited ${code}: ${err.slice(-2000)}`));
+      const s = JSON.parse(stopped) as { packets: number; cpuS: number };
+      resolve({ packets: s.packets, cpuS: s.cpuS });
+    });
+  });
 }
 
