@@ -4,6 +4,21 @@
   if (window.tcpreuseEditor) return;
   window.tcpreuseEditor = {
     /**
+     * Tabs for a long dialog, as the core mqtt-broker node groups its options: `tabs` is a list of
+     * [content div id, label]; the divs are the children of `<listId>-content`.
+     */
+    tabs: function (listId, tabs) {
+      var t = RED.tabs.create({
+        id: listId,
+        onchange: function (tab) {
+          $('#' + listId + '-content').children().hide();
+          $('#' + tab.id).show();
+        },
+      });
+      tabs.forEach(function (x) { t.addTab({ id: x[0], label: x[1] }); });
+    },
+
+    /**
      * A flow saved before an option existed lacks that property. Node-RED's import leaves it
      * undefined, so its field would open blank and the node would be invalid; give it the editor's
      * default instead (the runtime already treats a missing value as the default), so old flows keep

@@ -79,6 +79,14 @@ describeBrowser('the Node-RED editor with the tcpreuse palette', () => {
     await page.locator(`.red-ui-tray #${prefix}-name`).first().waitFor({ state: 'visible', timeout: 10000 });
     const fields = await page.locator(`.red-ui-tray [id^="${prefix}-"]`).count();
     expect(fields).toBeGreaterThan(2);
+    // The long dialogs are grouped in tabs: the first tab's fields shown, the others' hidden until chosen.
+    const LATER_TAB: Record<string, [string, string]> = { 'tcpreuse-reuse': ['maxClients', 'cycles'], 'tcpreuse-flows': ['communityIdSeed', 'limits'] };
+    if (LATER_TAB[type]) {
+      const [field, tab] = LATER_TAB[type];
+      expect(await page.locator(`.red-ui-tray #node-input-${field}`).isVisible()).toBe(false);
+      await page.locator(`.red-ui-tray li.red-ui-tab a[href="#${type}-tab-${tab}"]`).click();
+      await page.locator(`.red-ui-tray #node-input-${field}`).waitFor({ state: 'visible', timeout: 5000 });
+    }
     // The help of the node type, in the sidebar's help tab.
     await page.evaluate((t) => (globalThis as unknown as { RED: { sidebar: { help: { show(t: string): void } } } }).RED.sidebar.help.show(t), type);
     // The node's help page in the sidebar's help tab, with the sections every tcpreuse help has.
