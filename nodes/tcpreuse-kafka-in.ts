@@ -68,6 +68,11 @@ module.exports = function register(RED: NodeAPI): void {
 
     const status = (): void => {
       if (closing) return;
+      const trouble = kafka.health.current;
+      if (trouble !== null) {
+        node.status({ fill: 'yellow', shape: 'ring', text: `reconnecting: ${trouble}`.slice(0, 80) });
+        return;
+      }
       const p = paused.size > 0 ? ', paused (flow busy)' : '';
       node.status({ fill: paused.size ? 'yellow' : 'green', shape: 'dot', text: `connected: ${sent} msgs${p}` });
     };
@@ -95,6 +100,7 @@ module.exports = function register(RED: NodeAPI): void {
 
     const onBatch = async (batch: ConsumedBatch): Promise<void> => {
       if (closing) return;
+      kafka.health.ok();
       await registry?.prepare(batch.messages.map((m) => m.value)); // writer schemas by id, before the synchronous decoding
       for (const m of batch.messages) {
         const base: NodeMessage = { topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key?.toString() ?? null, timestamp: m.timestampMs };
@@ -139,6 +145,8 @@ module.exports = function register(RED: NodeAPI): void {
       }
       if (closing) return;
       const s = client.source({ groupId: textField(c, 'group') ?? 'node-red-tcpreuse', topics: [topic], fromBeginning: config.fromBeginning !== false });
+      // A (re)join means the cluster answers again.
+      s.onAssignment(() => kafka.health.ok());
       s.onCrash((err) => {
         if (closing) return;
         node.status({ fill: 'red', shape: 'ring', text: `disconnected: ${err.message}`.slice(0, 80) });
@@ -162,10 +170,15 @@ module.exports = function register(RED: NodeAPI): void {
       node.error(err);
       retry = setTimeout(() => void start().catch(failed), RETRY_MS);
     };
+    // The status follows the cluster's reachability as the config node's client reports it.
+    const unsubscribe = kafka.health.subscribe(() => {
+      if (source) status();
+    });
     void start().catch(failed);
 
     node.on('close', (_removed, done) => {
       closing = true;
+      unsubscribe();
       if (retry) clearTimeout(retry);
       retry = null;
       if (pumping) clearImmediate(pumping);

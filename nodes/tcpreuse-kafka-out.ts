@@ -123,6 +123,7 @@ module.exports = function register(RED: NodeAPI): void {
       connect()
         .then(async (s) => s.send([{ topic, key, value: frame ? Buffer.concat([await frame, value as Buffer]) : value, timestampMs, headers }]))
         .then(() => {
+          kafka?.health.ok();
           written++;
           node.status({ fill: 'green', shape: 'dot', text: `${written} written to ${topic}` });
           done();

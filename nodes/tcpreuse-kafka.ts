@@ -4,6 +4,7 @@ import { createKafkaClient } from '../src/kafka/kafka-client';
 import { SchemaRegistryClient } from '../src/kafka/schema-registry';
 import { createLogger, type Logger } from '../src/util/logger';
 import { choiceField, NodeConfigError, textField } from './lib/config-values';
+import { ConnectionHealth } from './lib/connection-health';
 import type { Node, NodeAPI } from './lib/node-red';
 
 interface KafkaConfig {
@@ -22,17 +23,24 @@ export interface KafkaConfigNode extends Node {
   /** A client for this broker; throws a NodeConfigError when the configuration is not usable. */
   client(): KafkaClient;
   readonly brokers: string;
+  /** Whether the cluster answers, shared by the nodes using this config (their status follows it). */
+  readonly health: ConnectionHealth;
   /** The Schema Registry Avro goes through on this cluster, or null (bare Avro). */
   registry(): SchemaRegistryClient | null;
 }
 
-/** Routes kafkajs's and our own log lines to the node's log (warnings as node warnings). */
-function nodeLogger(node: Node): Logger {
+/**
+ * Routes kafkajs's and our own log lines to the node's log (warnings as node warnings); of the
+ * connection failures of one outage only the first is logged (see ConnectionHealth).
+ */
+function nodeLogger(node: Node, health: ConnectionHealth): Logger {
   return createLogger('warn', (line) => {
     try {
-      const { level, msg } = JSON.parse(line) as { level: string; msg: string };
-      if (level === 'error' || level === 'warn') node.warn(msg);
-      else node.log(msg);
+      const { level, msg, error } = JSON.parse(line) as { level: string; msg: string; error?: string };
+      const text = error ? `${msg}: ${error}` : msg;
+      if (level !== 'error' && level !== 'warn') node.log(text);
+      else if (!ConnectionHealth.isTrouble(text)) node.warn(text);
+      else if (health.failed(text)) node.warn(`Kafka unreachable (${text}); retrying, further attempts not logged until it answers again`);
     } catch {
       node.log(line.trim());
     }
@@ -49,6 +57,8 @@ module.exports = function register(RED: NodeAPI): void {
     const node = this;
     const c = config as unknown as Record<string, unknown>;
     (node as { brokers: string }).brokers = textField(c, 'brokers') ?? '';
+    const health = new ConnectionHealth();
+    (node as { health: ConnectionHealth }).health = health;
     let client: KafkaClient | null = null;
     node.client = (): KafkaClient => {
       if (client) return client;
@@ -66,7 +76,7 @@ module.exports = function register(RED: NodeAPI): void {
         sasl: mechanism === 'none' ? undefined : { mechanism, username: username!, password: password! },
         connectionTimeoutMs: 10000,
       };
-      client = createKafkaClient(connection, nodeLogger(node));
+      client = createKafkaClient(connection, nodeLogger(node, health));
       return client;
     };
     let registry: SchemaRegistryClient | null | undefined;
@@ -75,7 +85,7 @@ module.exports = function register(RED: NodeAPI): void {
       const url = textField(c, 'schemaRegistry');
       if (url && !/^https?:\/\/\S+$/.test(url)) throw new NodeConfigError(`Kafka config: schema registry "${url}" is not an http(s) URL`);
       const username = node.credentials?.registryUsername;
-      registry = url ? new SchemaRegistryClient({ url, username: username || null, password: node.credentials?.registryPassword ?? null }, nodeLogger(node)) : null;
+      registry = url ? new SchemaRegistryClient({ url, username: username || null, password: node.credentials?.registryPassword ?? null }, nodeLogger(node, health)) : null;
       return registry;
     };
   }

@@ -1,0 +1,45 @@
+/**
+ * Whether a config node's Kafka cluster is reachable, as its client's log lines tell: the first
+ * connection failure of an outage is reported (a warning, and every listening node's status
+ * turns to "reconnecting"), the client's further retries are not (kafkajs logs one per attempt:
+ * a hundred lines in 40 s), until a node sees the cluster work again (`ok()`): state changes, not
+ * attempts, as the core mqtt node reports them.
+ */
+const TROUBLE = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EPIPE|Connection (error|timeout|closed)|connect to seed broker|Crash/i;
+
+export type HealthListener = (trouble: string | null) => void;
+
+export class ConnectionHealth {
+  private trouble: string | null = null;
+  private readonly listeners = new Set<HealthListener>();
+
+  /** Is this log line a sign of the cluster being unreachable? */
+  static isTrouble(line: string): boolean {
+    return TROUBLE.test(line);
+  }
+
+  get current(): string | null {
+    return this.trouble;
+  }
+
+  /** A connection failure; true when it starts an outage (the caller logs it), false while one goes on. */
+  failed(why: string): boolean {
+    if (this.trouble !== null) return false;
+    this.trouble = why;
+    for (const l of this.listeners) l(why);
+    return true;
+  }
+
+  /** The cluster worked (a fetch, a join, an acknowledged write): an outage, if any, is over. */
+  ok(): void {
+    if (this.trouble === null) return;
+    this.trouble = null;
+    for (const l of this.listeners) l(null);
+  }
+
+  /** Calls `listener` on every change; returns the unsubscribe. */
+  subscribe(listener: HealthListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+}
