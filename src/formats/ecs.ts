@@ -5,9 +5,12 @@ import { snakeCased } from './snake-case';
 /**
  * Elastic Common Schema (9.x) documents: the ECS fields a SIEM's network dashboards and detection
  * rules read (`@timestamp`, `event.*`, `source.*`, `destination.*`, `network.*`, `observer.*`,
- * `rule.*`), and every field of the tcpreuse event, snake_cased, under the one custom namespace
- * `tcpreuse` (ECS's rule for custom fields: nothing of ours outside it).
+ * `rule.*`), and every other field of the tcpreuse event, snake_cased, under the one custom
+ * namespace `tcpreuse` (ECS's rule for custom fields: nothing of ours outside it). A field ECS
+ * already carries is not repeated there (the documents are written per event on the consumer's
+ * hot path, and twice the size costs twice the encoding).
  */
+const MAPPED = new Set(['type', 'ts', 'sensor', 'client', 'server', 'communityId', 'vlan', 'startTs', 'endTs', 'durationS', 'packets', 'bytes', 'reason']);
 export const ECS_VERSION = '9.4.0';
 
 type Doc = Record<string, unknown>;
@@ -43,7 +46,7 @@ export function toEcs(e: TcpReuseEvent): Doc {
       doc.source = { ip: e.client };
       if (e.type !== 'reuse.stats' && e.server) doc.destination = { ip: e.server.ip, port: e.server.port };
       doc.network = { transport: 'tcp', type: ipType(e.client), iana_number: '6' };
-      doc.related = { ip: e.type !== 'reuse.stats' && e.server ? unique([e.client, e.server.ip]) : [e.client] };
+      doc.related = { ip: e.type !== 'reuse.stats' && e.server ? pair(e.client, e.server.ip) : [e.client] };
       break;
     case 'packet':
       connection(doc, { ip: e.packet.src, port: e.packet.sport }, { ip: e.packet.dst, port: e.packet.dport }, e.communityId, e.packet.vlan ?? null);
@@ -60,7 +63,8 @@ export function toEcs(e: TcpReuseEvent): Doc {
   if (e.type === 'port.reuse' || e.type === 'port.pressure') event.severity = SEVERITY_ID[e.severity];
   if (e.type === 'port.cycle') event.severity = SEVERITY_ID.info;
   if (e.type === 'port.reuse') event.reason = e.reason;
-  doc.tcpreuse = snakeCased(e);
+  // port.cycle/pressure/stats: `client` is an address and `server` may be absent; the ECS fields say both.
+  doc.tcpreuse = snakeCased(e, MAPPED);
   return doc;
 }
 
@@ -86,8 +90,8 @@ function connection(doc: Doc, client: Endpoint, server: Endpoint, communityId: s
   if (communityId !== null) network.community_id = communityId;
   if (vlan !== null) network.vlan = { id: String(vlan) };
   doc.network = network;
-  doc.related = { ip: unique([client.ip, server.ip]) };
+  doc.related = { ip: pair(client.ip, server.ip) };
 }
 
 const ipType = (ip: string): string => (ip.includes(':') ? 'ipv6' : 'ipv4');
-const unique = (xs: string[]): string[] => [...new Set(xs)];
+const pair = (a: string, b: string): string[] => (a === b ? [a] : [a, b]);

@@ -36,11 +36,20 @@ export function eventId(e: TcpReuseEvent): string {
 /** Severity as a number, 1 (info) to 4 (high): OCSF's severity_id scale (Informational..High). */
 export const SEVERITY_ID: Record<Severity, number> = { info: 1, low: 2, medium: 3, high: 4 };
 
-/** ISO 8601 UTC with the microseconds the event has (Date keeps milliseconds only). */
+let cachedSecond = NaN;
+let cachedPrefix = '';
+
+/**
+ * ISO 8601 UTC with the microseconds the event has (Date keeps milliseconds only). Events come
+ * in time order, many to a second: the "YYYY-MM-DDTHH:MM:SS." part is made once per second.
+ */
 export function isoMicros(us: number): string {
-  const ms = Math.floor(us / 1000);
-  const micro = us - ms * 1000;
-  return new Date(ms).toISOString().slice(0, 23) + String(micro).padStart(3, '0') + 'Z';
+  const second = Math.floor(us / 1_000_000);
+  if (second !== cachedSecond) {
+    cachedSecond = second;
+    cachedPrefix = new Date(second * 1000).toISOString().slice(0, 20);
+  }
+  return cachedPrefix + String(us - second * 1_000_000).padStart(6, '0') + 'Z';
 }
 
 /** The rule that fired, named the same in every format. */

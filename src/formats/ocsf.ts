@@ -13,6 +13,9 @@ export const OCSF_VERSION = '1.4.0';
 
 type Doc = Record<string, unknown>;
 
+/** Fields the OCSF event already carries (endpoints, connection info, traffic, logger): not repeated under unmapped. µs times stay there: OCSF's are ms. */
+const MAPPED = new Set(['type', 'sensor', 'client', 'server', 'communityId', 'vlan', 'packets', 'bytes', 'history']);
+
 const SEVERITY_NAME = ['Unknown', 'Informational', 'Low', 'Medium', 'High'];
 const product = { name: PRODUCT, vendor_name: PRODUCT, version: PRODUCT_VERSION };
 
@@ -75,7 +78,7 @@ function networkActivity(e: FlowOpenEvent | FlowCloseEvent): Doc {
       bytes: e.bytes.c2s + e.bytes.s2c,
     };
   }
-  doc.unmapped = { tcpreuse: snakeCased(e) };
+  doc.unmapped = { tcpreuse: snakeCased(e, MAPPED) };
   return doc;
 }
 
@@ -103,7 +106,7 @@ function detectionFinding(e: PortReuseEvent | PortCycleEvent | PortPressureEvent
     if (e.server) evidence.dst_endpoint = endpoint(e.server, null);
   }
   doc.evidences = [evidence];
-  doc.unmapped = { tcpreuse: snakeCased(e) };
+  doc.unmapped = { tcpreuse: snakeCased(e, MAPPED) };
   return doc;
 }
 

@@ -28,15 +28,16 @@ describeKafka('Kafka node status through a broker outage (private broker)', () =
     bootstrap = /^bootstrap=(.*)$/m.exec(out)![1];
   }, 120_000);
 
-  test('packets from kafka: reconnecting within seconds of the broker going away, one warning for the outage, connected again after', async () => {
+  test('packets from kafka: a 30 s broker outage shows as reconnecting within 5 s, fewer than 5 log lines for it, connected again after', async () => {
     const id = uniqueName('nrstatus');
     await cli(['replay', join(CAPTURES, 'fast-reuse-timewait.pcap.gz'), '--topic', `${id}.in`, '--brokers', bootstrap, '--partitions', '1', '--log-level', 'warn']);
     await load([nodeModule('tcpreuse-kafka'), nodeModule('tcpreuse-kafka-in')], [
       { id: 'k', type: 'tcpreuse-kafka', brokers: bootstrap },
       { id: 'in', type: 'tcpreuse-kafka-in', kafka: 'k', topic: `${id}.in`, group: `${id}.g`, format: 'avro', wires: [[]] },
     ]);
-    const node = helper.getNode('in') as unknown as { status(s: { fill?: string; text?: string }): void };
-    const config = helper.getNode('k') as unknown as { warn(m: unknown): void };
+    type Logging = { warn(m: unknown): void; error(m: unknown): void };
+    const node = helper.getNode('in') as unknown as Logging & { status(s: { fill?: string; text?: string }): void };
+    const config = helper.getNode('k') as unknown as Logging;
     const statuses: { fill?: string; text?: string }[] = [];
     const warnings: string[] = [];
     const status = node.status.bind(node);
@@ -44,22 +45,28 @@ describeKafka('Kafka node status through a broker outage (private broker)', () =
       statuses.push(s);
       status(s);
     };
-    const warn = config.warn.bind(config);
-    config.warn = (m) => {
-      warnings.push(String(m));
-      warn(m);
-    };
+    // Every warning and error either node logs (the sidebar and the log see these).
+    for (const n of [node, config]) {
+      for (const level of ['warn', 'error'] as const) {
+        const log = n[level].bind(n);
+        n[level] = (m) => {
+          warnings.push(`${level}: ${String(m instanceof Error ? m.message : m)}`);
+          log(m);
+        };
+      }
+    }
     await until(() => statuses.some((s) => s.fill === 'green' && /connected: \d+ msgs/.test(s.text ?? '')), 30_000);
+    const warningsBefore = warnings.length;
     execFileSync('bash', [BROKER, 'crash', brokerDir]);
     const crashedAt = Date.now();
     await until(() => statuses.at(-1)?.fill !== 'green', 30_000);
     const noticed = Date.now() - crashedAt;
     expect(statuses.at(-1)?.text).toMatch(/reconnecting|disconnected/);
-    expect(noticed).toBeLessThan(20_000);
-    await new Promise((r) => setTimeout(r, 10_000)); // the client retries meanwhile
-    const outageWarnings = warnings.filter((w) => /unreachable|ECONNREFUSED|Connection/i.test(w));
-    expect(outageWarnings.length).toBeGreaterThanOrEqual(1);
-    expect(outageWarnings.length).toBeLessThanOrEqual(3);
+    expect(noticed).toBeLessThan(5_000);
+    await new Promise((r) => setTimeout(r, 25_000)); // an outage of ~30 s: the client retries meanwhile
+    const during = warnings.slice(warningsBefore);
+    expect(during.some((w) => /unreachable/.test(w))).toBe(true);
+    expect(during.length).toBeLessThan(5);
     execFileSync('bash', [BROKER, 'restart', brokerDir], { stdio: 'ignore', env: { ...process.env, TCPREUSE_KAFKA_OWNER_PID: String(process.pid) } });
     await until(() => statuses.at(-1)?.fill === 'green', 90_000);
     expect(statuses.at(-1)?.text).toMatch(/connected/);

@@ -35,7 +35,7 @@ describe('the packed package in a real Node-RED 4.1 runtime', () => {
     expect(version).toMatch(/^4\.1\./);
   });
 
-  test('example analyze-capture-file: inject, and GET /tcpreuse/reuses serves the reuses analyze finds', async () => {
+  test('example analyze-capture-file: inject, and GET /tcpreuse/reuses serves the reuses analyze finds (pressing it twice counts each once)', async () => {
     const flow = FLOW('analyze-capture-file.json');
     await deploy(flow);
     const inject = flow.find((n) => n.type === 'inject')!;
@@ -49,6 +49,11 @@ describe('the packed package in a real Node-RED 4.1 runtime', () => {
       got = (await (await fetch(`${base}/tcpreuse/reuses`)).json()) as PortReuseEvent[];
       await sleep(200);
     }
+    expect(got.map((e) => JSON.stringify(e)).sort()).toEqual(want.map((e) => JSON.stringify(e)).sort());
+    // The same capture again: the same reuses, each once.
+    expect((await api(`/inject/${inject.id}`, { method: 'POST' })).status).toBe(200);
+    await sleep(3000);
+    got = (await (await fetch(`${base}/tcpreuse/reuses`)).json()) as PortReuseEvent[];
     expect(got.map((e) => JSON.stringify(e)).sort()).toEqual(want.map((e) => JSON.stringify(e)).sort());
   });
 });
