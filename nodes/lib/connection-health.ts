@@ -5,7 +5,7 @@
  * a hundred lines in 40 s), until a node sees the cluster work again (`ok()`): state changes, not
  * attempts, as the core mqtt node reports them.
  */
-const TROUBLE = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EPIPE|Connection (error|timeout|closed)|connect to seed broker|Crash/i;
+const TROUBLE = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EPIPE|Connection (error|timeout|closed)|connect to seed broker|Restarting the consumer|Crash/i;
 
 export type HealthListener = (trouble: string | null) => void;
 

@@ -66,7 +66,7 @@ describeKafka('Kafka node status through a broker outage (private broker)', () =
     await new Promise((r) => setTimeout(r, 25_000)); // an outage of ~30 s: the client retries meanwhile
     const during = warnings.slice(warningsBefore);
     expect(during.some((w) => /unreachable/.test(w))).toBe(true);
-    expect(during.length).toBeLessThan(5);
+    if (during.length >= 5) expect(during).toEqual([]); // the lines, on failure
     execFileSync('bash', [BROKER, 'restart', brokerDir], { stdio: 'ignore', env: { ...process.env, TCPREUSE_KAFKA_OWNER_PID: String(process.pid) } });
     await until(() => statuses.at(-1)?.fill === 'green', 90_000);
     expect(statuses.at(-1)?.text).toMatch(/connected/);
