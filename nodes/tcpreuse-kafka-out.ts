@@ -2,8 +2,8 @@ import { encodeEvent, REGISTERED_EVENT_SCHEMA } from '../src/avro/event-schemas'
 import { wireHeader, type SchemaRegistryClient } from '../src/kafka/schema-registry';
 import type { Sink } from '../src/kafka/client';
 import { eventKey, EVENT_TYPE_HEADER } from '../src/kafka/event-records';
-import type { TcpReuseEvent } from '../src/model/events';
 import { choiceField, textField } from './lib/config-values';
+import { EVENT_TYPES, isEvent } from './lib/event-payload';
 import { disconnectThen, failConfiguration } from './lib/event-time-node';
 import type { Node, NodeAPI, NodeMessage } from './lib/node-red';
 import type { KafkaConfigNode } from './tcpreuse-kafka';
@@ -14,11 +14,9 @@ interface OutConfig {
   format?: string;
 }
 
-const EVENT_TYPES = new Set(['flow.open', 'flow.close', 'port.reuse', 'port.cycle', 'port.pressure', 'reuse.stats', 'packet']);
 /** Evidence and event-time marks that pass between tcpreuse nodes; not events of the contract. */
 const PLUMBING = new Set(['flow.interleave', 'watermark']);
 const isPlumbing = (p: unknown): boolean => typeof p === 'object' && p !== null && PLUMBING.has((p as { type?: string }).type ?? '');
-const isEvent = (p: unknown): p is TcpReuseEvent => typeof p === 'object' && p !== null && EVENT_TYPES.has((p as { type?: string }).type ?? '') && typeof (p as { ts?: unknown }).ts === 'number';
 
 /**
  * tcpreuse-kafka-out: writes msg.payload to a topic (msg.topic when none is configured). tcpreuse

@@ -3,13 +3,11 @@ import { toEcs } from '../src/formats/ecs';
 import { toOcsf } from '../src/formats/ocsf';
 import { SIEM_FORMATS, type SiemFormat } from '../src/formats/siem-format';
 import { eventKey } from '../src/kafka/event-records';
-import type { TcpReuseEvent } from '../src/model/events';
 import { choiceField } from './lib/config-values';
+import { isEvent } from './lib/event-payload';
 import { failConfiguration } from './lib/event-time-node';
 import type { Node, NodeAPI, NodeMessage } from './lib/node-red';
 import { plural } from './lib/status-text';
-
-const EVENT_TYPES = new Set(['flow.open', 'flow.close', 'port.reuse', 'port.cycle', 'port.pressure', 'reuse.stats', 'packet']);
 
 /**
  * tcpreuse-siem: a tcpreuse event in, the same event in a SIEM's schema out — an ECS or OCSF
@@ -57,7 +55,3 @@ module.exports = function register(RED: NodeAPI): void {
   }
   RED.nodes.registerType('tcpreuse-siem', TcpreuseSiemNode as never);
 };
-
-function isEvent(p: unknown): p is TcpReuseEvent {
-  return typeof p === 'object' && p !== null && EVENT_TYPES.has((p as { type?: string }).type ?? '') && typeof (p as { ts?: unknown }).ts === 'number';
-}

@@ -25,14 +25,14 @@ export class EventOutput {
     this.truncated = metrics.counter('cef_lines_shortened_total', 'CEF lines whose message was shortened to fit the syslog line limit.');
   }
 
-  /** Avro output in the Schema Registry wire format: the event schema's id per output topic. */
-  private registryIds: ReadonlyMap<string, number> | null = null;
+  /** Avro output in the Schema Registry wire format: the 5-byte header (the event schema's id) per output topic. */
+  private registryHeaders: ReadonlyMap<string, Buffer> | null = null;
 
   /** Registers the event schema under `<topic>-value` for each output topic; avro records are framed with its id from then on. */
   async useRegistry(registry: SchemaRegistryClient, topics: readonly string[]): Promise<void> {
-    const ids = new Map<string, number>();
-    for (const topic of topics) ids.set(topic, await registry.register(`${topic}-value`, REGISTERED_EVENT_SCHEMA));
-    this.registryIds = ids;
+    const headers = new Map<string, Buffer>();
+    for (const topic of topics) headers.set(topic, wireHeader(await registry.register(`${topic}-value`, REGISTERED_EVENT_SCHEMA)));
+    this.registryHeaders = headers;
   }
 
   /** Packs `e` as an output record into `outbox` if it is to be written; whether it was. */
@@ -44,8 +44,8 @@ export class EventOutput {
     const topic = topicOf(e, this.options.outputTopics);
     if (topic === null) return false;
     const format = this.options.outputFormat;
-    if (format === 'avro' && this.registryIds) {
-      packEventRecord(outbox, e, topic, Buffer.concat([wireHeader(this.registryIds.get(topic)!), encodeEvent(e)]));
+    if (format === 'avro' && this.registryHeaders) {
+      packEventRecord(outbox, e, topic, Buffer.concat([this.registryHeaders.get(topic)!, encodeEvent(e)]));
       return true;
     }
     if (!isSiemFormat(format)) {
