@@ -4,7 +4,7 @@ import { captureBytes, CaptureError, STDIN_PATH } from '../capture/pcap-reader';
 import { readPacketsInSequence } from '../capture/read-packets';
 import type { FrameDecoder } from '../decode/frame-decoder';
 import type { FlowTracker } from '../flow/flow-tracker';
-import { formatEvent } from '../formats/siem-format';
+import { formatEvent, hasPlaceIn, isSiemJsonFormat, SIEM_JSON_WRITERS } from '../formats/siem-format';
 import { severityBelow, type TcpReuseEvent } from '../model/events';
 import { analyze } from '../operators/analyze';
 import { trackFlows } from '../operators/track-flows';
@@ -129,6 +129,7 @@ function runOn(cmd: CliCommand, signal: AbortSignal | undefined): Promise<void> 
           }
           if (!cmd.json) report.add(e);
           else if (cmd.format === 'json') out.writeEvent(e);
+          else if (isSiemJsonFormat(cmd.format) && hasPlaceIn(cmd.format, e)) out.writeEvent(e, SIEM_JSON_WRITERS[cmd.format]);
           else {
             const f = formatEvent(cmd.format, e);
             if (f) out.write(f.text + '\n');

@@ -26,9 +26,9 @@ export class StdoutWriter {
     if (this.out.at >= CHUNK) this.flush();
   }
 
-  /** One event as a JSON line, written as bytes (no string made). */
-  writeEvent(e: TcpReuseEvent): void {
-    writeEventJson(this.out, e);
+  /** One event as a JSON line (ours, or a SIEM document with its writer), written as bytes (no string made). */
+  writeEvent(e: TcpReuseEvent, writer: (w: ByteWriter, e: TcpReuseEvent) => void = writeEventJson): void {
+    writer(this.out, e);
     this.out.u8(0x0a);
     if (this.out.at >= CHUNK) this.flush();
   }

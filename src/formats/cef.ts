@@ -19,8 +19,12 @@ export interface CefLine {
   readonly truncated: boolean;
 }
 
+/** CEF carries the alerts only. */
+export const isCefAlert = (e: TcpReuseEvent): e is PortReuseEvent | PortCycleEvent | PortPressureEvent =>
+  e.type === 'port.reuse' || e.type === 'port.cycle' || e.type === 'port.pressure';
+
 export function toCef(e: TcpReuseEvent, maxBytes = CEF_MAX_BYTES): CefLine | null {
-  if (e.type !== 'port.reuse' && e.type !== 'port.cycle' && e.type !== 'port.pressure') return null;
+  if (!isCefAlert(e)) return null;
   const severity = e.type === 'port.cycle' ? SEVERITY.info : SEVERITY[e.severity];
   const header = ['CEF:0', PRODUCT, PRODUCT, PRODUCT_VERSION, e.type, title(e), String(severity)].map((h, i) => (i === 0 ? h : headerText(h))).join('|');
   const ext = extension(e);

@@ -1,4 +1,5 @@
 import type { Severity, TcpReuseEvent } from '../model/events';
+import { fixedDigits, lit, str } from '../util/json-bytes';
 import { packageVersion } from '../util/package-root';
 
 /**
@@ -36,8 +37,25 @@ export function eventId(e: TcpReuseEvent): string {
 /** Severity as a number, 1 (info) to 4 (high): OCSF's severity_id scale (Informational..High). */
 export const SEVERITY_ID: Record<Severity, number> = { info: 1, low: 2, medium: 3, high: 4 };
 
-let cachedSecond = NaN;
-let cachedPrefix = '';
+/**
+ * The "YYYY-MM-DDTHH:MM:SS." part of recent seconds, direct-mapped by the second: events come in
+ * time order, many to a second, but one event can carry two times (a flow.close's start and end).
+ */
+const SLOTS = 64;
+const slotSecond = new Float64Array(SLOTS).fill(NaN);
+const slotText: string[] = new Array<string>(SLOTS).fill('');
+const slotBytes: Uint8Array[] = new Array<Uint8Array>(SLOTS).fill(new Uint8Array(0));
+
+/** The slot holding the prefix of `second`. */
+function prefixSlot(second: number): number {
+  const slot = second & (SLOTS - 1);
+  if (slotSecond[slot] !== second) {
+    slotSecond[slot] = second;
+    slotText[slot] = new Date(second * 1000).toISOString().slice(0, 20);
+    slotBytes[slot] = Buffer.from(slotText[slot], 'latin1');
+  }
+  return slot;
+}
 
 /**
  * ISO 8601 UTC with the microseconds the event has (Date keeps milliseconds only). Events come
@@ -45,11 +63,20 @@ let cachedPrefix = '';
  */
 export function isoMicros(us: number): string {
   const second = Math.floor(us / 1_000_000);
-  if (second !== cachedSecond) {
-    cachedSecond = second;
-    cachedPrefix = new Date(second * 1000).toISOString().slice(0, 20);
-  }
-  return cachedPrefix + String(us - second * 1_000_000).padStart(6, '0') + 'Z';
+  return slotText[prefixSlot(second)] + String(us - second * 1_000_000).padStart(6, '0') + 'Z';
+}
+
+/** isoMicros(us) as a JSON string literal, written into `b` at `at` (28 bytes for years 0..9999); the position after it. */
+export function isoMicrosJson(b: Buffer, at: number, us: number): number {
+  if (!Number.isSafeInteger(us)) return str(b, at, isoMicros(us)); // not from a reader (they give integer µs)
+  const second = Math.floor(us / 1_000_000);
+  const slot = prefixSlot(second);
+  b[at++] = 0x22;
+  at = lit(b, at, slotBytes[slot]);
+  at = fixedDigits(b, at, us - second * 1_000_000, 6);
+  b[at++] = 0x5a; // Z
+  b[at++] = 0x22;
+  return at;
 }
 
 /** The rule that fired, named the same in every format. */

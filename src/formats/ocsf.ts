@@ -19,6 +19,10 @@ const MAPPED = new Set(['type', 'sensor', 'client', 'server', 'communityId', 'vl
 const SEVERITY_NAME = ['Unknown', 'Informational', 'Low', 'Medium', 'High'];
 const product = { name: PRODUCT, vendor_name: PRODUCT, version: PRODUCT_VERSION };
 
+/** Whether OCSF has a class for the event (flows and alerts; not reuse.stats nor packet annotations). */
+export const hasOcsfClass = (e: TcpReuseEvent): boolean =>
+  e.type === 'flow.open' || e.type === 'flow.close' || e.type === 'port.reuse' || e.type === 'port.cycle' || e.type === 'port.pressure';
+
 export function toOcsf(e: TcpReuseEvent): Doc | null {
   switch (e.type) {
     case 'flow.open':

@@ -1,5 +1,5 @@
 import { encodeEvent, REGISTERED_EVENT_SCHEMA } from '../avro/event-schemas';
-import { formatEvent, isSiemFormat } from '../formats/siem-format';
+import { formatEvent, hasPlaceIn, isSiemFormat, isSiemJsonFormat, SIEM_JSON_WRITERS } from '../formats/siem-format';
 import { severityBelow, type Severity, type TcpReuseEvent } from '../model/events';
 import { packEventRecord, topicOf, type OutputFormat, type OutputTopics } from './event-records';
 import type { MessagePacker } from './message-pack';
@@ -52,11 +52,15 @@ export class EventOutput {
       packEventRecord(outbox, e, topic, format);
       return true;
     }
-    const f = formatEvent(format, e);
-    if (f === null) {
+    if (!hasPlaceIn(format, e)) {
       this.notInFormat(1, { type: e.type });
       return false;
     }
+    if (isSiemJsonFormat(format)) {
+      packEventRecord(outbox, e, topic, SIEM_JSON_WRITERS[format]);
+      return true;
+    }
+    const f = formatEvent(format, e)!;
     if (f.truncated) this.truncated();
     packEventRecord(outbox, e, topic, Buffer.from(f.text));
     return true;

@@ -70,19 +70,22 @@ export function topicOf(e: TcpReuseEvent, topics: OutputTopics): string | null {
   return topics.alerts;
 }
 
+/** Writes an event's value bytes in some format (a SIEM schema's JSON) straight into the record. */
+export type ValueWriter = (w: ByteWriter, e: TcpReuseEvent) => void;
+
 /**
  * One output record, written straight into `packer`: key (writeEventKey), value in the chosen
- * format (tcpreuse's JSON or Avro, or a value already formatted, such as a SIEM schema's),
+ * format (tcpreuse's JSON or Avro, a writer of another format's bytes, or a value already formatted),
  * timestamp = event time (ms), the event-type header; labelled with the event type.
  */
-export function packEventRecord(packer: MessagePacker, e: TcpReuseEvent, topic: string, format: 'json' | 'avro' | Buffer): void {
+export function packEventRecord(packer: MessagePacker, e: TcpReuseEvent, topic: string, format: 'json' | 'avro' | Buffer | ValueWriter): void {
   packer.begin(topic, undefined, Math.floor(e.ts / 1000), true);
   writeEventKey(packer.open(), e);
   packer.close();
   if (Buffer.isBuffer(format)) packer.field(format);
   else if (format === 'avro') packer.field(encodeEvent(e));
   else {
-    writeEventJson(packer.open(), e);
+    (format === 'json' ? writeEventJson : format)(packer.open(), e);
     packer.close();
   }
   packer.writer.u16(1);

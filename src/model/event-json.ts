@@ -1,4 +1,5 @@
 import { ByteWriter } from '../util/byte-writer';
+import { bool, lit, num, optNum, optStr, piece, str } from '../util/json-bytes';
 import type { Endpoint, FlowCloseEvent, FlowOpenEvent, PortReuseEvent, TcpReuseEvent } from './events';
 
 /**
@@ -41,42 +42,40 @@ export function eventJson(e: TcpReuseEvent): string {
   return scratch.buf.toString('utf8', 0, scratch.at);
 }
 
-const bytes = (s: string): Uint8Array => Buffer.from(s, 'latin1');
-const OPEN = bytes('{"type":"flow.open","ts":');
-const CLOSE = bytes('{"type":"flow.close","ts":');
-const REUSE = bytes('{"type":"port.reuse","ts":');
-const SENSOR = bytes(',"sensor":');
-const FLOW_ID = bytes(',"flowId":');
-const COMMUNITY_ID = bytes(',"communityId":');
-const PREVIOUS_FLOW_ID = bytes(',"previousFlowId":');
-const STREAM = bytes(',"stream":');
-const PREVIOUS_STREAM = bytes(',"previousStream":');
-const CLIENT = bytes(',"client":{"ip":');
-const SERVER = bytes(',"server":{"ip":');
-const PORT = bytes(',"port":');
-const CLIENT_BY = bytes(',"clientBy":');
-const OPENED_BY = bytes(',"openedBy":');
-const REUSED = [bytes(',"reused":false'), bytes(',"reused":true')];
-const WIRESHARK = [bytes(',"wireshark":false'), bytes(',"wireshark":true')];
-const FRAME = bytes(',"frame":');
-const VLAN = bytes(',"vlan":');
-const START_TS = bytes(',"startTs":');
-const END_TS = bytes(',"endTs":');
-const DURATION = bytes(',"durationS":');
-const CLOSED_BY = bytes(',"closedBy":');
-const ACTIVE_CLOSER = bytes(',"activeCloser":');
-const STATE = bytes(',"state":');
-const HISTORY = bytes(',"history":');
-const PACKETS = bytes(',"packets":{"c2s":');
-const S2C = bytes(',"s2c":');
-const BYTES = bytes('},"bytes":{"c2s":');
-const KIND = bytes(',"kind":');
-const PREVIOUS_END = bytes(',"previousEnd":');
-const GAP = bytes(',"gapS":');
-const TIME_WAIT = bytes(',"timeWaitS":');
-const SEVERITY = bytes(',"severity":');
-const REASON = bytes(',"reason":');
-const NULL = bytes('null');
+const OPEN = piece('{"type":"flow.open","ts":');
+const CLOSE = piece('{"type":"flow.close","ts":');
+const REUSE = piece('{"type":"port.reuse","ts":');
+const SENSOR = piece(',"sensor":');
+const FLOW_ID = piece(',"flowId":');
+const COMMUNITY_ID = piece(',"communityId":');
+const PREVIOUS_FLOW_ID = piece(',"previousFlowId":');
+const STREAM = piece(',"stream":');
+const PREVIOUS_STREAM = piece(',"previousStream":');
+const CLIENT = piece(',"client":{"ip":');
+const SERVER = piece(',"server":{"ip":');
+const PORT = piece(',"port":');
+const CLIENT_BY = piece(',"clientBy":');
+const OPENED_BY = piece(',"openedBy":');
+const REUSED = piece(',"reused":');
+const WIRESHARK = piece(',"wireshark":');
+const FRAME = piece(',"frame":');
+const VLAN = piece(',"vlan":');
+const START_TS = piece(',"startTs":');
+const END_TS = piece(',"endTs":');
+const DURATION = piece(',"durationS":');
+const CLOSED_BY = piece(',"closedBy":');
+const ACTIVE_CLOSER = piece(',"activeCloser":');
+const STATE = piece(',"state":');
+const HISTORY = piece(',"history":');
+const PACKETS = piece(',"packets":{"c2s":');
+const S2C = piece(',"s2c":');
+const BYTES = piece('},"bytes":{"c2s":');
+const KIND = piece(',"kind":');
+const PREVIOUS_END = piece(',"previousEnd":');
+const GAP = piece(',"gapS":');
+const TIME_WAIT = piece(',"timeWaitS":');
+const SEVERITY = piece(',"severity":');
+const REASON = piece(',"reason":');
 
 function connection(b: Buffer, at: number, e: FlowOpenEvent | FlowCloseEvent): number {
   at = num(b, at, e.ts);
@@ -88,8 +87,8 @@ function connection(b: Buffer, at: number, e: FlowOpenEvent | FlowCloseEvent): n
   at = endpoint(b, lit(b, at, SERVER), e.server);
   at = str(b, lit(b, at, CLIENT_BY), e.clientBy);
   at = str(b, lit(b, at, OPENED_BY), e.openedBy);
-  at = lit(b, at, REUSED[+e.reused]);
-  at = lit(b, at, WIRESHARK[+e.wireshark]);
+  at = bool(b, lit(b, at, REUSED), e.reused);
+  at = bool(b, lit(b, at, WIRESHARK), e.wireshark);
   at = optNum(b, lit(b, at, FRAME), e.frame);
   return optNum(b, lit(b, at, VLAN), e.vlan);
 }
@@ -128,7 +127,7 @@ function reuse(b: Buffer, at: number, e: PortReuseEvent): number {
   at = num(b, lit(b, at, TIME_WAIT), e.timeWaitS);
   at = str(b, lit(b, at, SEVERITY), e.severity);
   at = str(b, lit(b, at, REASON), e.reason);
-  at = lit(b, at, WIRESHARK[+e.wireshark]);
+  at = bool(b, lit(b, at, WIRESHARK), e.wireshark);
   b[at++] = 0x7d;
   return at;
 }
@@ -138,78 +137,4 @@ function endpoint(b: Buffer, at: number, p: Endpoint): number {
   at = num(b, lit(b, str(b, at, p.ip), PORT), p.port);
   b[at++] = 0x7d;
   return at;
-}
-
-function lit(b: Buffer, at: number, piece: Uint8Array): number {
-  for (let i = 0; i < piece.length; i++) b[at + i] = piece[i];
-  return at + piece.length;
-}
-
-/** A number as JSON.stringify writes it: integers digit by digit, others through String(). */
-function num(b: Buffer, at: number, v: number): number {
-  if (!Number.isInteger(v) || v > 9007199254740991 || v < -9007199254740991) {
-    const s = Number.isFinite(v) ? String(v) : 'null';
-    for (let i = 0; i < s.length; i++) b[at + i] = s.charCodeAt(i);
-    return at + s.length;
-  }
-  if (v < 0) {
-    b[at++] = 0x2d; // '-'
-    v = -v;
-  }
-  if (v < E8) return digits(b, at, v);
-  // Timestamps (16 digits) as two int32 halves: integer division by 10 is a multiply on int32s,
-  // where on a double it is a real division per digit.
-  const hi = Math.floor(v / E8);
-  at = digits(b, at, hi);
-  return eightDigits(b, at, v - hi * E8);
-}
-
-const E8 = 100_000_000;
-
-/** The decimal digits of an integer 0 ≤ x < 2^31. */
-function digits(b: Buffer, at: number, x: number): number {
-  let n = 1;
-  for (let p = 10; p <= x; p *= 10) n++;
-  return digitsEndingAt(b, at + n, x);
-}
-
-/** 0 ≤ x < 10^8 as exactly eight digits (leading zeros). */
-function eightDigits(b: Buffer, at: number, x: number): number {
-  for (let i = at; i < at + 8; i++) b[i] = 0x30; // leading zeros; the digits overwrite the rest
-  return digitsEndingAt(b, at + 8, x);
-}
-
-/** Writes x's digits backwards, ending just before `end`; returns `end`. */
-function digitsEndingAt(b: Buffer, end: number, x: number): number {
-  let i = end;
-  do {
-    const q = (x / 10) | 0;
-    b[--i] = 0x30 + (x - q * 10);
-    x = q;
-  } while (x > 0);
-  return end;
-}
-
-function optNum(b: Buffer, at: number, v: number | null): number {
-  return v === null ? lit(b, at, NULL) : num(b, at, v);
-}
-
-function optStr(b: Buffer, at: number, s: string | null): number {
-  return s === null ? lit(b, at, NULL) : str(b, at, s);
-}
-
-/**
- * A JSON string literal. Printable ASCII without `"` or `\` (the usual case) is copied as it is
- * scanned; anything else is written as JSON.stringify quotes it (escapes, UTF-8, lone surrogates).
- */
-function str(b: Buffer, at: number, s: string): number {
-  b[at] = 0x22;
-  const n = s.length;
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c === 0x22 || c === 0x5c || c >= 0x7f) return at + b.write(JSON.stringify(s), at, 'utf8');
-    b[at + 1 + i] = c;
-  }
-  b[at + 1 + n] = 0x22;
-  return at + n + 2;
 }
