@@ -4,7 +4,7 @@ import { createKafkaClient } from '../src/kafka/kafka-client';
 import { SchemaRegistryClient } from '../src/kafka/schema-registry';
 import { createLogger, type Logger } from '../src/util/logger';
 import { choiceField, NodeConfigError, textField } from './lib/config-values';
-import { ConnectionHealth } from './lib/connection-health';
+import { ConnectionHealth } from '../src/kafka/connection-health';
 import type { Node, NodeAPI } from './lib/node-red';
 
 interface KafkaConfig {

@@ -2,6 +2,7 @@ import { ConsumeService, type ConsumeOptions } from '../kafka/consume-service';
 import { ScaledConsumeService } from '../kafka/scaled/scaled-consume-service';
 import type { Compression } from '../kafka/codecs';
 import type { OutputFormat } from '../kafka/event-records';
+import { ConnectionHealth } from '../kafka/connection-health';
 import { createKafkaClient } from '../kafka/kafka-client';
 import { Metrics, serveMetrics } from '../kafka/metrics';
 import { DEFAULT_MAX_FUTURE_S, type InputFormat } from '../ingest/input-decoder';
@@ -113,7 +114,7 @@ export async function consumeCommand(argv: string[]): Promise<number> {
     sessionTimeoutMs: v.sessionTimeoutMs as number,
   };
   const metrics = new Metrics();
-  const client = createKafkaClient(connection, log);
+  const client = createKafkaClient(connection, log, new ConnectionHealth());
   const appId = v.appId as string | null;
   const service = appId
     ? new ScaledConsumeService(

@@ -4,6 +4,7 @@
  * kafka-client.ts puts the implementations together: kafkajs-client.ts (consumer, admin, and a
  * producer) and wire/producer.ts (our own producer).
  */
+import type { ConnectionHealth } from './connection-health';
 import type { Compression } from './codecs';
 import type { PackedMessages } from './message-pack';
 
@@ -121,6 +122,8 @@ export interface Admin {
 }
 
 export interface KafkaClient {
+  /** Whether the cluster answers, where the client follows it (the consumer's /healthz reads it). */
+  readonly reachability?: ConnectionHealth;
   source(options: SourceOptions): Source;
   sink(options: SinkOptions): Sink;
   admin(): Admin;

@@ -3,6 +3,7 @@
  * producing either our wire producer (the default) or kafkajs's, in this thread or in a worker.
  */
 import type { Logger } from '../util/logger';
+import type { ConnectionHealth } from './connection-health';
 import type { KafkaClient, KafkaConnection, Sink, SinkOptions } from './client';
 import { threadedSink } from './threaded-sink';
 import { WireProducer } from './wire/producer';
@@ -11,16 +12,18 @@ import { WireProducer } from './wire/producer';
 const kafkajs = (): typeof import('./kafkajs-client') => require('./kafkajs-client') as typeof import('./kafkajs-client');
 
 /** A producer in this thread: the wire producer, or kafkajs's when asked for. */
-export function createSink(connection: KafkaConnection, options: SinkOptions, logger: Logger): Sink {
-  if ((connection.producer ?? 'wire') === 'kafkajs') return kafkajs().createKafkajsClient(connection, logger).sink(options);
-  return new WireProducer(connection, options, logger);
+export function createSink(connection: KafkaConnection, options: SinkOptions, logger: Logger, reachability?: ConnectionHealth): Sink {
+  if ((connection.producer ?? 'wire') === 'kafkajs') return kafkajs().createKafkajsClient(connection, logger, reachability).sink(options);
+  return new WireProducer(connection, options, logger, undefined, reachability);
 }
 
-export function createKafkaClient(connection: KafkaConnection, logger: Logger): KafkaClient {
-  const client = kafkajs().createKafkajsClient(connection, logger);
+/** `reachability`: see createKafkajsClient (the consumer passes one for /healthz; the nodes follow the log themselves). */
+export function createKafkaClient(connection: KafkaConnection, logger: Logger, reachability?: ConnectionHealth): KafkaClient {
+  const client = kafkajs().createKafkajsClient(connection, logger, reachability);
   return {
+    reachability,
     source: (options) => client.source(options),
     admin: () => client.admin(),
-    sink: (options: SinkOptions): Sink => (options.thread ? threadedSink(connection, options, logger) : createSink(connection, options, logger)),
+    sink: (options: SinkOptions): Sink => (options.thread ? threadedSink(connection, options, logger, reachability) : createSink(connection, options, logger, reachability)),
   };
 }

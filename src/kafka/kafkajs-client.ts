@@ -3,6 +3,7 @@ import { ConfigResourceTypes, Kafka, logLevel as KafkaLogLevel, Partitioners, ty
 import type { Logger } from '../util/logger';
 import type { Admin, ConsumedBatch, KafkaClient, KafkaConnection, OutgoingMessage, Sink, SinkOptions, Source, SourceOptions, TopicPartition } from './client';
 import { COMPRESSION_TYPE, registerCodecs } from './codecs';
+import { ConnectionHealth } from './connection-health';
 import { messagesOf } from './message-pack';
 import { MAX_BATCH_BYTES, produceSlices } from './produce-slices';
 
@@ -18,19 +19,23 @@ const LEVEL_OF: Record<number, 'debug' | 'info' | 'warn' | 'error'> = {
  * it retries (coordinator loading, leader moving); what is fatal reaches us as an error and is
  * logged by the service, so kafkajs's ERRORs are warnings here.
  */
-function logCreator(logger: Logger) {
+function logCreator(logger: Logger, reachability: ConnectionHealth | undefined) {
   return () =>
     ({ level, log }: LogEntry) => {
       const { message, timestamp: _t, logger: _l, ...fields } = log as unknown as Record<string, unknown>;
       let lvl = LEVEL_OF[level] ?? 'info';
       if (lvl === 'error') lvl = 'warn';
+      // A connection failure starts an outage (the service says so once) or is one more retry of it.
+      if (reachability && (lvl === 'warn' || lvl === 'info') && ConnectionHealth.isTrouble(`${String(message)} ${String(fields.error ?? '')}`)) {
+        if (!reachability.failed(`${String(message)}${fields.error ? `: ${String(fields.error)}` : ''}`)) lvl = 'debug';
+      }
       // Our producer keeps kafkajs's retry limit on purpose: a dead broker must end in an error, not hang.
       if (String(message).startsWith('Limiting retries for the idempotent producer')) lvl = 'debug';
       logger[lvl](String(message), { component: 'kafkajs', ...fields });
     };
 }
 
-function kafkaConfig(c: KafkaConnection, logger: Logger): KafkaConfig {
+function kafkaConfig(c: KafkaConnection, logger: Logger, reachability: ConnectionHealth | undefined): KafkaConfig {
   let ssl: KafkaConfig['ssl'];
   if (c.ssl === true) ssl = true;
   else if (c.ssl && typeof c.ssl === 'object') {
@@ -53,7 +58,7 @@ function kafkaConfig(c: KafkaConnection, logger: Logger): KafkaConfig {
     requestTimeout: 30000,
     retry: { retries: Math.max(1, Math.round((c.connectionTimeoutMs ?? 30000) / 3000)), initialRetryTime: 300, maxRetryTime: 3000 },
     logLevel: levelNumber,
-    logCreator: logCreator(logger),
+    logCreator: logCreator(logger, reachability),
   };
 }
 
@@ -75,6 +80,7 @@ class KafkajsSource implements Source {
   constructor(
     kafka: Kafka,
     private readonly options: SourceOptions,
+    reachability: ConnectionHealth | undefined,
   ) {
     this.consumer = kafka.consumer({
       groupId: options.groupId,
@@ -84,7 +90,10 @@ class KafkajsSource implements Source {
       maxWaitTimeInMs: 200,
       retry: { retries: 10 },
     });
+    // A fetch answered (every maxWaitTimeInMs at the latest, with or without messages) or a join: the cluster works.
+    if (reachability) this.consumer.on(this.consumer.events.FETCH, () => reachability.ok());
     this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
+      reachability?.ok();
       const a: TopicPartition[] = [];
       for (const [topic, parts] of Object.entries(e.payload.memberAssignment)) for (const partition of parts) a.push({ topic, partition });
       for (const l of this.assignmentListeners) l(a);
@@ -182,11 +191,13 @@ async function retryRetriable<T>(request: () => Promise<T>, attempts = 20): Prom
 }
 
 /** Everything through kafkajs (the `producer: 'kafkajs'` choice; kafka-client.ts picks). */
-export function createKafkajsClient(connection: KafkaConnection, logger: Logger): KafkaClient {
+/** `reachability`, when given, learns of outages from the client's log lines and of recovery from its fetches. */
+export function createKafkajsClient(connection: KafkaConnection, logger: Logger, reachability?: ConnectionHealth): KafkaClient {
   registerCodecs();
-  const kafka = new Kafka(kafkaConfig(connection, logger));
+  const kafka = new Kafka(kafkaConfig(connection, logger, reachability));
   return {
-    source: (options) => new KafkajsSource(kafka, options),
+    reachability,
+    source: (options) => new KafkajsSource(kafka, options, reachability),
     sink: (options: SinkOptions): Sink => {
       const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: true, createPartitioner: Partitioners.DefaultPartitioner });
       const compression = COMPRESSION_TYPE[options.compression];

@@ -25,11 +25,23 @@ export abstract class ServiceLifecycle<Summary> {
     protected readonly client: KafkaClient,
     protected readonly log: Logger,
     private readonly inputTopics: readonly string[],
-  ) {}
+  ) {
+    // An outage is logged when it starts and when it ends; the client's retries in between are not.
+    let since = 0;
+    client.reachability?.subscribe((trouble) => {
+      if (trouble !== null) {
+        since = Date.now();
+        log.warn('Kafka unreachable; retrying (further connection errors at debug level until it answers)', { error: trouble });
+      } else log.info('Kafka reachable again', { unreachableS: Math.round((Date.now() - since) / 100) / 10 });
+    });
+  }
 
-  /** For the health endpoint. */
-  healthStatus(): { ok: boolean; status: string } {
-    return this.health;
+  /** For the health endpoint: degraded (not ok) while the cluster does not answer. */
+  healthStatus(): { ok: boolean; status: string; reason?: string } {
+    const trouble = this.client.reachability?.current;
+    if (!this.health.ok || !trouble) return this.health;
+    const s = Math.round((Date.now() - this.client.reachability!.since) / 1000);
+    return { ok: false, status: 'degraded', reason: `Kafka unreachable for ${s} s: ${trouble}` };
   }
 
   /** Everything after the input topics exist: topics, producer, consumer, timers. */

@@ -2,18 +2,19 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../util/logger';
 import type { KafkaConnection, Sink, SinkOptions } from './client';
+import type { ConnectionHealth } from './connection-health';
 import { isPacked, packMessages, type PackedMessages } from './message-pack';
 
 type SinkCall = { op: 'connect' | 'disconnect' } | { op: 'send'; packed: PackedMessages };
 export type SinkRequest = SinkCall & { id: number };
-export type SinkReply = { log: string } | { id: number; error?: { name: string; message: string } };
+export type SinkReply = { log: string } | { unreachable: string | null } | { id: number; error?: { name: string; message: string } };
 
 /**
  * A Sink whose producer runs in a worker thread (see sink-worker). Messages cross packed into one
  * transferred buffer (message-pack), so encoding, CRC and socket writes use another core; the
  * promise `send` returns still resolves only once the broker acknowledged everything.
  */
-export function threadedSink(connection: KafkaConnection, options: SinkOptions, logger: Logger): Sink {
+export function threadedSink(connection: KafkaConnection, options: SinkOptions, logger: Logger, reachability?: ConnectionHealth): Sink {
   const worker = new Worker(join(__dirname, 'sink-worker.js'), { workerData: { connection, options, logLevel: logger.level } });
   worker.unref(); // the requests in flight keep the process alive, not the idle worker
   const waiting = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
@@ -28,6 +29,11 @@ export function threadedSink(connection: KafkaConnection, options: SinkOptions, 
     if ('log' in r) {
       const { level, msg, time: _time, ...fields } = JSON.parse(r.log) as { level: 'debug' | 'info' | 'warn' | 'error'; msg: string; time: string };
       logger[level](msg, fields);
+      return;
+    }
+    if ('unreachable' in r) {
+      if (r.unreachable === null) reachability?.ok();
+      else reachability?.failed(r.unreachable);
       return;
     }
     const w = waiting.get(r.id);

@@ -155,6 +155,33 @@ export async function metricsPortOf(stderr: () => string, timeoutMs = 60_000): P
   }
 }
 
+/** A consumer's /healthz answer (null when it cannot be reached: not started, or gone). */
+export async function healthOf(port: number): Promise<{ httpStatus: number; ok: boolean; status: string; reason?: string } | null> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+    return { httpStatus: res.status, ...((await res.json()) as { ok: boolean; status: string; reason?: string }) };
+  } catch {
+    return null;
+  }
+}
+
+/** Polls each consumer's /healthz until `want` holds for it; the answers seen, per consumer, on timeout. */
+export async function waitForHealth(ports: readonly number[], want: (h: { httpStatus: number; ok: boolean; status: string }) => boolean, timeoutMs: number): Promise<void> {
+  const started = Date.now();
+  const seen = ports.map(() => new Set<string>());
+  const pending = new Set(ports.keys());
+  while (pending.size > 0) {
+    for (const i of [...pending]) {
+      const h = await healthOf(ports[i]);
+      seen[i].add(h ? `${h.httpStatus} ${h.status}` : 'unreachable');
+      if (h && want(h)) pending.delete(i);
+    }
+    if (pending.size === 0) return;
+    if (Date.now() - started > timeoutMs) throw new Error(`health not as wanted within ${timeoutMs} ms; seen: ${seen.map((s) => [...s].join(' / ')).join('; ')}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 /** A counter's total from a consumer's /metrics (0 when it cannot be reached: not started, or gone). */
 export async function metricTotal(port: number, name: string): Promise<number> {
   try {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { repeatCapture } from '../../bench/capture-copies';
 import type { TcpReuseEvent } from '../../src/model/events';
-import { BROKERS, describeKafka, killChildren, metricsPortOf, metricTotal, readTopicDirect, runCli, uniqueName } from '../helpers/kafka';
+import { BROKERS, describeKafka, killChildren, metricsPortOf, metricTotal, readTopicDirect, runCli, uniqueName, waitForHealth } from '../helpers/kafka';
 import { analyzeCapture, capturePath, ROOT } from '../helpers/run';
 import { multiset, once } from '../helpers/scaled-analysis';
 
@@ -40,7 +40,7 @@ describeKafka('scaled consumer through broker crashes (private broker)', () => {
   test.each([
     ['scaled (two instances)', true],
     ['single consumer', false],
-  ])('%s: killed and restarted twice mid-stream: resumed by itself, nothing lost, no false reuse', async (_name, scaled) => {
+  ])('%s: killed and restarted twice mid-stream: degraded health while it is away, resumed by itself, nothing lost, no false reuse', async (_name, scaled) => {
     expect(BROKERS).toBeTruthy(); // the suite's broker is up, so Java is here for ours too
     const env = { TCPREUSE_BROKERS: bootstrap };
     const pcap = join(dir, 'big.pcap');
@@ -62,8 +62,13 @@ describeKafka('scaled consumer through broker crashes (private broker)', () => {
         await sleep(100);
       }
       execFileSync('bash', [BROKER, 'crash', brokerDir]);
-      await sleep(8000);
+      const crashed = Date.now();
+      // /healthz: degraded (503) within seconds of the broker going away, not "consuming".
+      await waitForHealth(ports, (h) => h.httpStatus === 503 && h.status === 'degraded', 7000);
+      await sleep(Math.max(0, 8000 - (Date.now() - crashed)));
       execFileSync('bash', [BROKER, 'restart', brokerDir], { stdio: 'ignore', env: { ...process.env, TCPREUSE_KAFKA_OWNER_PID: String(process.pid) } });
+      // ... and healthy again once it is back (after the first outage: after the second they may finish and exit first).
+      if (share === 0.25) await waitForHealth(ports, (h) => h.ok, 120_000);
     }
     const results = await Promise.all(instances.map((i) => i.done));
     for (const r of results) expect({ code: r.code, tail: r.code === 0 ? '' : r.stderr.slice(-3000) }).toEqual({ code: 0, tail: '' });

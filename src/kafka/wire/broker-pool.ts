@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from '../../util/logger';
 import type { KafkaConnection } from '../client';
+import { ConnectionHealth } from '../connection-health';
 import { BrokerConnection, BrokerConnectionError } from './broker-connection';
 import { errorName, KafkaProtocolError } from './errors';
 import { API, metadataRequest, parseApiVersions, parseMetadata, SUPPORTED, type BrokerAddress } from './requests';
@@ -57,6 +58,8 @@ export class BrokerPool {
   /** Time without progress after which retries give up (ms). */
   readonly budgetMs: number;
   closed = false;
+  /** Told of requests failing for want of a broker and of requests answered (the consumer's /healthz follows it). */
+  reachability: ConnectionHealth | undefined;
   private readonly bootstrap: readonly { host: string; port: number }[];
   private readonly tls: ConnectionOptions | null;
   private readonly brokers = new Map<number, BrokerAddress>();
@@ -135,14 +138,22 @@ export class BrokerPool {
     let backoff = 100;
     for (;;) {
       try {
-        return await step();
+        const result = await step();
+        this.reachability?.ok();
+        return result;
       } catch (err) {
         if (this.closed || !(err as { retriable?: boolean }).retriable || Date.now() - started + backoff > this.budgetMs) throw err;
+        this.unreachable(what, err as Error);
         this.logger.debug(`${what} failed, will retry`, { error: err });
         await sleep(backoff);
         backoff = Math.min(backoff * 2, 1000);
       }
     }
+  }
+
+  /** A retriable request failure: an outage when it is the connection that failed (not, say, a leader move). */
+  unreachable(what: string, err: Error): void {
+    if (err instanceof BrokerConnectionError || ConnectionHealth.isTrouble(err.message)) this.reachability?.failed(`${what}: ${err.message}`);
   }
 
   close(): void {

@@ -14,6 +14,7 @@
  */
 import type { Logger } from '../../util/logger';
 import type { KafkaConnection, OutgoingMessage, Sink, SinkOptions } from '../client';
+import type { ConnectionHealth } from '../connection-health';
 import { messagesOf, type PackedMessages } from '../message-pack';
 import { MAX_BATCH_BYTES, produceSlices } from '../produce-slices';
 import { BrokerConnectionError } from './broker-connection';
@@ -56,8 +57,10 @@ export class WireProducer implements Sink {
     private readonly logger: Logger,
     /** How long topic metadata is trusted (ms). @default 300000, as the Java client's metadata.max.age.ms */
     metadataMaxAgeMs = METADATA_MAX_AGE_MS,
+    reachability?: ConnectionHealth,
   ) {
     this.pool = new BrokerPool(connection, logger, ['produce', 'metadata', 'initProducerId'], metadataMaxAgeMs);
+    this.pool.reachability = reachability;
   }
 
   connect(): Promise<void> {
@@ -106,6 +109,7 @@ export class WireProducer implements Sink {
           if (leader < 0) return;
           try {
             const outcome = await this.produceTo(leader, qs);
+            this.pool.reachability?.ok();
             for (const q of outcome.done) {
               q.slices.shift();
               q.encoded = null;
@@ -118,6 +122,7 @@ export class WireProducer implements Sink {
             if (!(err as { retriable?: boolean }).retriable) failure ??= err as Error;
             else {
               needMetadata = true;
+              this.pool.unreachable('produce', err as Error);
               this.logger.debug('produce request failed, will retry', { error: err });
             }
           }
@@ -131,7 +136,10 @@ export class WireProducer implements Sink {
       if (needMetadata) {
         await sleep(backoff);
         backoff = Math.min(backoff * 2, 1000);
-        await this.pool.refreshMetadata([...new Set([...queues.values()].map((q) => q.topic))], false).catch((err: Error) => this.logger.debug('metadata refresh failed, will retry', { error: err }));
+        await this.pool.refreshMetadata([...new Set([...queues.values()].map((q) => q.topic))], false).catch((err: Error) => {
+          this.pool.unreachable('metadata', err);
+          this.logger.debug('metadata refresh failed, will retry', { error: err });
+        });
       }
     }
   }

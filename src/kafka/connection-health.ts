@@ -1,9 +1,9 @@
 /**
- * Whether a config node's Kafka cluster is reachable, as its client's log lines tell: the first
- * connection failure of an outage is reported (a warning, and every listening node's status
- * turns to "reconnecting"), the client's further retries are not (kafkajs logs one per attempt:
- * a hundred lines in 40 s), until a node sees the cluster work again (`ok()`): state changes, not
- * attempts, as the core mqtt node reports them.
+ * Whether the Kafka cluster is reachable, as the client's log lines tell: the first connection
+ * failure of an outage is reported (a warning; the consumer's /healthz says degraded, a Node-RED
+ * node's status "reconnecting"), the client's further retries are not (kafkajs logs one per
+ * attempt: a hundred lines in 40 s), until the cluster is seen working again (`ok()`: a fetch, a
+ * join, an acknowledged write): state changes, not attempts, as the core mqtt node reports them.
  */
 const TROUBLE = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EPIPE|Connection (error|timeout|closed)|connect to seed broker|Restarting the consumer|Crash/i;
 
@@ -11,6 +11,7 @@ export type HealthListener = (trouble: string | null) => void;
 
 export class ConnectionHealth {
   private trouble: string | null = null;
+  private sinceMs = 0;
   private readonly listeners = new Set<HealthListener>();
 
   /** Is this log line a sign of the cluster being unreachable? */
@@ -22,10 +23,16 @@ export class ConnectionHealth {
     return this.trouble;
   }
 
+  /** When the current outage started (ms since the epoch); 0 while reachable. */
+  get since(): number {
+    return this.trouble === null ? 0 : this.sinceMs;
+  }
+
   /** A connection failure; true when it starts an outage (the caller logs it), false while one goes on. */
   failed(why: string): boolean {
     if (this.trouble !== null) return false;
     this.trouble = why;
+    this.sinceMs = Date.now();
     for (const l of this.listeners) l(why);
     return true;
   }
