@@ -114,7 +114,7 @@ export async function consumeCommand(argv: string[]): Promise<number> {
     sessionTimeoutMs: v.sessionTimeoutMs as number,
   };
   const metrics = new Metrics();
-  const client = createKafkaClient(connection, log, new ConnectionHealth());
+  const client = createKafkaClient(connection, log, new ConnectionHealth(connection.connectionTimeoutMs));
   const appId = v.appId as string | null;
   const service = appId
     ? new ScaledConsumeService(

@@ -7,9 +7,15 @@
  */
 const TROUBLE = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EPIPE|Connection (error|timeout|closed)|connect to seed broker|Restarting the consumer|Crash/i;
 
+/** Failures reported within this long count as an outage still going on (clients retry every few seconds). */
+const STILL_FAILING_MS = 15_000;
+
 export type HealthListener = (trouble: string | null) => void;
 
 export class ConnectionHealth {
+  /** `giveUpAfterMs`: how long an outage may last before the service using it gives up (the consumer's --broker-timeout). */
+  constructor(readonly giveUpAfterMs = Infinity) {}
+
   private trouble: string | null = null;
   private sinceMs = 0;
   private readonly listeners = new Set<HealthListener>();
@@ -28,8 +34,20 @@ export class ConnectionHealth {
     return this.trouble === null ? 0 : this.sinceMs;
   }
 
+  private lastFailureMs = 0;
+
+  /**
+   * The current outage has lasted past giveUpAfterMs, and failures are still being reported (a
+   * client that went quiet, e.g. with every partition paused, is not taken for a dead cluster).
+   */
+  get overLimit(): boolean {
+    const now = Date.now();
+    return this.trouble !== null && now - this.sinceMs > this.giveUpAfterMs && now - this.lastFailureMs < STILL_FAILING_MS;
+  }
+
   /** A connection failure; true when it starts an outage (the caller logs it), false while one goes on. */
   failed(why: string): boolean {
+    this.lastFailureMs = Date.now();
     if (this.trouble !== null) return false;
     this.trouble = why;
     this.sinceMs = Date.now();

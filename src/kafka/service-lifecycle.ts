@@ -68,7 +68,21 @@ export abstract class ServiceLifecycle<Summary> {
     await this.source.run((batch, ctx) => this.onBatch(batch, ctx));
     this.health = { ok: true, status: 'consuming' };
     this.log.info('consuming', logFields);
-    this.timer = setInterval(() => this.tick(), o.tickMs);
+    this.timer = setInterval(() => {
+      this.giveUpWhenUnreachable();
+      this.tick();
+    }, o.tickMs);
+  }
+
+  /**
+   * A cluster that stays away past the limit ends the service (exit 1; its supervisor restarts
+   * it): kafkajs's consumer would otherwise restart itself forever, an idle producer never notices,
+   * and the process would hold on to partitions it cannot serve.
+   */
+  private giveUpWhenUnreachable(): void {
+    const r = this.client.reachability;
+    if (!r?.overLimit || this.stopping) return;
+    this.fail(new Error(`Kafka unreachable for ${Math.round((Date.now() - r.since) / 1000)} s, past the limit of ${Math.round(r.giveUpAfterMs / 1000)} s (--broker-timeout): ${r.current}`));
   }
 
   /** Runs until stop() (graceful), the end of input, or a fatal error (rejects). */

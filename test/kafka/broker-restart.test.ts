@@ -2,7 +2,9 @@
  * The broker killed (SIGKILL) and started again on the same storage and ports, twice, while two
  * scaled consumer instances work (issue #21's first fault, #17's broker-restart point). A private
  * broker (the other suites share theirs). The instances must resume by themselves; nothing may be
- * lost and no false reuse may appear (re-read input must never run through state built from it).
+ * lost and no false reuse may appear (re-read input must never run through state built from it);
+ * /healthz says degraded while the broker is away. A broker that stays away past --broker-timeout
+ * ends the consumer (exit 1, one clear line) instead of leaving it retrying forever.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -81,4 +83,27 @@ describeKafka('scaled consumer through broker crashes (private broker)', () => {
       expect({ types, events: multiset(unique, types) }).toEqual({ types, events: multiset(want, types) });
     }
   }, 600_000);
+
+  test.each([
+    ['single consumer', false],
+    ['scaled instance', true],
+  ])('%s, idle: a broker away past --broker-timeout ends it with exit 1 and one clear line, within seconds of the limit', async (_name, scaled) => {
+    const env = { TCPREUSE_BROKERS: bootstrap };
+    const id = uniqueName('gone');
+    const replay = await runCli(['replay', capturePath('nat-collision'), '--topic', `${id}.in`, '--partitions', '2', '--log-level', 'warn'], env).done;
+    expect(replay.code).toBe(0);
+    const mode = scaled ? ['--app-id', `${id}.app`] : ['--group', `${id}.g`];
+    const consumer = runCli(['consume', '--topic', `${id}.in`, ...mode, '--metrics-port', '0', '--flows-topic', `${id}.flows`, '--alerts-topic', `${id}.alerts`, '--broker-timeout', '8', '--log-level', 'info'], env);
+    const [port] = [await metricsPortOf(consumer.stderr)];
+    await waitForHealth([port], (h) => h.ok, 60_000); // consuming (the input is small: idle soon)
+    execFileSync('bash', [BROKER, 'crash', brokerDir]);
+    const crashed = Date.now();
+    const r = await consumer.done;
+    const tookS = (Date.now() - crashed) / 1000;
+    execFileSync('bash', [BROKER, 'restart', brokerDir], { stdio: 'ignore', env: { ...process.env, TCPREUSE_KAFKA_OWNER_PID: String(process.pid) } });
+    expect(r.code).toBe(1);
+    expect(tookS).toBeLessThan(8 + 15);
+    expect(r.stderr).toMatch(/tcpreuse: consume failed: Kafka unreachable for \d+ s, past the limit of 8 s \(--broker-timeout\)/);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  }, 180_000);
 });
