@@ -38,7 +38,7 @@ describe('EventTimeMerger', () => {
     const completed = new Map<string, number[]>();
     let chunk: number;
     do {
-      chunk = m.drain(0, (p) => got.push(p), (msg) => completed.set(msg.partitionKey, [...(completed.get(msg.partitionKey) ?? []), msg.offset]), false, 7);
+      chunk = m.drain((p) => got.push(p), (msg) => completed.set(msg.partitionKey, [...(completed.get(msg.partitionKey) ?? []), msg.offset]), false, 7);
     } while (chunk > 0);
     expect(got).toEqual(want);
     expect(got.every((p, i) => p === want[i])).toBe(true);
@@ -46,16 +46,25 @@ describe('EventTimeMerger', () => {
     expect(m.buffered).toBe(0);
   });
 
-  test('a partition that may still deliver earlier packets holds the others back until it is caught up or idle', () => {
+  test('a partition that may still deliver earlier packets holds the others back until it is caught up or the broker says it is at its end', () => {
     const m = new EventTimeMerger({ idleAfterMs: 1000 });
     m.assign(['t/0', 't/1'], 0);
     m.add('t/0', [{ partitionKey: 't/0', offset: 0, packets: [pkt(5), pkt(6)], next: 0 }], false, 0);
     const got: number[] = [];
-    expect(m.drain(10, (p) => got.push(p.ts), () => undefined)).toBe(0); // t/1 has nothing yet
-    m.add('t/1', [{ partitionKey: 't/1', offset: 0, packets: [pkt(4)], next: 0 }], false, 20);
-    expect(m.drain(30, (p) => got.push(p.ts), () => undefined)).toBe(1); // 4; then t/1 is empty again
-    expect(m.drain(2000, (p) => got.push(p.ts), () => undefined)).toBe(2); // t/1 idle: 5, 6
+    expect(m.drain((p) => got.push(p.ts), () => undefined)).toBe(0); // t/1 has nothing yet
+    expect(m.silent(500)).toEqual([]); // not silent long enough to ask about
+    expect(m.silent(1000)).toEqual([{ key: 't/1', position: -1 }]); // never fetched
+    m.add('t/1', [{ partitionKey: 't/1', offset: 0, packets: [pkt(4)], next: 0 }], false, 1020);
+    expect(m.drain((p) => got.push(p.ts), () => undefined)).toBe(1); // 4; then t/1 is empty again
+    // Wall time alone (a consumer stopped for seconds) never makes a partition idle.
+    expect(m.drain((p) => got.push(p.ts), () => undefined)).toBe(0);
+    expect(m.silent(60_000)).toEqual([{ key: 't/1', position: 1 }]);
+    m.atEnd('t/1'); // the broker: nothing past offset 1
+    expect(m.drain((p) => got.push(p.ts), () => undefined)).toBe(2); // 5, 6
     expect(got).toEqual([4, 5, 6]);
+    m.add('t/1', [], false, 70_000); // a later fetch did not reach the end: it holds back again
+    m.add('t/0', [{ partitionKey: 't/0', offset: 1, packets: [pkt(9)], next: 0 }], false, 70_000);
+    expect(m.drain((p) => got.push(p.ts), () => undefined)).toBe(0);
   });
 
   test('allCaughtUp: only once the last fetch of every assigned partition reached its end', () => {

@@ -32,7 +32,7 @@ const SETTINGS: readonly Setting[] = [
   { name: 'until-end', kind: 'boolean', default: false, help: 'stop at the end of the input: close open flows (eof), commit, exit' },
   { name: 'metrics-port', kind: 'integer', default: 9464, help: 'HTTP port of /metrics (Prometheus) and /healthz; 0 picks one, --no-metrics disables' },
   { name: 'metrics', kind: 'boolean', default: true, help: 'serve /metrics and /healthz' },
-  { name: 'merge-idle-ms', kind: 'integer', min: 1, default: 2000, help: 'a partition silent this long stops holding back event-time merging' },
+  { name: 'merge-idle-ms', kind: 'integer', min: 1, default: 2000, help: 'a partition silent this long is checked with the broker: at its end, it stops holding back the event-time merge (wall time alone never does)' },
   { name: 'rebuild-window', kind: 'number', help: 'event-time seconds of ended connections a restart replays to rebuild reuse memory (default: --window); 0 rebuilds open flows only' },
   { name: 'session-timeout-ms', kind: 'integer', min: 1000, default: 30000, help: 'consumer group session timeout (how soon a dead member is replaced)' },
   { name: 'app-id', kind: 'string', help: 'run scaled (docs/scale-out.md): state per partition, checkpointed to <app-id>.state; names the group and internal topics; run N instances with one app id' },

@@ -84,6 +84,11 @@ export interface Source {
   seek(partition: TopicPartition, offset: string): void;
   /** Called with the whole assignment after each (re)join of the group. */
   onAssignment(listener: (assigned: TopicPartition[]) => void): void;
+  /**
+   * Called for a fetched batch that had nothing to deliver (only transaction markers or aborted
+   * records): where the partition's next offset is now, and its high watermark.
+   */
+  onEmptyBatch(listener: (b: TopicPartition & { nextOffset: string; highWatermark: string }) => void): void;
   /** Called when the client gave up (e.g. broker unreachable after its retries). */
   onCrash(listener: (err: Error) => void): void;
   disconnect(): Promise<void>;
@@ -116,6 +121,8 @@ export interface Admin {
   topicConfig(topic: string, name: string): Promise<string | null>;
   /** High watermark (the offset after the last message) of each partition. */
   endOffsets(topic: string): Promise<Map<number, string>>;
+  /** First and next offsets (low, high watermarks) per partition. */
+  offsetBounds(topic: string): Promise<Map<number, { low: string; high: string }>>;
   /** The group's committed next-offset of each partition of `topic` ("-1" when none). */
   committedOffsets(groupId: string, topic: string): Promise<Map<number, string>>;
   disconnect(): Promise<void>;

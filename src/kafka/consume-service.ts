@@ -289,6 +289,16 @@ export class ConsumeService extends ServiceLifecycle<ConsumeSummary> {
     });
   }
 
+  protected override onEmptyBatch(b: TopicPartition & { nextOffset: string; highWatermark: string }): void {
+    const key = keyOf(b);
+    const next = Number(b.nextOffset);
+    void this.enqueue(async () => {
+      if (!this.assigned.includes(key)) return;
+      if (next > (this.takenUpTo.get(key) ?? -1)) this.takenUpTo.set(key, next);
+      this.merger.advance(key, next, next >= Number(b.highWatermark), Date.now());
+    });
+  }
+
   protected async onBatch(batch: ConsumedBatch, ctx: BatchContext): Promise<void> {
     if (this.stopping) return;
     const started = Date.now();
@@ -383,7 +393,6 @@ export class ConsumeService extends ServiceLifecycle<ConsumeSummary> {
   private release(force: boolean, limit = Infinity): number {
     let n = 0;
     this.merger.drain(
-      Date.now(),
       (p, m) => {
         n++;
         this.current = m;
@@ -443,9 +452,37 @@ export class ConsumeService extends ServiceLifecycle<ConsumeSummary> {
     if (this.stopping) return;
     this.enqueue(async () => {
       if (this.stopping) return;
+      await this.askAboutSilentPartitions().catch((err: Error) => this.log.debug('end offsets not read; asking again at the next tick', { error: err }));
       await this.drainAndFlush(false);
       if (this.options.untilEnd && (await this.atEnd().catch((err: Error) => this.notYet(err)))) await this.finishAtEnd();
     });
+  }
+
+  private lastAskedMs = 0;
+
+  /**
+   * Partitions that hold the merge back and have been silent for --merge-idle-ms: the broker says
+   * whether each is at its end (then it holds nothing back) or has more on its way (then the
+   * merge waits for it: releasing later packets first would reorder event time).
+   */
+  private async askAboutSilentPartitions(): Promise<void> {
+    const now = Date.now();
+    const silent = this.merger.silent(now);
+    if (silent.length === 0 || now - this.lastAskedMs < (this.options.mergeIdleMs ?? 2000) / 2) return;
+    this.lastAskedMs = now;
+    for (const topic of new Set(silent.map((s) => partOf(s.key).topic))) {
+      const bounds = await this.admin!.offsetBounds(topic);
+      // Never fetched: the consumer starts at the group's committed offset, else at the log's start or end.
+      const committed = silent.some((s) => s.position < 0) ? await this.admin!.committedOffsets(this.options.groupId, topic) : new Map<number, string>();
+      for (const { key, position } of silent.filter((s) => partOf(s.key).topic === topic)) {
+        const partition = partOf(key).partition;
+        const b = bounds.get(partition);
+        if (!b) continue;
+        const c = Number(committed.get(partition) ?? -1);
+        const from = position >= 0 ? position : c >= 0 ? c : this.options.fromBeginning ? Number(b.low) : Number(b.high);
+        if (from >= Number(b.high)) this.merger.atEnd(key);
+      }
+    }
   }
 
   /** The end-of-input check could not ask the broker this time; the next tick asks again. */
@@ -454,17 +491,22 @@ export class ConsumeService extends ServiceLifecycle<ConsumeSummary> {
     return false;
   }
 
-  /** Every assigned partition consumed to its current end and nothing left buffered. */
+  /** Every assigned partition consumed to its current end (by this instance or, as the group's commits say, another) and nothing left buffered. */
   private async atEnd(): Promise<boolean> {
     if (this.assigned.length === 0 || this.merger.buffered > 0) return false;
     const topics = new Set(this.assigned.map((k) => partOf(k).topic));
     for (const topic of topics) {
       const ends = await this.admin!.endOffsets(topic);
+      let committed: Map<number, string> | null = null;
       for (const key of this.assigned.filter((k) => partOf(k).topic === topic)) {
-        const hw = Number(ends.get(partOf(key).partition) ?? 0);
+        const partition = partOf(key).partition;
+        const hw = Number(ends.get(partition) ?? 0);
         const taken = this.merger.firstUnreleased(key) ?? -1;
         const position = taken >= 0 ? taken : (this.startOffsets.get(key) ?? -1);
-        if (hw > 0 && position < hw) return false;
+        if (hw <= 0 || position >= hw) continue;
+        // Another member of the group may have consumed it to the end before a rebalance gave it to us.
+        committed ??= await this.admin!.committedOffsets(this.options.groupId, topic);
+        if (Number(committed.get(partition) ?? -1) < hw) return false;
       }
     }
     return true;

@@ -76,6 +76,7 @@ class KafkajsSource implements Source {
   private readonly consumer: Consumer;
   private assignmentListeners: ((a: TopicPartition[]) => void)[] = [];
   private crashListeners: ((e: Error) => void)[] = [];
+  private emptyBatchListeners: ((b: TopicPartition & { nextOffset: string; highWatermark: string }) => void)[] = [];
 
   constructor(
     kafka: Kafka,
@@ -97,6 +98,13 @@ class KafkajsSource implements Source {
       const a: TopicPartition[] = [];
       for (const [topic, parts] of Object.entries(e.payload.memberAssignment)) for (const partition of parts) a.push({ topic, partition });
       for (const l of this.assignmentListeners) l(a);
+    });
+    // kafkajs resolves a batch of only control or aborted records itself, without calling eachBatch.
+    this.consumer.on(this.consumer.events.START_BATCH_PROCESS, (e) => {
+      const p = e.payload as { topic: string; partition: number; highWatermark: string; batchSize: number; lastOffset: string };
+      if (p.batchSize > 0 || this.emptyBatchListeners.length === 0) return;
+      const b = { topic: p.topic, partition: p.partition, nextOffset: String(BigInt(p.lastOffset) + 1n), highWatermark: p.highWatermark };
+      for (const l of this.emptyBatchListeners) l(b);
     });
     this.consumer.on(this.consumer.events.CRASH, (e) => {
       if (e.payload.restart) return; // kafkajs restarts the consumer itself
@@ -167,6 +175,10 @@ class KafkajsSource implements Source {
 
   onCrash(listener: (e: Error) => void): void {
     this.crashListeners.push(listener);
+  }
+
+  onEmptyBatch(listener: (b: TopicPartition & { nextOffset: string; highWatermark: string }) => void): void {
+    this.emptyBatchListeners.push(listener);
   }
 
   disconnect(): Promise<void> {
@@ -275,6 +287,10 @@ export function createKafkajsClient(connection: KafkaConnection, logger: Logger,
         async endOffsets(topic) {
           const offsets = await retryRetriable(() => admin.fetchTopicOffsets(topic));
           return new Map(offsets.map((p) => [p.partition, p.high]));
+        },
+        async offsetBounds(topic) {
+          const offsets = await retryRetriable(() => admin.fetchTopicOffsets(topic));
+          return new Map(offsets.map((p) => [p.partition, { low: p.low, high: p.high }]));
         },
         async topicConfig(topic, name) {
           const r = await retryRetriable(() => admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: [name] }], includeSynonyms: false }));

@@ -15,7 +15,7 @@ interface PartitionQueue {
   messages: PendingMessage[];
   head: number;
   buffered: number;
-  /** The last fetch reached the partition's end: nothing more to wait for. */
+  /** The last fetch reached the partition's end, or the broker said it is at its end: nothing more to wait for. */
   caughtUp: boolean;
   /** Wall-clock ms of the last batch (or of the assignment). */
   lastSeenMs: number;
@@ -24,7 +24,7 @@ interface PartitionQueue {
 }
 
 export interface MergeOptions {
-  /** A partition with nothing buffered and no batch for this long stops holding the others back. @default 2000 */
+  /** A partition with nothing buffered and no batch for this long is one to ask the broker about (see silent()). @default 2000 */
   readonly idleAfterMs?: number;
   /** Above this many buffered packets, release without waiting (order may suffer, memory does not). @default 2000000 */
   readonly maxBufferedPackets?: number;
@@ -38,8 +38,11 @@ export interface MergeOptions {
  * and forth by a whole batch and idle expiry would fire early. Like a k-way merge (and Flink's
  * per-partition watermarks), a packet is released only when every partition that may still
  * deliver earlier packets has something buffered; a partition whose fetch reached its end, or
- * that has been silent for `idleAfterMs`, does not hold the others back. Ties go by frame number
- * then partition, so a capture replayed into many partitions comes out in capture order.
+ * that the broker says is at its end, does not hold the others back. Idleness is the broker's
+ * word, never wall time alone: a consumer that lost seconds itself (a stop, a GC pause, a
+ * backfill faster than real time) would otherwise take a partition whose batch is on its way for
+ * an idle one and release later packets first. Ties go by frame number then partition, so a
+ * capture replayed into many partitions comes out in capture order.
  */
 export class EventTimeMerger {
   private readonly queues = new Map<string, PartitionQueue>();
@@ -80,6 +83,15 @@ export class EventTimeMerger {
     q.lastSeenMs = nowMs;
   }
 
+  /** A fetch that delivered nothing but moved the partition on (past transaction markers) to `nextOffset`. */
+  advance(key: string, nextOffset: number, caughtUp: boolean, nowMs: number): void {
+    const q = this.queues.get(key);
+    if (!q) return;
+    q.endOffset = Math.max(q.endOffset, nextOffset);
+    q.caughtUp = caughtUp;
+    q.lastSeenMs = nowMs;
+  }
+
   get buffered(): number {
     return this.bufferedTotal;
   }
@@ -107,9 +119,26 @@ export class EventTimeMerger {
   }
 
   /** True when some partition may still deliver packets older than those buffered. */
-  waiting(nowMs: number): boolean {
-    for (const q of this.queues.values()) if (this.blocks(q, nowMs)) return true;
+  waiting(): boolean {
+    for (const q of this.queues.values()) if (this.blocks(q)) return true;
     return false;
+  }
+
+  /**
+   * Partitions holding the others back with no batch for idleAfterMs: the caller asks the broker
+   * whether each is at its end (atEnd) or has more on its way. `position`: the offset after the
+   * last message taken, -1 before the first batch.
+   */
+  silent(nowMs: number): { key: string; position: number }[] {
+    const out: { key: string; position: number }[] = [];
+    for (const q of this.queues.values()) if (this.blocks(q) && nowMs - q.lastSeenMs >= this.idleAfterMs) out.push({ key: q.key, position: q.endOffset });
+    return out;
+  }
+
+  /** The broker says the partition has nothing past what was taken: it holds nothing back until its next batch. */
+  atEnd(key: string): void {
+    const q = this.queues.get(key);
+    if (q && q.head === q.messages.length) q.caughtUp = true;
   }
 
   /**
@@ -117,7 +146,7 @@ export class EventTimeMerger {
    * `force`, e.g. at end of input), at most `limit`; returns how many. `onMessage` is called when
    * a message's last packet is out.
    */
-  drain(nowMs: number, onPacket: (p: PacketRecord, m: PendingMessage) => void, onMessage: (m: PendingMessage) => void, force = false, limit = Infinity): number {
+  drain(onPacket: (p: PacketRecord, m: PendingMessage) => void, onMessage: (m: PendingMessage) => void, force = false, limit = Infinity): number {
     const queues = [...this.queues.values()];
     let released = 0;
     for (;;) {
@@ -133,7 +162,7 @@ export class EventTimeMerger {
         const q = queues[i];
         this.skipDone(q, onMessage);
         if (q.head === q.messages.length) {
-          if (!force && this.blocks(q, nowMs)) blocked = true;
+          if (!force && this.blocks(q)) blocked = true;
           continue;
         }
         const m = q.messages[q.head];
@@ -184,8 +213,8 @@ export class EventTimeMerger {
     onMessage(m);
   }
 
-  private blocks(q: PartitionQueue, nowMs: number): boolean {
-    return q.head === q.messages.length && !q.caughtUp && nowMs - q.lastSeenMs < this.idleAfterMs;
+  private blocks(q: PartitionQueue): boolean {
+    return q.head === q.messages.length && !q.caughtUp;
   }
 
   private newQueue(key: string, nowMs: number): PartitionQueue {

@@ -51,6 +51,8 @@ export abstract class ServiceLifecycle<Summary> {
   protected beforeDisconnect(): void {}
   protected abstract onAssignment(assigned: TopicPartition[]): void;
   protected abstract onBatch(batch: ConsumedBatch, ctx: BatchContext): Promise<void>;
+  /** A fetch of a partition that delivered nothing but moved its position (see Source.onEmptyBatch). */
+  protected onEmptyBatch(_b: TopicPartition & { nextOffset: string; highWatermark: string }): void {}
   /** Every `tickMs` while consuming. */
   protected abstract tick(): void;
 
@@ -64,6 +66,7 @@ export abstract class ServiceLifecycle<Summary> {
     this.source = this.client.source({ groupId: o.groupId, topics: o.topics, fromBeginning: o.fromBeginning, sessionTimeoutMs: o.sessionTimeoutMs });
     this.source.onAssignment((a) => this.onAssignment(a));
     this.source.onCrash((err) => this.fail(err));
+    this.source.onEmptyBatch((b) => this.onEmptyBatch(b));
     await this.source.connect();
     await this.source.run((batch, ctx) => this.onBatch(batch, ctx));
     this.health = { ok: true, status: 'consuming' };

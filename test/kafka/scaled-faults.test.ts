@@ -142,4 +142,30 @@ describeKafka('scaled consumer through rebalances and kills (real broker)', () =
     expect(keys.length - new Set(keys).size).toBe(0);
     expectEquivalent(events, want);
   }, 600_000);
+
+  test('a single consumer (no app id) stopped (SIGSTOP) for 5 s at three moments: the output equals analyze --json, nothing twice', async () => {
+    const id = `${base}.stop1`;
+    // Merging 12 partitions in event-time order: a stall of the process must not make a partition
+    // whose batch is on its way look idle (wall time the consumer itself lost is not the broker's word).
+    const run = runCli(['consume', '--topic', topic, '--group', `${id}.g`, '--until-end', '--metrics-port', '0', '--flows-topic', `${id}.flows`, '--alerts-topic', `${id}.alerts`, '--dlq-topic', `${id}.dlq`, '--log-level', 'info']);
+    const port = await metricsPortOf(run.stderr);
+    let exited = false;
+    void run.done.then(() => (exited = true));
+    let stalls = 0;
+    for (const share of [0.2, 0.45, 0.7]) {
+      await waitFor(`${share * 100}%`, async () => exited || (await metricTotal(port, 'packets_in_total')) > packets * share, 240_000);
+      if (exited) break;
+      stalls++;
+      run.child.kill('SIGSTOP');
+      await sleep(5000);
+      run.child.kill('SIGCONT');
+    }
+    const res = await run.done;
+    expect(stalls).toBeGreaterThanOrEqual(2);
+    expect({ code: res.code, tail: res.code === 0 ? '' : res.stderr.slice(-3000) }).toEqual({ code: 0, tail: '' });
+    const events = await outputs(id);
+    const keys = events.map((e) => JSON.stringify(e));
+    expect(keys.length - new Set(keys).size).toBe(0);
+    expectEquivalent(events, want);
+  }, 600_000);
 });
