@@ -297,7 +297,8 @@ export function createKafkajsClient(connection: KafkaConnection, logger: Logger,
           return r.resources[0]?.configEntries.find((e) => e.configName === name)?.configValue ?? null;
         },
         async committedOffsets(groupId, topic) {
-          const [t] = await admin.fetchOffsets({ groupId, topics: [topic] });
+          // A group just made answers "not the coordinator" while its coordinator loads: retriable.
+          const [t] = await retryRetriable(() => admin.fetchOffsets({ groupId, topics: [topic] }));
           return new Map((t?.partitions ?? []).map((p) => [p.partition, p.offset]));
         },
         disconnect: () => admin.disconnect(),

@@ -95,6 +95,28 @@ describeKafka('delivery guarantees of tcpreuse consume', () => {
     expect([...ids(want, 'port.reuse')].filter((f) => !gotReuses.has(f))).toEqual([]);
   });
 
+  test('two --until-end instances in one group: both exit 0, whoever consumed which partition, and nothing is lost', async () => {
+    const capture = join(CAPTURES, 'many-flows.pcap.gz');
+    const id = uniqueName('ends');
+    await createTopic(`${id}.in`, 6);
+    expect((await runCli(['replay', capture, '--topic', `${id}.in`, '--batch-size', '50', '--quiet', '--log-level', 'warn']).done).code).toBe(0);
+    // The second reads its start offsets, then may be given partitions the first has already taken to their end.
+    const a = runCli(consumeArgs(id, ['--no-metrics', '--until-end']));
+    await sleep(300);
+    const b = runCli(consumeArgs(id, ['--no-metrics', '--until-end']));
+    const started = Date.now();
+    const [ra, rb] = await Promise.all([a.done, b.done]);
+    expect([ra.code, rb.code, ra.code ? ra.stderr.slice(-1500) : '', rb.code ? rb.stderr.slice(-1500) : '']).toEqual([0, 0, '', '']);
+    expect(Date.now() - started).toBeLessThan(90_000);
+    const want = await analyzeCapture(capture, { sensor: 'cap' });
+    const got = [...(await readTopic(`${id}.flows`)), ...(await readTopic(`${id}.alerts`))].map((m) => JSON.parse(m.value.toString()) as TcpReuseEvent);
+    const ids = (events: TcpReuseEvent[], type: string) => new Set(events.filter((e) => e.type === type).map((e) => (e as FlowCloseEvent).flowId));
+    for (const type of ['flow.close', 'port.reuse']) {
+      const have = ids(got, type);
+      expect({ type, missing: [...ids(want, type)].filter((f) => !have.has(f)) }).toEqual({ type, missing: [] });
+    }
+  }, 180_000);
+
   test('metrics and health while running; SIGTERM stops gracefully with exit 0', async () => {
     const capture = join(CAPTURES, 'fast-reuse-timewait.pcap.gz');
     const id = uniqueName('live');
