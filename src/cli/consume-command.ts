@@ -34,7 +34,7 @@ const SETTINGS: readonly Setting[] = [
   { name: 'metrics', kind: 'boolean', default: true, help: 'serve /metrics and /healthz' },
   { name: 'merge-idle-ms', kind: 'integer', min: 1, default: 2000, help: 'a partition silent this long is checked with the broker: at its end, it stops holding back the event-time merge (wall time alone never does)' },
   { name: 'rebuild-window', kind: 'number', help: 'event-time seconds of ended connections a restart replays to rebuild reuse memory (default: --window); 0 rebuilds open flows only' },
-  { name: 'session-timeout-ms', kind: 'integer', min: 1000, default: 30000, help: 'consumer group session timeout (how soon a dead member is replaced)' },
+  { name: 'session-timeout-ms', kind: 'integer', min: 1000, default: 30000, help: 'consumer group session timeout: how long the group waits for a killed instance before moving its partitions (e.g. 10000 under a supervisor that restarts at once; see docs/kafka.md)' },
   { name: 'app-id', kind: 'string', help: 'run scaled (docs/scale-out.md): state per partition, checkpointed to <app-id>.state; names the group and internal topics; run N instances with one app id' },
   { name: 'checkpoint-interval', kind: 'number', min: 0.05, default: 5, help: 'scaled: seconds of processing between two checkpoints of a busy partition (what a restart re-reads)' },
   { name: 'internal-replication', kind: 'integer', min: 1, help: 'scaled: replication factor of the internal topics (default: the broker\'s)' },
