@@ -34,3 +34,22 @@ describe('ReuseStatsWindows', () => {
     ]);
   });
 });
+
+describe('bounded by maxClients', () => {
+  const reuse = (ts: number, client: string, severity: 'low' | 'high') => ({ type: 'port.reuse', ts, sensor: 's', client: { ip: client, port: 1 }, severity });
+  it('a full table takes no new client (-1) but keeps counting the ones it has', () => {
+    const t = new ClientCountTable(2);
+    expect([t.row('s', 'a', 2), t.row('s', 'b', 2), t.row('s', 'c', 2), t.row('s', 'a', 2)]).toEqual([0, 1, -1, 0]);
+    expect(t.size).toBe(2);
+  });
+
+  it('a stats window holds at most maxClients clients and counts what it leaves out', () => {
+    const out: ReuseStatsEvent[] = [];
+    const w = new ReuseStatsWindows({ windowS: 60, maxClients: 2 }, (e) => out.push(e));
+    for (const ip of ['a', 'b', 'c', 'd']) w.push(reuse(100, ip, 'high'));
+    w.push(reuse(200, 'a', 'low'));
+    w.flush();
+    expect(out.map((e) => [e.client, e.counts.high, e.counts.low])).toEqual([['a', 1, 1], ['b', 1, 0]]);
+    expect(w.clientsNotCounted).toBe(2);
+  });
+});

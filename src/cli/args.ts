@@ -47,6 +47,12 @@ Options for analyze:
   --half-open-timeout <s>  idle time closing a flow still in its handshake (default 30)
   --closed-timeout <s>     linger of a flow after FIN/FIN or RST (default 10)
   --max-flows <n>          flow table limit; the least recently seen flow is evicted (default 1000000)
+  --max-remembered <n>     ended connections remembered per 4-tuple (for Wireshark's stream numbers
+                           and for reuse detection); the oldest are forgotten (default 1000000)
+  --max-clients <n>        clients tracked for port cycles, pressure, reuse.stats windows and the
+                           report's top clients; beyond it the least recent are dropped or new ones
+                           not counted (default 100000). These three bound the memory: see
+                           docs/limits.md for the bytes per entry
   --community-id-seed <n>  seed of the events' Community ID flow hash, 0..65535 (default 0; use
                            the seed your Zeek/Suricata sensors use, so the IDs join up)
   --sensor <name>          sensor id on every event (default: the (first) capture's file name;
@@ -87,6 +93,8 @@ export interface CliCommand {
   /** The line format when `json`: tcpreuse's own JSON or a SIEM schema. */
   format: 'json' | SiemFormat;
   limit: number;
+  /** The report's client table limit (--max-clients). */
+  maxClients: number;
   /** port.reuse events below this severity are left out of the listing and the --json lines. */
   minSeverity: Severity;
   progress: boolean;
@@ -157,6 +165,8 @@ export function parseCli(argv: string[]): CliCommand {
         'half-open-timeout': { type: 'string' },
         'closed-timeout': { type: 'string' },
         'max-flows': { type: 'string' },
+        'max-remembered': { type: 'string' },
+        'max-clients': { type: 'string' },
         'community-id-seed': { type: 'string' },
         sensor: { type: 'string' },
         limit: { type: 'string' },
@@ -169,7 +179,7 @@ export function parseCli(argv: string[]): CliCommand {
     throw argvError(err, 'tcpreuse --help');
   }
   const { values: v, positionals } = parsed;
-  const base: CliCommand = { command: 'help', captures: [], json: false, format: 'json', limit: 10, minSeverity: 'info', progress: true, options: {} };
+  const base: CliCommand = { command: 'help', captures: [], json: false, format: 'json', limit: 10, maxClients: 100_000, minSeverity: 'info', progress: true, options: {} };
   if (v.version) return { ...base, command: 'version' };
   // No command at all is a usage error (exit 2, the usage on stderr); asking for help is not.
   if (!v.help && positionals.length === 0) throw new UsageError(`a command is needed: tcpreuse analyze <capture> (tcpreuse --help lists the commands)`);
@@ -185,6 +195,8 @@ export function parseCli(argv: string[]): CliCommand {
   const capture = captures[0];
   const timeWaitS = seconds('time-wait', v['time-wait']);
   const format = outputFormat(v.format, v.json === true);
+  const maxRemembered = integer('max-remembered', v['max-remembered'], 1);
+  const maxClients = integer('max-clients', v['max-clients'], 1);
   const options: AnalyzeOptions = {
     sensor: v.sensor ?? (capture === STDIN_PATH ? 'stdin' : basename(capture).replace(/\.(pcapng|pcap|cap)(\.gz)?$/i, '')),
     timeWaitS,
@@ -193,10 +205,12 @@ export function parseCli(argv: string[]): CliCommand {
       halfOpenTimeoutS: seconds('half-open-timeout', v['half-open-timeout'], 0.001),
       closedTimeoutS: seconds('closed-timeout', v['closed-timeout']),
       maxFlows: integer('max-flows', v['max-flows'], 1),
+      maxRemembered,
       communityIdSeed: integer('community-id-seed', v['community-id-seed'], 0, 65535),
     },
-    reuse: { windowS: seconds('window', v.window) },
-    stats: { windowS: seconds('stats-window', v['stats-window'], 0.001) },
+    reuse: { windowS: seconds('window', v.window), maxEntries: maxRemembered },
+    cycles: { maxClients },
+    stats: { windowS: seconds('stats-window', v['stats-window'], 0.001), maxClients },
   };
   return {
     command,
@@ -204,6 +218,7 @@ export function parseCli(argv: string[]): CliCommand {
     json: format !== 'report',
     format: format === 'report' ? 'json' : format,
     limit: integer('limit', v.limit, 0) ?? 10,
+    maxClients: maxClients ?? 100_000,
     minSeverity: severity(v['min-severity']),
     progress: v['no-progress'] !== true,
     options,

@@ -33,7 +33,9 @@ export const ANALYZE_SETTINGS: readonly Setting[] = [
   { name: 'established-timeout', kind: 'number', min: 0.001, default: 300, help: 'idle seconds closing an established flow' },
   { name: 'half-open-timeout', kind: 'number', min: 0.001, default: 30, help: 'idle seconds closing a flow in its handshake' },
   { name: 'closed-timeout', kind: 'number', default: 10, help: 'linger of a flow after FIN/FIN or RST, seconds' },
-  { name: 'max-flows', kind: 'integer', min: 1, default: 1000000, help: 'flow table limit (least recently seen evicted)' },
+  { name: 'max-flows', kind: 'integer', min: 1, default: 1000000, help: 'flow table limit (least recently seen evicted); with the next two it bounds the memory (docs/limits.md)' },
+  { name: 'max-remembered', kind: 'integer', min: 1, default: 1000000, help: 'ended connections remembered per 4-tuple for reuse detection (oldest forgotten)' },
+  { name: 'max-clients', kind: 'integer', min: 1, default: 100000, help: 'clients tracked for port cycles, pressure and reuse.stats windows' },
   { name: 'community-id-seed', kind: 'integer', min: 0, max: 65535, default: 0, help: 'seed of the events\' Community ID (the one your other sensors use)' },
 ];
 

@@ -12,6 +12,7 @@ import { OptionError } from '../util/options';
 import { packageVersion } from '../util/package-root';
 import { HELP, parseCli, UsageError, type CliCommand } from './args';
 import { LiveStatus, ProgressBar, type Progress } from './progress';
+import { limitNotes, type LimitedTables } from '../operators/limit-counts';
 import { AnalyzeReport } from './report';
 import { endInputOnInterrupt } from './live-input';
 import { StdoutWriter } from './stdout-writer';
@@ -82,7 +83,8 @@ function runOn(cmd: CliCommand, signal: AbortSignal | undefined): Promise<void> 
     },
     { onDecoder: (d) => void decoders.push(d) },
   );
-  const report = new AnalyzeReport();
+  const report = new AnalyzeReport(cmd.limit, cmd.maxClients);
+  const tables: LimitedTables = {};
   const unformatted = new Map<string, number>(); // events the chosen SIEM schema has no place for
 
   return new Promise<void>((resolve, reject) => {
@@ -116,7 +118,11 @@ function runOn(cmd: CliCommand, signal: AbortSignal | undefined): Promise<void> 
           hooks: {
             onTracker: (t) => {
               tracker = t;
+              tables.tracker = t;
             },
+            onDetector: (d) => (tables.detector = d),
+            onCycles: (d) => (tables.cycles = d),
+            onStats: (w) => (tables.stats = w),
           },
         }),
       )
@@ -153,11 +159,11 @@ function runOn(cmd: CliCommand, signal: AbortSignal | undefined): Promise<void> 
                   streams: tracker?.streams ?? 0,
                   damage: damage && (cmd.captures.length > 1 ? `${damage.path}: ${damage.reason}` : damage.reason),
                 },
-                cmd.limit,
                 cmd.minSeverity,
               ),
             );
           }
+          for (const note of limitNotes({ ...tables, reportUntracked: cmd.json ? 0 : report.untrackedClients })) process.stderr.write(note);
           if (unformatted.size > 0) {
             const what = [...unformatted].map(([type, n]) => `${n} ${type}`).join(', ');
             process.stderr.write(`tcpreuse: --format ${cmd.format} has no place for ${what}: not printed (--format ecs or json carries every event)\n`);

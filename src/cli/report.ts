@@ -17,17 +17,37 @@ interface Talker {
   worst: Severity | null;
 }
 
-/** Collects the analyze events of one capture and renders the human report. */
+/**
+ * Collects the analyze events of one capture and renders the human report. It keeps what it
+ * prints and counts the rest: the first `limit` reuses of each severity (0 = every one), and at
+ * most `maxClients` clients for the top-clients table (clients with a reuse first: a SYN flood's
+ * millions of one-connection clients must not take the memory the reuses need).
+ */
 export class AnalyzeReport {
   private opened = 0;
   private readonly openedBy = new Map<string, number>();
   private readonly closedBy = new Map<string, number>();
-  private readonly reuses: PortReuseEvent[] = [];
+  private readonly reuseCount = new Map<Severity, number>(ORDER.map((s) => [s, 0]));
+  private readonly listed = new Map<Severity, PortReuseEvent[]>(ORDER.map((s) => [s, []]));
+  private wiresharkFlags = 0;
   private readonly cycles: PortCycleEvent[] = [];
   private readonly pressure = new Map<string, PortPressureEvent>();
-  private readonly talkers = new Map<string, Talker>();
+  /** Clients with a reuse, and clients without one yet: each at most maxClients. */
+  private readonly reusers = new Map<string, Talker>();
+  private readonly quiet = new Map<string, Talker>();
+  /** Events of clients the table had no room for. */
+  private untracked = 0;
+
+  get untrackedClients(): number {
+    return this.untracked;
+  }
   private firstTs = Infinity;
   private lastTs = -Infinity;
+
+  constructor(
+    private readonly limit = 10,
+    private readonly maxClients = 100_000,
+  ) {}
 
   add(e: TcpReuseEvent): void {
     switch (e.type) {
@@ -38,8 +58,12 @@ export class AnalyzeReport {
         this.onClose(e);
         break;
       case 'port.reuse': {
-        this.reuses.push(e);
-        const t = this.talker(e.client.ip);
+        this.reuseCount.set(e.severity, this.reuseCount.get(e.severity)! + 1);
+        if (e.wireshark) this.wiresharkFlags++;
+        const list = this.listed.get(e.severity)!;
+        if (this.limit === 0 || list.length < this.limit) list.push(e);
+        const t = this.reuser(e.client.ip);
+        if (!t) break;
         t.reuses++;
         if (t.worst === null || ORDER.indexOf(e.severity) < ORDER.indexOf(t.worst)) t.worst = e.severity;
         break;
@@ -61,7 +85,11 @@ export class AnalyzeReport {
   private onOpen(e: FlowOpenEvent): void {
     this.opened++;
     this.openedBy.set(e.openedBy, (this.openedBy.get(e.openedBy) ?? 0) + 1);
-    this.talker(e.client.ip).connections++;
+    const ip = e.client.ip;
+    let t = this.reusers.get(ip) ?? this.quiet.get(ip);
+    if (!t && this.quiet.size < this.maxClients) this.quiet.set(ip, (t = { connections: 0, reuses: 0, worst: null }));
+    if (t) t.connections++;
+    else this.untracked++;
     if (e.ts < this.firstTs) this.firstTs = e.ts;
   }
 
@@ -70,19 +98,23 @@ export class AnalyzeReport {
     if (e.endTs > this.lastTs) this.lastTs = e.endTs;
   }
 
-  private talker(ip: string): Talker {
-    let t = this.talkers.get(ip);
-    if (!t) {
-      t = { connections: 0, reuses: 0, worst: null };
-      this.talkers.set(ip, t);
+  /** A client's entry among the reusers (moved from the quiet ones), or null when that table is full. */
+  private reuser(ip: string): Talker | null {
+    let t = this.reusers.get(ip);
+    if (t) return t;
+    if (this.reusers.size >= this.maxClients) {
+      this.untracked++;
+      return null;
     }
+    t = this.quiet.get(ip) ?? { connections: 0, reuses: 0, worst: null };
+    this.quiet.delete(ip);
+    this.reusers.set(ip, t);
     return t;
   }
 
   /** `damage`: why the capture could not be read to its end (the report covers the frames before it). */
   render(
     header: { capture: string; sensor: string; frames: number; packets: number; skipped: Map<string, number>; streams: number; damage?: string },
-    limit: number,
     minSeverity: Severity = 'info',
   ): string {
     const out: string[] = [];
@@ -96,26 +128,24 @@ export class AnalyzeReport {
     out.push(`  frames ${header.frames}, TCP packets ${header.packets}, not TCP ${skippedTotal}${skippedTotal ? ` (${skippedTop})` : ''}`);
     if (header.damage) out.push(`  capture damaged: ${header.damage}; this report covers the ${header.frames} frames before it`);
     if (this.opened > 0) {
-      const span = (this.lastTs - this.firstTs) / 1e6;
-      out.push(`  time ${iso(this.firstTs)} .. ${iso(this.lastTs)} (${span.toFixed(1)} s)`);
+      const last = Math.max(this.lastTs, this.firstTs); // flows still open (a stream cut short) have no end yet
+      out.push(`  time ${iso(this.firstTs)} .. ${iso(last)} (${((last - this.firstTs) / 1e6).toFixed(1)} s)`);
     }
     out.push(`  connections ${this.opened} (${fmtCounts(this.openedBy, ['syn', 'synack', 'midstream'], 'opened by ')}); Wireshark streams ${header.streams}`);
     out.push(`  closed by ${fmtCounts(this.closedBy, ['fin', 'rst', 'idle', 'reused', 'evicted', 'eof'])}`);
     out.push('');
 
-    const bySev = new Map<Severity, PortReuseEvent[]>(ORDER.map((s) => [s, []]));
-    for (const r of this.reuses) bySev.get(r.severity)!.push(r);
-    const ws = this.reuses.filter((r) => r.wireshark).length;
+    const total = [...this.reuseCount.values()].reduce((a, b) => a + b, 0);
     out.push(
-      `Port reuse: ${this.reuses.length}` +
-        (this.reuses.length ? ` (${ORDER.map((s) => `${s} ${bySev.get(s)!.length}`).join(', ')}); Wireshark flags ${ws} of them` : ''),
+      `Port reuse: ${total}` +
+        (total ? ` (${ORDER.map((s) => `${s} ${this.reuseCount.get(s)}`).join(', ')}); Wireshark flags ${this.wiresharkFlags} of them` : ''),
     );
-    const unlisted = ORDER.filter((sev) => severityBelow(sev, minSeverity) && bySev.get(sev)!.length > 0);
+    const unlisted = ORDER.filter((sev) => severityBelow(sev, minSeverity) && this.reuseCount.get(sev)! > 0);
     for (const sev of ORDER) {
-      const list = bySev.get(sev)!;
-      if (list.length === 0 || unlisted.includes(sev)) continue;
-      out.push(`  ${sev.toUpperCase()} (${list.length})`);
-      const shown = limit === 0 ? list : list.slice(0, limit);
+      const count = this.reuseCount.get(sev)!;
+      if (count === 0 || unlisted.includes(sev)) continue;
+      out.push(`  ${sev.toUpperCase()} (${count})`);
+      const shown = this.listed.get(sev)!;
       for (const r of shown) {
         const closer = r.activeCloser ? `, ${r.activeCloser} closed first` : '';
         out.push(
@@ -123,9 +153,9 @@ export class AnalyzeReport {
         );
         out.push(`      ${r.reason}`);
       }
-      if (shown.length < list.length) out.push(`    ... ${list.length - shown.length} more (--limit 0 shows all, --json gives every event)`);
+      if (shown.length < count) out.push(`    ... ${count - shown.length} more (--limit 0 shows all, --json gives every event)`);
     }
-    if (unlisted.length > 0) out.push(`  ${unlisted.map((sev) => `${sev.toUpperCase()} (${bySev.get(sev)!.length})`).join(', ')}: not listed (below --min-severity ${minSeverity})`);
+    if (unlisted.length > 0) out.push(`  ${unlisted.map((sev) => `${sev.toUpperCase()} (${this.reuseCount.get(sev)})`).join(', ')}: not listed (below --min-severity ${minSeverity})`);
     out.push('');
 
     out.push(`Ephemeral-port cycles: ${this.cycles.length === 0 ? 'none seen (no sequential allocator wrapped)' : this.cycles.length}`);
@@ -144,17 +174,33 @@ export class AnalyzeReport {
 
     // The client to look at first is the one with the worst reuse, not merely the most of them.
     const rank = (t: Talker): number => (t.worst === null ? ORDER.length : ORDER.indexOf(t.worst));
-    const top = [...this.talkers.entries()]
-      .sort((a, b) => rank(a[1]) - rank(b[1]) || b[1].reuses - a[1].reuses || b[1].connections - a[1].connections)
-      .slice(0, 5);
+    const byRank = (a: [string, Talker], b: [string, Talker]): number => rank(a[1]) - rank(b[1]) || b[1].reuses - a[1].reuses || b[1].connections - a[1].connections;
+    const top = topN([...this.reusers.entries()], 5, byRank);
+    if (top.length < 5) top.push(...topN([...this.quiet.entries()], 5 - top.length, byRank));
     if (top.length) {
       out.push('Top clients (by worst reuse, then reuses, then connections):');
       for (const [ip, t] of top) {
         out.push(`  ${ip.padEnd(39)} ${counted(t.connections, 7, 'connection')}  ${counted(t.reuses, 5, 'reuse')}${t.worst ? `  worst ${t.worst}` : ''}`);
       }
     }
+    if (this.untracked > 0) {
+      out.push(`  (approximate: the client table was full, --max-clients ${this.maxClients}; ${this.untracked} connections and reuses of further clients are in the totals above but not ranked)`);
+    }
     return out.join('\n') + '\n';
   }
+}
+
+/** The first `n` of `items` in `order`, without sorting them all (the quiet clients can be many). */
+function topN<T>(items: T[], n: number, order: (a: T, b: T) => number): T[] {
+  const best: T[] = [];
+  for (const x of items) {
+    if (best.length === n && order(x, best[n - 1]) >= 0) continue;
+    let i = best.length;
+    while (i > 0 && order(x, best[i - 1]) < 0) i--;
+    best.splice(i, 0, x);
+    if (best.length > n) best.pop();
+  }
+  return best;
 }
 
 /** "1 reuse " / "2 reuses": the count right-aligned to `width`, the noun padded so columns line up. */

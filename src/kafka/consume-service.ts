@@ -15,8 +15,10 @@ import type { OutputFormat, OutputTopics } from './event-records';
 import { EventOutput } from './event-output';
 import { SchemaRegistryClient, type RegistrySettings } from './schema-registry';
 import type { PackedMessages } from './message-pack';
+import { limitCounts, type LimitedTables } from '../operators/limit-counts';
 import type { Metrics } from './metrics';
 import { EventTimeMerger, type PendingMessage } from './partition-merge';
+import { LimitWarnings } from './limit-warnings';
 import { ServiceLifecycle } from './service-lifecycle';
 import { StatePins } from './state-pins';
 import { WriteBehind, type CommitOffsets } from './write-behind';
@@ -118,6 +120,9 @@ export class ConsumeService extends ServiceLifecycle<ConsumeSummary> {
   private readonly input = new PushSource<PacketRecord>();
   private pipeline: Subscription | null = null;
   private tracker: FlowTracker | null = null;
+  /** The tables the limits bound, for the limit metric and warnings. */
+  private readonly limited: LimitedTables = {};
+  private readonly limitWarnings = new LimitWarnings(this.log);
   private readonly writer = new WriteBehind(
     (out, tally) => this.write(out, tally),
     (offsets) => this.commitOffsets(offsets),
@@ -182,6 +187,9 @@ export class ConsumeService extends ServiceLifecycle<ConsumeSummary> {
       rereadSkipped: metrics.counter('reread_skipped_total', 'Messages fetched again that the state already holds (skipped).'),
     };
     metrics.gauge('open_flows', 'TCP flows open in the flow table.', () => [{ labels: {}, value: this.tracker?.openFlows ?? 0 }]);
+    metrics.gauge('limit_reached_total', 'Entries a full table dropped or did not take, by limit and table (docs/limits.md).', () =>
+      limitCounts(this.limited).map((c) => ({ labels: { limit: c.limit, table: c.table }, value: c.count })),
+    );
     metrics.gauge('pinned_flows', 'Flows whose opening offset holds back the commit (open or remembered).', () => [{ labels: {}, value: this.pins.size }]);
     metrics.gauge('buffered_packets', 'Packets waiting for event-time merging across partitions.', () => [{ labels: {}, value: this.merger.buffered }]);
     metrics.gauge('consumer_lag', 'Messages between the last fetched offset and the partition end, by partition.', () =>
@@ -254,7 +262,18 @@ export class ConsumeService extends ServiceLifecycle<ConsumeSummary> {
   private startPipeline(): void {
     const annotate = this.options.outputTopics.packets !== null;
     this.pipeline = this.input
-      .pipe(analyze({ ...this.options.analyze, annotate, hooks: { onTracker: (t) => (this.tracker = t) } }))
+      .pipe(
+        analyze({
+          ...this.options.analyze,
+          annotate,
+          hooks: {
+            onTracker: (t) => (this.tracker = this.limited.tracker = t),
+            onDetector: (d) => (this.limited.detector = d),
+            onCycles: (d) => (this.limited.cycles = d),
+            onStats: (w) => (this.limited.stats = w),
+          },
+        }),
+      )
       .subscribe({
         next: (e) => this.onEvent(e),
         error: (err: Error) => {
@@ -450,6 +469,7 @@ export class ConsumeService extends ServiceLifecycle<ConsumeSummary> {
 
   protected tick(): void {
     if (this.stopping) return;
+    this.limitWarnings.check(limitCounts(this.limited), Date.now());
     this.enqueue(async () => {
       if (this.stopping) return;
       await this.askAboutSilentPartitions().catch((err: Error) => this.log.debug('end offsets not read; asking again at the next tick', { error: err }));

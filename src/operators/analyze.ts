@@ -3,7 +3,9 @@ import { filter, pipe } from '../util/rx';
 import type { FlowTracker } from '../flow/flow-tracker';
 import type { StreamItem, TcpReuseEvent, Watermark } from '../model/events';
 import type { PacketRecord } from '../model/packet-record';
+import type { PortCycleDetector } from '../cycles/port-cycle-detector';
 import type { ReuseDetector } from '../reuse/reuse-detector';
+import type { ReuseStatsWindows } from '../stats/reuse-stats-window';
 import { detectPortCycles, type DetectPortCyclesOptions } from './detect-port-cycles';
 import { detectPortReuse, type DetectPortReuseOptions } from './detect-port-reuse';
 import { reuseStats, type ReuseStatsOptions } from './reuse-stats';
@@ -26,6 +28,8 @@ export interface AnalyzeOptions {
   readonly hooks?: {
     readonly onTracker?: (t: FlowTracker) => void;
     readonly onDetector?: (d: ReuseDetector) => void;
+    readonly onCycles?: (d: PortCycleDetector) => void;
+    readonly onStats?: (w: ReuseStatsWindows) => void;
   };
 }
 
@@ -44,8 +48,8 @@ export function analyze(options: AnalyzeOptions = {}): OperatorFunction<PacketRe
   const body = pipe(
     trackFlows({ ...options.flows, sensor: options.sensor, annotate: options.annotate }, { onTracker: options.hooks?.onTracker }),
     detectPortReuse<StreamItem>({ ...options.reuse, timeWaitS }, { onDetector: options.hooks?.onDetector }),
-    detectPortCycles<StreamItem>({ ...options.cycles, timeWaitS }),
-    reuseStats<StreamItem>(options.stats),
+    detectPortCycles<StreamItem>({ ...options.cycles, timeWaitS }, { onDetector: options.hooks?.onCycles }),
+    reuseStats<StreamItem>(options.stats, { onWindows: options.hooks?.onStats }),
   );
   // flow.interleave is plumbing between trackFlows and detectPortReuse, not an event of the contract.
   if (options.watermarks) return pipe(body, filter((e): e is TcpReuseEvent | Watermark => e.type !== 'flow.interleave'));

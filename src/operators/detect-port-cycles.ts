@@ -17,9 +17,11 @@ export type { DetectPortCyclesOptions };
  */
 export function detectPortCycles<T extends { type: string; ts: number }>(
   options: DetectPortCyclesOptions = {},
+  hooks: { readonly onDetector?: (d: PortCycleDetector) => void } = {},
 ): OperatorFunction<T, T | PortCycleEvent | PortPressureEvent> {
   return statefulOperator<T, T | PortCycleEvent | PortPressureEvent>((emit) => {
     const detector = new PortCycleDetector(options, emit);
+    hooks.onDetector?.(detector);
     return {
       push(item) {
         emit(item);

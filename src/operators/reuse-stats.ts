@@ -15,9 +15,13 @@ export type { ReuseStatsOptions };
  * output:  --o--r--o--r--w-s-----|    (s reuse.stats for [0, 60 s))
  * ```
  */
-export function reuseStats<T extends { type: string; ts: number }>(options: ReuseStatsOptions = {}): OperatorFunction<T, T | ReuseStatsEvent> {
+export function reuseStats<T extends { type: string; ts: number }>(
+  options: ReuseStatsOptions = {},
+  hooks: { readonly onWindows?: (w: ReuseStatsWindows) => void } = {},
+): OperatorFunction<T, T | ReuseStatsEvent> {
   return statefulOperator<T, T | ReuseStatsEvent>((emit) => {
     const windows = new ReuseStatsWindows(options, emit);
+    hooks.onWindows?.(windows);
     return {
       push(item) {
         emit(item);

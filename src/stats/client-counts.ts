@@ -31,16 +31,20 @@ export class ClientCountTable {
     this.index = new OpenIndex(capacity);
   }
 
-  /** The row of (sensor, client), added (zeroed) on first sight: its counts start at `row * SLOTS`. */
-  row(sensor: string, client: string): number {
+  /**
+   * The row of (sensor, client), added (zeroed) on first sight: its counts start at `row * SLOTS`.
+   * -1 when the client is not in the table and it holds `max` already.
+   */
+  row(sensor: string, client: string, max = Infinity): number {
     const h = mix32(fnvClientKey(sensor, client));
     const slots = this.index.slots;
     let e: number;
     for (let s = this.index.home(h); (e = slots[s]) !== EMPTY; s = (s + 2) & this.index.mask) {
       if (slots[s + 1] === h && this.client[e] === client && this.sensor[e] === sensor) return e;
     }
+    if (this.size >= max) return -1;
     e = this.size++;
-    if (e === this.counts.length / SLOTS) this.grow(2 * e);
+    if (e === this.counts.length / SLOTS) this.grow(Math.min(2 * e, Math.max(e + 1, max)));
     this.sensor[e] = sensor;
     this.client[e] = client;
     this.index.insert(e, h);

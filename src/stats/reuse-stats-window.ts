@@ -7,6 +7,12 @@ export interface ReuseStatsOptions {
   readonly windowS?: number;
   /** Also report clients that opened connections but had no reuse in the window. @default false */
   readonly includeQuietClients?: boolean;
+  /**
+   * Most clients counted in one window (a SYN flood from spoofed addresses brings millions);
+   * further clients of a full window are not counted, and `clientsNotCounted` says how many
+   * events that left out. @default 100000
+   */
+  readonly maxClients?: number;
 }
 
 export interface ReuseStatsState {
@@ -25,6 +31,9 @@ export interface ReuseStatsState {
 export class ReuseStatsWindows {
   private readonly windowUs: number;
   private readonly includeQuiet: boolean;
+  private readonly maxClients: number;
+  /** Flow opens and reuses not counted because their window held maxClients clients already. */
+  clientsNotCounted = 0;
   /** windowStart → counts per client */
   private readonly windows = new Map<number, ClientCountTable>();
   private lastStart = NaN;
@@ -41,6 +50,7 @@ export class ReuseStatsWindows {
   ) {
     this.windowUs = numberOption('reuseStats', 'windowS', options.windowS, 60, { min: 0.001 }) * US_PER_S;
     this.includeQuiet = options.includeQuietClients === true;
+    this.maxClients = numberOption('reuseStats', 'maxClients', options.maxClients, 100_000, { min: 1, integer: true });
   }
 
   /** The state a checkpoint holds (src/state/client-stage-state.ts). */
@@ -83,13 +93,15 @@ export class ReuseStatsWindows {
     // Consecutive items nearly always fall in the same window.
     let w = start === this.lastStart ? this.lastWindow : this.windows.get(start);
     if (!w) {
-      w = new ClientCountTable(this.sizeHint);
+      w = new ClientCountTable(Math.min(this.sizeHint, this.maxClients));
       this.windows.set(start, w);
       this.nextEnd = Math.min(this.nextEnd, start + this.windowUs);
     }
     this.lastStart = start;
     this.lastWindow = w;
-    w.count(w.row(sensor, client), slot);
+    const row = w.row(sensor, client, this.maxClients);
+    if (row < 0) this.clientsNotCounted++;
+    else w.count(row, slot);
   }
 
   private close(watermark: number): void {
