@@ -70,8 +70,10 @@ Examples:
   tcpreuse consume --topic sensor.packets --schema-registry http://registry:8081 --output-format avro
       (Avro in and out in the Confluent wire format; the output schema registered as <topic>-value)
 
-Signals: SIGINT/SIGTERM stop gracefully (stop fetching, flush, commit, disconnect).
+Signals: SIGINT/SIGTERM/SIGHUP stop gracefully (stop fetching, flush, commit, leave the group).
 Exit status: 0 stopped or input consumed, 1 Kafka failure, 2 usage error.`;
+
+const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 export async function consumeCommand(argv: string[]): Promise<number> {
   const { values: v, help } = resolveSettings('consume', SETTINGS, argv);
@@ -138,8 +140,9 @@ export async function consumeCommand(argv: string[]): Promise<number> {
     log.info('metrics endpoint', { url: `http://0.0.0.0:${server.port}/metrics`, health: `http://0.0.0.0:${server.port}/healthz` });
   }
   const onSignal = (sig: NodeJS.Signals): void => service.stop(sig);
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // SIGHUP too (a closed terminal, a supervisor's stop): Node's default would end the process
+  // without leaving the group, and the restarted one would wait out the session timeout.
+  for (const sig of STOP_SIGNALS) process.on(sig, onSignal);
   try {
     const { consumingS = null, ...summary } = (await service.run()) as { consumingS?: number | null; packets: number };
     // With --until-end: how long the consuming itself took, and the rate it ran at.
@@ -159,8 +162,7 @@ export async function consumeCommand(argv: string[]): Promise<number> {
     setTimeout(() => process.exit(1), 2000).unref();
     return 1;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const sig of STOP_SIGNALS) process.off(sig, onSignal);
     server?.server.close();
   }
 }

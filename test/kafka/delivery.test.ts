@@ -80,8 +80,9 @@ describeKafka('delivery guarantees of tcpreuse consume', () => {
     expect((await replay.done).code).toBe(0);
     await sleep(3000);
     a.child.kill('SIGTERM');
-    b.child.kill('SIGTERM');
+    b.child.kill('SIGHUP'); // a closed terminal or a supervisor's stop: as graceful as SIGTERM
     const [ra, rb] = await Promise.all([a.done, b.done]);
+    expect(rb.stderr).toMatch(/"reason":"SIGHUP"/);
     expect([ra.code, rb.code, (ra.stderr + rb.stderr).split("\n").filter((l) => /"level":"error"|failed/.test(l)).join("\n")]).toEqual([0, 0, ""]);
     expect(ra.stderr + rb.stderr).toMatch(/partitions assigned/);
     // A last instance takes the input to its end from what the two committed.
