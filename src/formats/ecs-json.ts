@@ -1,8 +1,9 @@
-import type { Endpoint, FlowCloseEvent, FlowOpenEvent, PortReuseEvent, TcpReuseEvent } from '../model/events';
+import type { Endpoint, FlowCloseEvent, PortReuseEvent, TcpReuseEvent } from '../model/events';
 import type { ByteWriter } from '../util/byte-writer';
-import { bool, jsonRoom, lit, num, optNum, optStr, piece, str } from '../util/json-bytes';
+import { jsonRoom, lit, num, piece, str } from '../util/json-bytes';
 import { eventId, isoMicrosJson, PRODUCT_VERSION, ruleName, SEVERITY_ID, summary } from './event-facts';
-import { ECS_VERSION, toEcs } from './ecs';
+import { ECS_VERSION, MAPPED, toEcs } from './ecs';
+import { namespaceWriter } from './namespace-json';
 
 /**
  * `JSON.stringify(toEcs(e))` as UTF-8, written straight into `w` for the three events there is one
@@ -33,7 +34,7 @@ export function writeEcsJson(w: ByteWriter, e: TcpReuseEvent): void {
     at = lit(b, at, OBSERVER_END);
     at = lit(b, at, rule(e));
     at = connection(b, at, e.client, e.server, e.communityId, null, null);
-    at = reuseFields(b, at, e);
+    at = TCPREUSE(b, at, e);
   } else {
     at = lit(b, at, e.type === 'flow.open' ? EVENT_OPEN : EVENT_CLOSE);
     at = str(b, at, id);
@@ -45,7 +46,7 @@ export function writeEcsJson(w: ByteWriter, e: TcpReuseEvent): void {
     at = str(b, lit(b, at, OBSERVER), e.sensor);
     at = lit(b, at, OBSERVER_END);
     at = connection(b, at, e.client, e.server, e.communityId, e.vlan, e.type === 'flow.close' ? e : null);
-    at = flowFields(b, at, e);
+    at = TCPREUSE(b, at, e);
   }
   b[at++] = 0x7d;
   b[at++] = 0x7d;
@@ -83,24 +84,8 @@ const NETWORK = [piece(',"network":{"transport":"tcp","type":"ipv4","iana_number
 const COMMUNITY_ID = piece(',"community_id":');
 const VLAN = piece(',"vlan":{"id":"');
 const RELATED = piece('},"related":{"ip":[');
-const TCPREUSE = piece(',"tcpreuse":{"flow_id":');
-const PREVIOUS_FLOW_ID = piece(',"previous_flow_id":');
-const STREAM = piece(',"stream":');
-const PREVIOUS_STREAM = piece(',"previous_stream":');
-const FRAME = piece(',"frame":');
-const CLIENT_BY = piece(',"client_by":');
-const OPENED_BY = piece(',"opened_by":');
-const REUSED = piece(',"reused":');
-const WIRESHARK = piece(',"wireshark":');
-const CLOSED_BY = piece(',"closed_by":');
-const ACTIVE_CLOSER = piece(',"active_closer":');
-const STATE = piece(',"state":');
-const HISTORY = piece(',"history":');
-const KIND = piece(',"kind":');
-const PREVIOUS_END = piece(',"previous_end":');
-const GAP = piece(',"gap_s":');
-const TIME_WAIT = piece(',"time_wait_s":');
-const TCPREUSE_SEVERITY = piece(',"severity":');
+/** Our fields ECS has no place for, under the custom namespace (see MAPPED in ecs.ts). */
+const TCPREUSE = namespaceWriter(',"tcpreuse":{', MAPPED);
 
 /** source, destination, network and related; with the per-direction counts of a closed flow. */
 function connection(b: Buffer, at: number, client: Endpoint, server: Endpoint, communityId: string | null, vlan: number | null, closed: FlowCloseEvent | null): number {
@@ -132,37 +117,4 @@ function endpoint(b: Buffer, at: number, p: Endpoint, packets: number | undefine
   if (packets !== undefined && bytes !== undefined) at = num(b, lit(b, num(b, lit(b, at, PACKETS), packets), BYTES), bytes);
   b[at++] = 0x7d;
   return at;
-}
-
-/** The `tcpreuse` namespace of a flow event: its fields ECS has no place for, snake_cased (see MAPPED in ecs.ts). */
-function flowFields(b: Buffer, at: number, e: FlowOpenEvent | FlowCloseEvent): number {
-  at = str(b, lit(b, at, TCPREUSE), e.flowId);
-  at = num(b, lit(b, at, STREAM), e.stream);
-  at = str(b, lit(b, at, CLIENT_BY), e.clientBy);
-  at = str(b, lit(b, at, OPENED_BY), e.openedBy);
-  at = bool(b, lit(b, at, REUSED), e.reused);
-  at = bool(b, lit(b, at, WIRESHARK), e.wireshark);
-  at = optNum(b, lit(b, at, FRAME), e.frame);
-  if (e.type === 'flow.close') {
-    at = str(b, lit(b, at, CLOSED_BY), e.closedBy);
-    at = optStr(b, lit(b, at, ACTIVE_CLOSER), e.activeCloser);
-    at = str(b, lit(b, at, STATE), e.state);
-    at = str(b, lit(b, at, HISTORY), e.history);
-  }
-  return at;
-}
-
-function reuseFields(b: Buffer, at: number, e: PortReuseEvent): number {
-  at = str(b, lit(b, at, TCPREUSE), e.flowId);
-  at = str(b, lit(b, at, PREVIOUS_FLOW_ID), e.previousFlowId);
-  at = num(b, lit(b, at, STREAM), e.stream);
-  at = num(b, lit(b, at, PREVIOUS_STREAM), e.previousStream);
-  at = optNum(b, lit(b, at, FRAME), e.frame);
-  at = str(b, lit(b, at, KIND), e.kind);
-  at = str(b, lit(b, at, PREVIOUS_END), e.previousEnd);
-  at = optStr(b, lit(b, at, ACTIVE_CLOSER), e.activeCloser);
-  at = num(b, lit(b, at, GAP), e.gapS);
-  at = num(b, lit(b, at, TIME_WAIT), e.timeWaitS);
-  at = str(b, lit(b, at, TCPREUSE_SEVERITY), e.severity);
-  return bool(b, lit(b, at, WIRESHARK), e.wireshark);
 }

@@ -10,7 +10,7 @@ import { snakeCased } from './snake-case';
  * already carries is not repeated there (the documents are written per event on the consumer's
  * hot path, and twice the size costs twice the encoding).
  */
-const MAPPED = new Set(['type', 'ts', 'sensor', 'client', 'server', 'communityId', 'vlan', 'startTs', 'endTs', 'durationS', 'packets', 'bytes', 'reason']);
+export const MAPPED: ReadonlySet<string> = new Set(['type', 'ts', 'sensor', 'client', 'server', 'communityId', 'vlan', 'startTs', 'endTs', 'durationS', 'packets', 'bytes', 'reason']);
 export const ECS_VERSION = '9.4.0';
 
 type Doc = Record<string, unknown>;

@@ -1,8 +1,9 @@
 import type { Endpoint, FlowCloseEvent, FlowOpenEvent, PortReuseEvent, Severity, TcpReuseEvent } from '../model/events';
 import type { ByteWriter } from '../util/byte-writer';
-import { bool, jsonRoom, lit, num, optNum, optStr, piece, str } from '../util/json-bytes';
+import { jsonRoom, lit, num, piece, str } from '../util/json-bytes';
 import { eventId, PRODUCT, PRODUCT_VERSION, ruleName, SEVERITY_ID, summary } from './event-facts';
-import { OCSF_VERSION, toOcsf } from './ocsf';
+import { namespaceWriter } from './namespace-json';
+import { classFields, MAPPED, OCSF_VERSION, SEVERITY_NAME, toOcsf } from './ocsf';
 
 /**
  * `JSON.stringify(toOcsf(e))` as UTF-8, written straight into `w` for the three events there is one
@@ -36,7 +37,7 @@ export function writeOcsfJson(w: ByteWriter, e: TcpReuseEvent): void {
     at = endpoint(b, lit(b, at, DST), e.server, null);
     at = connectionInfo(b, at, e);
     at = lit(b, at, EVIDENCE_END);
-    at = reuseFields(b, at, e);
+    at = UNMAPPED(b, at, e);
   } else {
     at = lit(b, at, e.type === 'flow.open' ? OPEN_HEAD : e.closedBy === 'rst' ? RESET_HEAD : CLOSE_HEAD);
     at = head(b, at, e.ts, message, id, e.sensor);
@@ -50,7 +51,7 @@ export function writeOcsfJson(w: ByteWriter, e: TcpReuseEvent): void {
       at = num(b, lit(b, at, DURATION), Math.round((e.endTs - e.startTs) / 1000));
       at = traffic(b, at, e);
     } else b[at++] = 0x7d;
-    at = flowFields(b, at, e);
+    at = UNMAPPED(b, at, e);
   }
   b[at++] = 0x7d;
   b[at++] = 0x7d;
@@ -58,25 +59,10 @@ export function writeOcsfJson(w: ByteWriter, e: TcpReuseEvent): void {
   w.at = at;
 }
 
-const SEVERITY_NAME = ['Unknown', 'Informational', 'Low', 'Medium', 'High'];
 const PRODUCT_JSON = JSON.stringify({ name: PRODUCT, vendor_name: PRODUCT, version: PRODUCT_VERSION });
 
 /** The class and activity fields, up to `"time":`. */
-function classHead(classUid: number, className: string, categoryUid: number, categoryName: string, activityId: number, activityName: string, severityId: number): Uint8Array {
-  const fields = {
-    activity_id: activityId,
-    activity_name: activityName,
-    category_uid: categoryUid,
-    category_name: categoryName,
-    class_uid: classUid,
-    class_name: className,
-    type_uid: classUid * 100 + activityId,
-    type_name: `${className}: ${activityName}`,
-    severity_id: severityId,
-    severity: SEVERITY_NAME[severityId],
-  };
-  return piece(JSON.stringify(fields).slice(0, -1) + ',"time":');
-}
+const classHead = (...args: Parameters<typeof classFields>): Uint8Array => piece(JSON.stringify(classFields(...args)).slice(0, -1) + ',"time":');
 
 const activity = (id: number, name: string): Uint8Array => classHead(4001, 'Network Activity', 4, 'Network Activity', id, name, SEVERITY_ID.info);
 const OPEN_HEAD = activity(1, 'Open');
@@ -108,28 +94,8 @@ const BYTES = piece(',"bytes":');
 const FINDING_INFO = piece(',"is_alert":true,"status_id":1,"status":"New","finding_info":{"uid":');
 const EVIDENCE_SRC = piece(',"evidences":[{"src_endpoint":{"ip":');
 const EVIDENCE_END = piece('}]');
-const UNMAPPED = piece(',"unmapped":{"tcpreuse":{"ts":');
-const FLOW_ID = piece(',"flow_id":');
-const PREVIOUS_FLOW_ID = piece(',"previous_flow_id":');
-const STREAM = piece(',"stream":');
-const PREVIOUS_STREAM = piece(',"previous_stream":');
-const FRAME = piece(',"frame":');
-const CLIENT_BY = piece(',"client_by":');
-const OPENED_BY = piece(',"opened_by":');
-const REUSED = piece(',"reused":');
-const WIRESHARK = piece(',"wireshark":');
-const START_TS = piece(',"start_ts":');
-const END_TS = piece(',"end_ts":');
-const DURATION_S = piece(',"duration_s":');
-const CLOSED_BY = piece(',"closed_by":');
-const ACTIVE_CLOSER = piece(',"active_closer":');
-const STATE = piece(',"state":');
-const KIND = piece(',"kind":');
-const PREVIOUS_END = piece(',"previous_end":');
-const GAP = piece(',"gap_s":');
-const TIME_WAIT = piece(',"time_wait_s":');
-const SEVERITY = piece(',"severity":');
-const REASON = piece(',"reason":');
+/** Our fields OCSF has no place for, under unmapped.tcpreuse (see MAPPED in ocsf.ts). */
+const UNMAPPED = namespaceWriter(',"unmapped":{"tcpreuse":{', MAPPED);
 
 /** Per rule name: the finding's types and analytic (a handful of rules). */
 const RULES = new Map<string, Uint8Array>();
@@ -190,42 +156,4 @@ function traffic(b: Buffer, at: number, e: FlowCloseEvent): number {
   at = num(b, lit(b, at, BYTES), e.bytes.c2s + e.bytes.s2c);
   b[at++] = 0x7d;
   return at;
-}
-
-/** unmapped.tcpreuse of a flow event: its fields OCSF has no place for, snake_cased (see MAPPED in ocsf.ts). */
-function flowFields(b: Buffer, at: number, e: FlowOpenEvent | FlowCloseEvent): number {
-  at = num(b, lit(b, at, UNMAPPED), e.ts);
-  at = str(b, lit(b, at, FLOW_ID), e.flowId);
-  at = num(b, lit(b, at, STREAM), e.stream);
-  at = str(b, lit(b, at, CLIENT_BY), e.clientBy);
-  at = str(b, lit(b, at, OPENED_BY), e.openedBy);
-  at = bool(b, lit(b, at, REUSED), e.reused);
-  at = bool(b, lit(b, at, WIRESHARK), e.wireshark);
-  at = optNum(b, lit(b, at, FRAME), e.frame);
-  if (e.type === 'flow.close') {
-    at = num(b, lit(b, at, START_TS), e.startTs);
-    at = num(b, lit(b, at, END_TS), e.endTs);
-    at = num(b, lit(b, at, DURATION_S), e.durationS);
-    at = str(b, lit(b, at, CLOSED_BY), e.closedBy);
-    at = optStr(b, lit(b, at, ACTIVE_CLOSER), e.activeCloser);
-    at = str(b, lit(b, at, STATE), e.state);
-  }
-  return at;
-}
-
-function reuseFields(b: Buffer, at: number, e: PortReuseEvent): number {
-  at = num(b, lit(b, at, UNMAPPED), e.ts);
-  at = str(b, lit(b, at, FLOW_ID), e.flowId);
-  at = str(b, lit(b, at, PREVIOUS_FLOW_ID), e.previousFlowId);
-  at = num(b, lit(b, at, STREAM), e.stream);
-  at = num(b, lit(b, at, PREVIOUS_STREAM), e.previousStream);
-  at = optNum(b, lit(b, at, FRAME), e.frame);
-  at = str(b, lit(b, at, KIND), e.kind);
-  at = str(b, lit(b, at, PREVIOUS_END), e.previousEnd);
-  at = optStr(b, lit(b, at, ACTIVE_CLOSER), e.activeCloser);
-  at = num(b, lit(b, at, GAP), e.gapS);
-  at = num(b, lit(b, at, TIME_WAIT), e.timeWaitS);
-  at = str(b, lit(b, at, SEVERITY), e.severity);
-  at = str(b, lit(b, at, REASON), e.reason);
-  return bool(b, lit(b, at, WIRESHARK), e.wireshark);
 }

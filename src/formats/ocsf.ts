@@ -14,9 +14,9 @@ export const OCSF_VERSION = '1.4.0';
 type Doc = Record<string, unknown>;
 
 /** Fields the OCSF event already carries (endpoints, connection info, traffic, logger): not repeated under unmapped. µs times stay there: OCSF's are ms. */
-const MAPPED = new Set(['type', 'sensor', 'client', 'server', 'communityId', 'vlan', 'packets', 'bytes', 'history']);
+export const MAPPED: ReadonlySet<string> = new Set(['type', 'sensor', 'client', 'server', 'communityId', 'vlan', 'packets', 'bytes', 'history']);
 
-const SEVERITY_NAME = ['Unknown', 'Informational', 'Low', 'Medium', 'High'];
+export const SEVERITY_NAME = ['Unknown', 'Informational', 'Low', 'Medium', 'High'];
 const product = { name: PRODUCT, vendor_name: PRODUCT, version: PRODUCT_VERSION };
 
 /** Whether OCSF has a class for the event (flows and alerts; not reuse.stats nor packet annotations). */
@@ -37,7 +37,8 @@ export function toOcsf(e: TcpReuseEvent): Doc | null {
   }
 }
 
-function base(e: TcpReuseEvent, classUid: number, className: string, categoryUid: number, categoryName: string, activityId: number, activityName: string, severityId: number): Doc {
+/** An OCSF event's class, category, activity and severity fields (the same for every event of a kind). */
+export function classFields(classUid: number, className: string, categoryUid: number, categoryName: string, activityId: number, activityName: string, severityId: number): Doc {
   return {
     activity_id: activityId,
     activity_name: activityName,
@@ -49,6 +50,12 @@ function base(e: TcpReuseEvent, classUid: number, className: string, categoryUid
     type_name: `${className}: ${activityName}`,
     severity_id: severityId,
     severity: SEVERITY_NAME[severityId],
+  };
+}
+
+function base(e: TcpReuseEvent, classUid: number, className: string, categoryUid: number, categoryName: string, activityId: number, activityName: string, severityId: number): Doc {
+  return {
+    ...classFields(classUid, className, categoryUid, categoryName, activityId, activityName, severityId),
     time: Math.floor(e.ts / 1000), // OCSF timestamps are ms since the epoch
     message: summary(e),
     metadata: {
