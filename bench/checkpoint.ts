@@ -16,7 +16,8 @@ export interface CheckpointRun {
  * fresh stage. The restore target of the scale-out issue is 1 M + 1 M in ≤ 10 s end to end
  * (this is the decode part; reading the changelog from the broker comes on top).
  */
-export async function benchCheckpoint(n: number): Promise<CheckpointRun> {
+/** A flow stage holding `n` open flows and `n` remembered 4-tuples, and the options it was made with. */
+export function busyFlowStage(n: number): { stage: FlowStage; options: ConstructorParameters<typeof FlowStage>[0] } {
   const options = { flows: { halfOpenTimeoutS: 3600, closedTimeoutS: 1, maxFlows: 2 * n + 1, maxRemembered: 2 * n + 1 }, reuse: { maxEntries: n + 1 } };
   const stage = new FlowStage(options, () => undefined);
   const base = 1_700_000_000_000_000;
@@ -32,6 +33,11 @@ export async function benchCheckpoint(n: number): Promise<CheckpointRun> {
   if (stage.tracker.openFlows !== n || stage.detector.remembered !== n) {
     throw new Error(`expected ${n} open and ${n} remembered, have ${stage.tracker.openFlows} and ${stage.detector.remembered}`);
   }
+  return { stage, options };
+}
+
+export async function benchCheckpoint(n: number): Promise<CheckpointRun> {
+  const { stage, options } = busyFlowStage(n);
   let t = performance.now();
   const bytes = stage.checkpoint();
   const writeS = (performance.now() - t) / 1000;
