@@ -165,8 +165,16 @@ export async function healthOf(port: number): Promise<{ httpStatus: number; ok: 
   }
 }
 
-/** Polls each consumer's /healthz until `want` holds for it; the answers seen, per consumer, on timeout. */
-export async function waitForHealth(ports: readonly number[], want: (h: { httpStatus: number; ok: boolean; status: string }) => boolean, timeoutMs: number): Promise<void> {
+/**
+ * Polls each consumer's /healthz until `want` holds for it, or `gone(i)` says the process has exited
+ * (its exit code is the caller's to check); the answers seen, per consumer, on timeout.
+ */
+export async function waitForHealth(
+  ports: readonly number[],
+  want: (h: { httpStatus: number; ok: boolean; status: string }) => boolean,
+  timeoutMs: number,
+  gone: (i: number) => boolean = () => false,
+): Promise<void> {
   const started = Date.now();
   const seen = ports.map(() => new Set<string>());
   const pending = new Set(ports.keys());
@@ -174,7 +182,7 @@ export async function waitForHealth(ports: readonly number[], want: (h: { httpSt
     for (const i of [...pending]) {
       const h = await healthOf(ports[i]);
       seen[i].add(h ? `${h.httpStatus} ${h.status}` : 'unreachable');
-      if (h && want(h)) pending.delete(i);
+      if ((h && want(h)) || (!h && gone(i))) pending.delete(i);
     }
     if (pending.size === 0) return;
     if (Date.now() - started > timeoutMs) throw new Error(`health not as wanted within ${timeoutMs} ms; seen: ${seen.map((s) => [...s].join(' / ')).join('; ')}`);

@@ -65,12 +65,18 @@ describeKafka('scaled consumer through broker crashes (private broker)', () => {
       }
       execFileSync('bash', [BROKER, 'crash', brokerDir]);
       const crashed = Date.now();
-      // /healthz: degraded (503) within seconds of the broker going away, not "consuming".
-      await waitForHealth(ports, (h) => h.httpStatus === 503 && h.status === 'degraded', 7000);
-      await sleep(Math.max(0, 8000 - (Date.now() - crashed)));
-      execFileSync('bash', [BROKER, 'restart', brokerDir], { stdio: 'ignore', env: { ...process.env, TCPREUSE_KAFKA_OWNER_PID: String(process.pid) } });
+      try {
+        // /healthz: degraded (503) within seconds of the broker going away, not "consuming".
+        await waitForHealth(ports, (h) => h.httpStatus === 503 && h.status === 'degraded', 7000, (i) => instances[i].child.exitCode !== null).catch((err: Error) => {
+          throw new Error(`${err.message}\n${instances.map((i, n) => `instance ${n}: ${i.stderr().slice(-1500)}`).join('\n')}`);
+        });
+        await sleep(Math.max(0, 8000 - (Date.now() - crashed)));
+      } finally {
+        // Restarted whatever happened: the next tests use this broker.
+        execFileSync('bash', [BROKER, 'restart', brokerDir], { stdio: 'ignore', env: { ...process.env, TCPREUSE_KAFKA_OWNER_PID: String(process.pid) } });
+      }
       // ... and healthy again once it is back (after the first outage: after the second they may finish and exit first).
-      if (share === 0.25) await waitForHealth(ports, (h) => h.ok, 120_000);
+      if (share === 0.25) await waitForHealth(ports, (h) => h.ok, 120_000, (i) => instances[i].child.exitCode !== null);
     }
     const results = await Promise.all(instances.map((i) => i.done));
     for (const r of results) expect({ code: r.code, tail: r.code === 0 ? '' : r.stderr.slice(-3000) }).toEqual({ code: 0, tail: '' });
@@ -98,9 +104,14 @@ describeKafka('scaled consumer through broker crashes (private broker)', () => {
     await waitForHealth([port], (h) => h.ok, 60_000); // consuming (the input is small: idle soon)
     execFileSync('bash', [BROKER, 'crash', brokerDir]);
     const crashed = Date.now();
-    const r = await consumer.done;
-    const tookS = (Date.now() - crashed) / 1000;
-    execFileSync('bash', [BROKER, 'restart', brokerDir], { stdio: 'ignore', env: { ...process.env, TCPREUSE_KAFKA_OWNER_PID: String(process.pid) } });
+    let r: Awaited<typeof consumer.done>;
+    let tookS: number;
+    try {
+      r = await consumer.done;
+      tookS = (Date.now() - crashed) / 1000;
+    } finally {
+      execFileSync('bash', [BROKER, 'restart', brokerDir], { stdio: 'ignore', env: { ...process.env, TCPREUSE_KAFKA_OWNER_PID: String(process.pid) } });
+    }
     expect(r.code).toBe(1);
     expect(tookS).toBeLessThan(8 + 15);
     expect(r.stderr).toMatch(/tcpreuse: consume failed: Kafka unreachable for \d+ s, past the limit of 8 s \(--broker-timeout\)/);
