@@ -106,10 +106,13 @@ export class BrokerConnection {
     this.chunks.push(chunk);
     this.buffered += chunk.length;
     while (this.buffered >= 4) {
+      // The chunks are joined only once the whole frame is in: joining them on every chunk copied
+      // a large fetch response over and over (a 32 MB one arrives in ~500 chunks).
+      if (this.chunks[0].length < 4) this.chunks = [Buffer.concat(this.chunks, this.buffered)];
+      const size = this.chunks[0].readInt32BE(0);
+      if (this.buffered < 4 + size) return;
       if (this.chunks.length > 1) this.chunks = [Buffer.concat(this.chunks, this.buffered)];
       const buf = this.chunks[0];
-      const size = buf.readInt32BE(0);
-      if (this.buffered < 4 + size) return;
       const frame = buf.subarray(4, 4 + size);
       this.chunks = this.buffered > 4 + size ? [buf.subarray(4 + size)] : [];
       this.buffered -= 4 + size;
