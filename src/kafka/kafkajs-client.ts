@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ConfigResourceTypes, Kafka, logLevel as KafkaLogLevel, Partitioners, type Consumer, type KafkaConfig, type LogEntry, type Message, type PartitionMetadata, type SASLOptions } from 'kafkajs';
+import { ConfigResourceTypes, Kafka, logLevel as KafkaLogLevel, Partitioners, type Admin as KafkajsAdmin, type Consumer, type KafkaConfig, type LogEntry, type Message, type PartitionMetadata, type SASLOptions } from 'kafkajs';
 import type { Logger } from '../util/logger';
 import type { Admin, ConsumedBatch, KafkaClient, KafkaConnection, OutgoingMessage, Sink, SinkOptions, Source, SourceOptions, TopicPartition } from './client';
 import { COMPRESSION_TYPE, registerCodecs } from './codecs';
@@ -186,6 +186,17 @@ class KafkajsSource implements Source {
   }
 }
 
+/** Until every partition of `topics` has a leader (retriable metadata errors retried). */
+async function waitForLeaders(admin: KafkajsAdmin, topics: string[], timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { topics: found } = await retryRetriable(() => admin.fetchTopicMetadata({ topics }));
+    if (found.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+    if (Date.now() > deadline) throw new Error(`topics ${topics.join(', ')} have no leader after ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /**
  * kafkajs's admin does not retry a request that fails with a retriable error (a partition whose
  * leader is still being elected right after the topic was created, a leader move): retry those
@@ -266,10 +277,11 @@ export function createKafkajsClient(connection: KafkaConnection, logger: Logger,
         async ensureTopics(topics) {
           const existing = new Set(await admin.listTopics());
           const missing = topics.filter((t) => !existing.has(t.topic));
-          if (missing.length === 0) return;
           try {
-            await admin.createTopics({
-              waitForLeaders: true,
+            // kafkajs's own wait for leaders gives up on "does not host this topic-partition"
+            // (KRaft brokers answer that for a moment after the creation): waitForLeaders below.
+            if (missing.length > 0) await admin.createTopics({
+              waitForLeaders: false,
               topics: missing.map((t) => ({
                 topic: t.topic,
                 numPartitions: t.partitions,
@@ -283,6 +295,10 @@ export function createKafkajsClient(connection: KafkaConnection, logger: Logger,
             if (!Array.isArray(causes) || causes.length === 0) throw err;
             throw new Error(`could not create ${causes.map((c) => `topic ${c.topic ?? '?'}: ${c.message ?? 'unknown error'}`).join('; ')}`);
           }
+          // Instances starting together race to create the same topics: a topic another one just
+          // created is listed (or kafkajs answers "already exists") before its leaders are elected,
+          // and subscribing then fails ("does not host this topic-partition"). Wait for them.
+          if (topics.length > 0) await waitForLeaders(admin, topics.map((t) => t.topic));
         },
         async endOffsets(topic) {
           const offsets = await retryRetriable(() => admin.fetchTopicOffsets(topic));

@@ -80,11 +80,17 @@ export async function readTopic(topic: string): Promise<ReadMessage[]> {
   return out.sort((a, b) => a.partition - b.partition || Number(a.offset) - Number(b.offset));
 }
 
-export async function createTopic(topic: string, partitions: number): Promise<void> {
-  const admin = kafka().admin();
+/** Creates `topic` as the consumer does (src/kafka): waits until every partition has a leader. */
+export async function createTopic(topic: string, partitions: number, configs?: Record<string, string>): Promise<void> {
+  const { createKafkaClient } = await import('../../src/kafka/kafka-client');
+  const { createLogger } = await import('../../src/util/logger');
+  const admin = createKafkaClient({ brokers: [BROKERS!], clientId: 'tcpreuse-test' }, createLogger('warn')).admin();
   await admin.connect();
-  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: partitions }] });
-  await admin.disconnect();
+  try {
+    await admin.ensureTopics([{ topic, partitions, configs }]);
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 export interface CliRun {

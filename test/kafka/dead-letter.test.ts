@@ -101,10 +101,7 @@ describeKafka('bad input goes to the dead-letter topic, the rest is analysed', (
 
 describeKafka('an oversized bad message never stops consuming', () => {
   async function withHugeMessage(topic: string): Promise<void> {
-    const admin = kafka().admin();
-    await admin.connect();
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1, configEntries: [{ name: 'max.message.bytes', value: String(10 * 1024 * 1024) }] }] });
-    await admin.disconnect();
+    await createTopic(topic, 1, { 'max.message.bytes': String(10 * 1024 * 1024) });
     const producer = kafka().producer();
     await producer.connect();
     const good = (i: number): string => JSON.stringify({ ...sample, ts: 1_700_000_000_000_000 + i, sport: 1000 + i });

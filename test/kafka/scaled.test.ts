@@ -49,9 +49,9 @@ async function prepareInput(id: string): Promise<Input> {
 
 async function consumeWith(instances: number, input: Input, id: string): Promise<{ events: TcpReuseEvent[]; runs: CliRun[] }> {
   const args = ['consume', '--topic', input.topics.join(','), '--app-id', `${id}.app`, '--until-end', '--no-metrics', '--flows-topic', `${id}.flows`, '--alerts-topic', `${id}.alerts`,
-    '--dlq-topic', `${id}.dlq`, '--checkpoint-interval', '0.5', '--session-timeout-ms', '10000', '--log-level', 'info'];
+    '--dlq-topic', `${id}.dlq`, '--checkpoint-interval', '0.5', '--session-timeout-ms', '10000', '--log-level', process.env.SCALED_LOG ?? 'info'];
   const runs = await Promise.all(Array.from({ length: instances }, () => runCli(args).done));
-  for (const r of runs) if (r.code !== 0) throw new Error(`an instance exited ${r.code ?? r.signal}:\n${r.stderr.slice(-4000)}`);
+  for (const r of runs) if (r.code !== 0) throw new Error(`an instance exited ${r.code ?? r.signal}:\n${r.stderr.slice(-(Number(process.env.SCALED_TAIL ?? 4000)))}`);
   const events = [...(await readTopic(`${id}.flows`)), ...(await readTopic(`${id}.alerts`))].map((m) => JSON.parse(m.value.toString()) as TcpReuseEvent);
   return { events, runs };
 }
@@ -68,7 +68,14 @@ describeKafka('scaled consumer (--app-id) against a real broker', () => {
     const id = `${base}.${instances}`;
     const { events, runs } = await consumeWith(instances, input, id);
     const keys = events.map((e) => JSON.stringify(e));
-    expect(keys.length - new Set(keys).size).toBe(0);
+    const repeats = keys.length - new Set(keys).size;
+    if (repeats > 0) {
+      // Say which events came twice and how the group moved, so a rare repeat can be explained.
+      const seen = new Set<string>();
+      const twice = keys.filter((k) => seen.has(k) || !seen.add(k)).slice(0, 5);
+      const moves = runs.map((r, i) => `instance ${i}:\n${r.stderr.split('\n').filter((l) => /"msg":"(partitions assigned|task restored|stopping|input consumed to its end|The group is rebalancing, re-joining)/.test(l)).join('\n')}`);
+      throw new Error(`${repeats} events written twice, e.g.\n${twice.join('\n')}\n${moves.join('\n')}`);
+    }
     expectEquivalent(events, input.want);
     // Every instance ended by itself once the group's input was consumed (issue #21: the second
     // of two --until-end instances used to wait for ever).
