@@ -91,6 +91,12 @@ export interface Source {
   onEmptyBatch(listener: (b: TopicPartition & { nextOffset: string; highWatermark: string }) => void): void;
   /** Called when the client gave up (e.g. broker unreachable after its retries). */
   onCrash(listener: (err: Error) => void): void;
+  /**
+   * Awaited before every (re)join of the group, while this member still owns its partitions:
+   * under the eager protocol a join gives them all up, so this is where state is checkpointed
+   * for whoever gets them next (the rebalance waits for it).
+   */
+  beforeJoin(hook: () => Promise<void>): void;
   disconnect(): Promise<void>;
 }
 

@@ -4,6 +4,7 @@ import type { Logger } from '../util/logger';
 import type { Admin, ConsumedBatch, KafkaClient, KafkaConnection, OutgoingMessage, Sink, SinkOptions, Source, SourceOptions, TopicPartition } from './client';
 import { COMPRESSION_TYPE, registerCodecs } from './codecs';
 import { ConnectionHealth } from './connection-health';
+import { beforeEachJoin } from './kafkajs-rejoin-hook';
 import { messagesOf } from './message-pack';
 import { MAX_BATCH_BYTES, produceSlices } from './produce-slices';
 
@@ -77,6 +78,7 @@ class KafkajsSource implements Source {
   private assignmentListeners: ((a: TopicPartition[]) => void)[] = [];
   private crashListeners: ((e: Error) => void)[] = [];
   private emptyBatchListeners: ((b: TopicPartition & { nextOffset: string; highWatermark: string }) => void)[] = [];
+  private readonly joinHooks: (() => void)[] = [];
 
   constructor(
     kafka: Kafka,
@@ -181,8 +183,16 @@ class KafkajsSource implements Source {
     this.emptyBatchListeners.push(listener);
   }
 
-  disconnect(): Promise<void> {
-    return this.consumer.disconnect();
+  beforeJoin(hook: () => Promise<void>): void {
+    this.joinHooks.push(beforeEachJoin(this.options.groupId, hook));
+  }
+
+  async disconnect(): Promise<void> {
+    try {
+      await this.consumer.disconnect();
+    } finally {
+      for (const unregister of this.joinHooks.splice(0)) unregister();
+    }
   }
 }
 

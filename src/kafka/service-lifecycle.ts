@@ -55,6 +55,10 @@ export abstract class ServiceLifecycle<Summary> {
   protected onEmptyBatch(_b: TopicPartition & { nextOffset: string; highWatermark: string }): void {}
   /** Every `tickMs` while consuming. */
   protected abstract tick(): void;
+  /** Before every (re)join of the group, while the partitions are still this member's (Source.beforeJoin). */
+  protected beforeGroupJoin(): Promise<void> {
+    return Promise.resolve();
+  }
 
   /** The producer (in its thread), then the group consumer: batches start coming, and ticks. */
   protected async startConsuming(
@@ -67,6 +71,7 @@ export abstract class ServiceLifecycle<Summary> {
     this.source.onAssignment((a) => this.onAssignment(a));
     this.source.onCrash((err) => this.fail(err));
     this.source.onEmptyBatch((b) => this.onEmptyBatch(b));
+    this.source.beforeJoin(() => this.beforeGroupJoin());
     await this.source.connect();
     await this.source.run((batch, ctx) => this.onBatch(batch, ctx));
     this.health = { ok: true, status: 'consuming' };

@@ -73,7 +73,7 @@ describeKafka('scaled consumer (--app-id) against a real broker', () => {
       // Say which events came twice and how the group moved, so a rare repeat can be explained.
       const seen = new Set<string>();
       const twice = keys.filter((k) => seen.has(k) || !seen.add(k)).slice(0, 5);
-      const moves = runs.map((r, i) => `instance ${i}:\n${r.stderr.split('\n').filter((l) => /"msg":"(partitions assigned|task restored|stopping|input consumed to its end|The group is rebalancing, re-joining)/.test(l)).join('\n')}`);
+      const moves = runs.map((r, i) => `instance ${i}:\n${r.stderr.split('\n').filter((l) => /"msg":"(partitions assigned|task restored|stopping|input consumed to its end|The group is rebalancing, re-joining|tasks checkpointed before|checkpoints before the rebalance)/.test(l)).join('\n')}`);
       throw new Error(`${repeats} events written twice, e.g.\n${twice.join('\n')}\n${moves.join('\n')}`);
     }
     expectEquivalent(events, input.want);

@@ -48,6 +48,8 @@ export interface ScaledSummary {
 const TICK_MS = 250;
 /** How often a task that fetches nothing asks the broker whether its partition is at its end. */
 const END_CHECK_MS = 1000;
+/** How long a rejoin waits for the checkpoints before it (kafkajs's rebalance timeout is 60 s). */
+const JOIN_HOOK_LIMIT_MS = 30_000;
 /** Records the write-behind may hold before a batch waits for it (memory bound). */
 const WRITE_BACKLOG = 100_000;
 
@@ -72,6 +74,11 @@ export class ScaledConsumeService extends ServiceLifecycle<ScaledSummary> {
   );
   private lastEndCheck = 0;
   private restoring = 0;
+  /**
+   * From the checkpoints before a join until the assignment after it: the tasks are frozen (no
+   * tick, no batch) so that their state stays exactly what the new owners restore.
+   */
+  private rejoining = false;
   private readonly output: EventOutput;
   private readonly registry: SchemaRegistryClient | null;
   private readonly count: Record<'messages' | 'packets' | 'events' | 'dlq' | 'commits' | 'commitFailures' | 'checkpoints' | 'restores' | 'rereadSkipped' | 'badFeed', (n?: number, l?: Record<string, string>) => void>;
@@ -134,7 +141,8 @@ export class ScaledConsumeService extends ServiceLifecycle<ScaledSummary> {
     this.log.info('stopping', { reason });
     if (!this.source) return;
     this.enqueue(async () => {
-      this.checkpointAll(true);
+      // While rejoining, the tasks' checkpoints are written already and may be someone else's now.
+      if (!this.rejoining) this.checkpointAll(true);
       await this.writer.settle();
       this.finished?.(reason);
     });
@@ -186,6 +194,7 @@ export class ScaledConsumeService extends ServiceLifecycle<ScaledSummary> {
   /** After each join: tasks of partitions no longer owned are dropped, new ones restored from the changelog. */
   protected onAssignment(assigned: TopicPartition[]): void {
     this.enqueue(async () => {
+      this.rejoining = false;
       const keys = new Set(assigned.map(keyOf));
       for (const tasks of [this.flowTasks, this.clientTasks] as Map<string, FlowTask | ClientTask>[]) {
         for (const k of [...tasks.keys()]) if (!keys.has(k)) tasks.delete(k);
@@ -269,7 +278,7 @@ export class ScaledConsumeService extends ServiceLifecycle<ScaledSummary> {
     // Writer schemas an input batch names that are not known yet, fetched before decoding (which is synchronous).
     if (batch.topic !== this.internal.clients) await this.registryInput()?.prepare(batch.messages.map((m) => m.value));
     await this.enqueue(async () => {
-      if (this.stopping || !ctx.isRunning()) return;
+      if (this.stopping || this.rejoining || !ctx.isRunning()) return;
       const key = keyOf(batch);
       const flow = this.flowTasks.get(key);
       const client = this.clientTasks.get(key);
@@ -278,17 +287,32 @@ export class ScaledConsumeService extends ServiceLifecycle<ScaledSummary> {
       else return; // a partition this instance no longer owns
       if (this.writer.backlog > WRITE_BACKLOG) await this.writer.settle();
     });
-    try {
-      await ctx.heartbeat();
-    } catch (err) {
-      // A rebalance: every task checkpoints and commits before the group moves partitions, so
-      // the new owners go on from exactly here (no repeats).
-      await this.enqueue(async () => {
-        this.checkpointAll(false);
-        await this.writer.settle();
-      });
-      throw err;
-    }
+    // A rebalance this heartbeat learns of is handled before the rejoin (beforeGroupJoin).
+    await ctx.heartbeat();
+  }
+
+  /**
+   * Before every (re)join: the eager protocol takes every partition away at a join, and the new
+   * owners restore from the changelog, so every task checkpoints and everything is written and
+   * committed first (the group waits for this member). kafkajs learns of a rebalance in its own
+   * heartbeats as often as in ours; this hook catches both.
+   */
+  protected override async beforeGroupJoin(): Promise<void> {
+    const started = Date.now();
+    let tasks = 0;
+    const done = this.enqueue(async () => {
+      this.rejoining = true;
+      tasks = [...this.flowTasks.values(), ...this.clientTasks.values()].filter((t) => t.dirty).length;
+      this.checkpointAll(false);
+      await this.writer.settle();
+    });
+    // Bounded: a member that does not rejoin within the rebalance timeout is put out of the group.
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), JOIN_HOOK_LIMIT_MS)));
+    const timedOut = await Promise.race([done.then(() => false), late]);
+    clearTimeout(timer);
+    if (timedOut) this.log.warn('checkpoints before the rebalance not written in time; rejoining anyway (the new owners may redo some input)', { limitS: JOIN_HOOK_LIMIT_MS / 1000 });
+    else if (tasks > 0) this.log.info('tasks checkpointed before the group rebalances', { tasks, ms: Date.now() - started });
   }
 
   /**
@@ -439,7 +463,8 @@ export class ScaledConsumeService extends ServiceLifecycle<ScaledSummary> {
   protected tick(): void {
     if (this.stopping) return;
     this.enqueue(async () => {
-      if (this.stopping) return;
+      // Rejoining: flushes, marks and drains would change state the new owners restore without them.
+      if (this.stopping || this.rejoining) return;
       const now = Date.now();
       if (now - this.lastEndCheck >= END_CHECK_MS) {
         this.lastEndCheck = now;
