@@ -34,7 +34,7 @@ async function main(): Promise<void> {
       const sink = client.sink({ compression });
       await sink.connect();
       const packer = new MessagePacker(checkpoint.length + (1 << 20));
-      packCheckpoint(packer, topic, 0, 'in/0', 0, checkpoint, 12345);
+      packCheckpoint(packer, topic, 0, 'in/0', checkpoint, 12345);
       let t = performance.now();
       await sink.send(packer.finish());
       const writeS = (performance.now() - t) / 1000;

@@ -10,6 +10,7 @@ describe('message-pack (to the producer thread)', () => {
       { topic: 'dlq', key: null, value: Buffer.from([0, 255, 1]), timestampMs: 0, partition: 2, headers: { 'tcpreuse-dlq-error': 'bad ü "quote"' } },
       { topic: 'flows', key: Buffer.from('k'), value: big, timestampMs: 5 },
       { topic: 'alerts', key: 'ünïcode 😀', value: '', timestampMs: 7.5 },
+      { topic: 'flows', key: 'task@1#0', value: null, timestampMs: 9 }, // a tombstone: no value at all, not an empty one
     ];
     const packed = packMessages(messages);
     expect(packed.topics).toEqual(['flows', 'dlq', 'alerts']);
@@ -21,7 +22,8 @@ describe('message-pack (to the producer thread)', () => {
       expect(m.partition).toBe(want.partition);
       expect(m.timestampMs).toBe(want.timestampMs);
       expect(m.key === null ? null : Buffer.from(m.key).toString('utf8')).toBe(want.key === null ? null : Buffer.from(want.key).toString('utf8'));
-      expect(Buffer.compare(Buffer.from(m.value), Buffer.from(want.value))).toBe(0);
+      if (want.value === null) expect(m.value).toBeNull();
+      else expect(Buffer.compare(Buffer.from(m.value!), Buffer.from(want.value))).toBe(0);
       expect(m.headers).toEqual(want.headers);
     });
   });
@@ -57,7 +59,7 @@ describe('packEventRecord (events written straight into the pack)', () => {
       back.forEach((m, i) => {
         const e = events[i];
         const want = { topic: `out.${e.type}`, key: eventKey(e), value: format === 'avro' ? encodeEvent(e) : eventJson(e), timestampMs: Math.floor(e.ts / 1000), headers: { [EVENT_TYPE_HEADER]: e.type } };
-        expect({ ...m, key: m.key!.toString(), value: Buffer.from(m.value) }).toEqual({ ...want, partition: undefined, key: want.key, value: Buffer.from(want.value) });
+        expect({ ...m, key: m.key!.toString(), value: Buffer.from(m.value!) }).toEqual({ ...want, partition: undefined, key: want.key, value: Buffer.from(want.value) });
       });
       expect([...packer.tally.values()].reduce((a, b) => a + b, 0)).toBe(events.length);
     }

@@ -71,6 +71,7 @@ describe('record batches', () => {
     { topic: 't', key: 'flow-1', value: '{"type":"flow.open"}', timestampMs: 1_700_000_000_000 },
     { topic: 't', key: null, value: Buffer.from([0, 1, 2, 255]), timestampMs: 1_699_999_999_000 },
     { topic: 't', key: Buffer.from('k€y'), value: 'välue'.repeat(40), timestampMs: 1_700_000_100_500, headers: { 'tcpreuse-error': 'bad ☃', x: '' } },
+    { topic: 't', key: 'task@1#0', value: null, timestampMs: 1_700_000_000_001 }, // a tombstone
   ];
   const stamp = { producerId: 4242n, producerEpoch: 3, baseSequence: 17 };
 
@@ -83,11 +84,11 @@ describe('record batches', () => {
     expect(decoded.producerId).toBe('4242');
     expect(decoded.producerEpoch).toBe(3);
     expect(decoded.firstSequence).toBe(17);
-    expect(decoded.lastOffsetDelta).toBe(2);
+    expect(decoded.lastOffsetDelta).toBe(3);
     expect(decoded.firstTimestamp).toBe('1700000000000');
     expect(decoded.maxTimestamp).toBe('1700000100500');
-    expect(decoded.records.map((r) => [r.key?.toString() ?? null, r.value.toString('latin1'), r.timestamp, r.offset])).toEqual(
-      messages.map((m, i) => [m.key === null ? null : m.key.toString(), Buffer.from(m.value).toString('latin1'), String(m.timestampMs), String(i)]),
+    expect(decoded.records.map((r) => [r.key?.toString() ?? null, r.value === null ? null : r.value.toString('latin1'), r.timestamp, r.offset])).toEqual(
+      messages.map((m, i) => [m.key === null ? null : m.key.toString(), m.value === null ? null : Buffer.from(m.value).toString('latin1'), String(m.timestampMs), String(i)]),
     );
     expect(Object.fromEntries(Object.entries(decoded.records[2].headers).map(([k, v]) => [k, v.toString()]))).toEqual(messages[2].headers);
   });

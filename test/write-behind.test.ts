@@ -13,7 +13,7 @@ describe('WriteBehind', () => {
     let sends = 0;
     const w = new WriteBehind(
       async (out, tally) => {
-        log.push(`send ${unpackMessages(out).map((m) => m.value.toString()).join(',')} ${JSON.stringify([...tally])}`);
+        log.push(`send ${unpackMessages(out).map((m) => String(m.value)).join(',')} ${JSON.stringify([...tally])}`);
         if (sends++ === 0) await firstSend;
       },
       async (offsets) => void log.push(`commit ${offsets.map((o) => `${o.partition}@${o.offset}`).join(',')}`),
@@ -39,7 +39,7 @@ describe('WriteBehind', () => {
     const releases: (() => void)[] = [];
     const w = new WriteBehind(
       (out) => {
-        log.push(`send ${unpackMessages(out).map((m) => m.value.toString()).join(',')}`);
+        log.push(`send ${unpackMessages(out).map((m) => String(m.value)).join(',')}`);
         return new Promise<void>((r) => releases.push(r));
       },
       async (offsets) => void log.push(`commit ${offsets.map((o) => `${o.partition}@${o.offset}`).join(',')}`),

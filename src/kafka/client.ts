@@ -58,7 +58,8 @@ export interface OutgoingMessage {
   /** Explicit partition; otherwise the client's partitioner hashes the key. */
   readonly partition?: number;
   readonly key: string | Buffer | null;
-  readonly value: string | Buffer;
+  /** null: a tombstone (a compacted topic drops the key). */
+  readonly value: string | Buffer | null;
   readonly timestampMs: number;
   readonly headers?: Readonly<Record<string, string>>;
 }

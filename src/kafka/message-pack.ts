@@ -17,6 +17,8 @@ export interface PackedMessages {
 
 const KEY = 1;
 const PARTITION = 2;
+/** No value field follows: a tombstone. */
+const NULL_VALUE = 4;
 
 /**
  * Builds a PackedMessages record by record. `add` takes a whole message; `begin`/`field`/`end`
@@ -37,13 +39,13 @@ export class MessagePacker {
     this.writer = new ByteWriter(initialBytes);
   }
 
-  /** Starts a record: a key (written next with field()) or none, then the value. */
-  begin(topic: string, partition: number | undefined, timestampMs: number, hasKey: boolean): void {
+  /** Starts a record: a key (written next with field()) or none, then the value (none for a tombstone). */
+  begin(topic: string, partition: number | undefined, timestampMs: number, hasKey: boolean, tombstone = false): void {
     let t = this.topicIndex.get(topic);
     if (t === undefined) this.topicIndex.set(topic, (t = this.topics.push(topic) - 1));
     const w = this.writer;
     w.u16(t);
-    w.u8((hasKey ? KEY : 0) | (partition !== undefined ? PARTITION : 0));
+    w.u8((hasKey ? KEY : 0) | (partition !== undefined ? PARTITION : 0) | (tombstone ? NULL_VALUE : 0));
     w.i32(partition ?? -1);
     w.f64(timestampMs);
     this.count++;
@@ -77,9 +79,9 @@ export class MessagePacker {
   }
 
   add(m: OutgoingMessage): void {
-    this.begin(m.topic, m.partition, m.timestampMs, m.key !== null);
+    this.begin(m.topic, m.partition, m.timestampMs, m.key !== null, m.value === null);
     if (m.key !== null) this.field(m.key);
-    this.field(m.value);
+    if (m.value !== null) this.field(m.value);
     this.headers(m.headers);
   }
 
@@ -126,7 +128,7 @@ export function unpackMessages(p: PackedMessages): OutgoingMessage[] {
     const timestampMs = b.readDoubleLE(at + 7);
     at += 15;
     const key = flags & KEY ? bytes() : null;
-    const value = bytes();
+    const value = flags & NULL_VALUE ? null : bytes();
     const headerCount = b.readUInt16LE(at);
     at += 2;
     let headers: Record<string, string> | undefined;

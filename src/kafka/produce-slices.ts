@@ -5,7 +5,7 @@ export const MAX_BATCH_BYTES = 768 * 1024;
 
 /** Rough size of a message in a record batch: value, key, and the per-record overhead. */
 function recordBytes(m: OutgoingMessage): number {
-  return m.value.length + (m.key?.length ?? 0) + 64;
+  return (m.value?.length ?? 0) + (m.key?.length ?? 0) + 64;
 }
 
 /**

@@ -211,7 +211,7 @@ class Publisher {
 
   private async push(m: OutgoingMessage): Promise<void> {
     this.pending.push(m);
-    this.pendingBytes += m.value.length;
+    this.pendingBytes += m.value?.length ?? 0;
     this.messages++;
     if (this.pending.length >= SEND_EVERY_MESSAGES || this.pendingBytes >= SEND_EVERY_BYTES) await this.send();
   }

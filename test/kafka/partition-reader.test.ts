@@ -37,7 +37,8 @@ const message = (topic: string, i: number): OutgoingMessage => ({
   topic,
   partition: 0,
   key: i % 4 === 0 ? null : `key-${i % 13}`,
-  value: i % 5 === 0 ? Buffer.alloc(0) : Buffer.from(`value ${i} ${'x'.repeat(i % 300)} ☃`),
+  // Empty values and tombstones (no value: what a compacted changelog drops keys with) are different things.
+  value: i % 7 === 3 ? null : i % 5 === 0 ? Buffer.alloc(0) : Buffer.from(`value ${i} ${'x'.repeat(i % 300)} ☃`),
   timestampMs: 1_700_000_000_000 + i,
   headers: i % 3 === 0 ? { 'tcpreuse-seq': String(i), empty: '' } : undefined,
 });
@@ -55,7 +56,8 @@ describeKafka('partition reader against a real broker', () => {
     records.forEach((r, i) => {
       const m = messages[i];
       expect(r.key === null ? null : r.key.toString()).toBe(m.key);
-      expect(r.value!.equals(Buffer.from(m.value))).toBe(true);
+      if (m.value === null) expect(r.value).toBeNull();
+      else expect(r.value!.equals(Buffer.from(m.value))).toBe(true);
       expect(r.timestampMs).toBe(m.timestampMs);
       expect(r.headers).toEqual(m.headers ?? {});
     });

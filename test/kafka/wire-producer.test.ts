@@ -43,7 +43,7 @@ describeKafka('wire producer against a real broker', () => {
     expect(got).toHaveLength(messages.length);
     const byValue = new Map(got.map((m) => [m.value.toString('latin1'), m]));
     for (const m of messages) {
-      const r = byValue.get(Buffer.from(m.value).toString('latin1'))!;
+      const r = byValue.get(Buffer.from(m.value!).toString('latin1'))!;
       expect(r).toBeDefined();
       expect(r.key).toBe(m.key === null ? null : m.key.toString());
       expect(Number(r.timestamp)).toBe(m.timestampMs);
@@ -53,7 +53,7 @@ describeKafka('wire producer against a real broker', () => {
     }
     // Within a partition, the order of the sends.
     for (let p = 0; p < 4; p++) {
-      const order = got.filter((m) => m.partition === p).map((m) => messages.findIndex((x) => Buffer.from(x.value).toString('latin1') === m.value.toString('latin1')));
+      const order = got.filter((m) => m.partition === p).map((m) => messages.findIndex((x) => Buffer.from(x.value!).toString('latin1') === m.value.toString('latin1')));
       expect(order).toEqual([...order].sort((a, b) => a - b));
     }
     // Unkeyed records are spread over the partitions (round robin), not piled on one.

@@ -1,9 +1,11 @@
 /**
  * Checkpoints in the changelog topic (`<app-id>.state`, compacted). A task's checkpoint goes to
- * the state partition with its own partition number, as chunks keyed `<task>@<slot>#<i>` and then a
- * manifest keyed `<task>` naming the checkpoint, its chunks and the input offset it covers.
- * Checkpoints alternate between two slots: a crash while chunks of the next one are being written
- * leaves the slot the last manifest names untouched (compaction keeps the newest record per key).
+ * the state partition with its own partition number, as chunks keyed `<task>@<checkpoint id>#<i>`
+ * and then a manifest keyed `<task>` naming the checkpoint, its chunk count and the input offset it
+ * covers. Every checkpoint's chunks have keys of their own, so no writer can overwrite chunks a
+ * manifest names (not even a member that was put out of the group and writes late): the newest
+ * manifest always names whole chunks. Each checkpoint tombstones the chunks of the one before the
+ * last (no manifest names them any more), so compaction keeps about two checkpoints per task.
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../util/logger';
@@ -18,12 +20,19 @@ const CHECKPOINT_HEADER = 'tcpreuse-checkpoint';
 export interface Manifest {
   readonly task: string;
   readonly id: string;
-  readonly slot: number;
   readonly chunks: number;
   readonly bytes: number;
   /** The input offset the checkpoint covers: the task goes on from here. */
   readonly offset: number;
   readonly writtenAtMs: number;
+  /** Checkpoints written before 2026-12-05 keyed their chunks by one of two alternating slots. */
+  readonly slot?: number;
+}
+
+/** A checkpoint in the changelog, as far as removing it later needs: what its chunk keys carry, and how many. */
+export interface WrittenCheckpoint {
+  readonly ref: string | number;
+  readonly chunks: number;
 }
 
 export interface Restored {
@@ -31,19 +40,35 @@ export interface Restored {
   readonly checkpoint: Buffer;
 }
 
-/** Appends a checkpoint's chunks and manifest to `packer`; returns the manifest. */
-export function packCheckpoint(packer: MessagePacker, topic: string, partition: number, task: string, slot: number, checkpoint: Buffer, offset: number): Manifest {
+const chunkKey = (task: string, ref: string | number, i: number): string => `${task}@${ref}#${i}`;
+
+/** The chunks `manifest` names, for tombstoning them once a newer checkpoint supersedes it. */
+export const writtenCheckpoint = (m: Manifest): WrittenCheckpoint => ({ ref: m.slot ?? m.id, chunks: m.chunks });
+
+/**
+ * Appends a checkpoint's chunks, tombstones for the chunks of each checkpoint in `drop` (ones no
+ * manifest names any more), and the manifest to `packer`; returns the manifest.
+ */
+export function packCheckpoint(packer: MessagePacker, topic: string, partition: number, task: string, checkpoint: Buffer, offset: number, drop: readonly WrittenCheckpoint[] = []): Manifest {
   const id = randomBytes(8).toString('hex');
   const chunks = Math.max(1, Math.ceil(checkpoint.length / CHUNK_BYTES));
   const now = Date.now();
   for (let i = 0; i < chunks; i++) {
     packer.begin(topic, partition, now, true);
-    packer.field(`${task}@${slot}#${i}`);
+    packer.field(chunkKey(task, id, i));
     packer.field(checkpoint.subarray(i * CHUNK_BYTES, Math.min(checkpoint.length, (i + 1) * CHUNK_BYTES)));
     packer.headers({ [CHECKPOINT_HEADER]: id });
     packer.label('checkpoint');
   }
-  const manifest: Manifest = { task, id, slot, chunks, bytes: checkpoint.length, offset, writtenAtMs: now };
+  for (const old of drop) {
+    for (let i = 0; i < old.chunks; i++) {
+      packer.begin(topic, partition, now, true, true);
+      packer.field(chunkKey(task, old.ref, i));
+      packer.headers(undefined);
+      packer.label('checkpoint');
+    }
+  }
+  const manifest: Manifest = { task, id, chunks, bytes: checkpoint.length, offset, writtenAtMs: now };
   packer.begin(topic, partition, now, true);
   packer.field(task);
   packer.field(JSON.stringify(manifest));
@@ -74,7 +99,12 @@ export async function readCheckpoints(
         const key = r.key?.toString('utf8') ?? '';
         const at = key.lastIndexOf('@');
         const task = at >= 0 ? key.slice(0, at) : key;
-        if (!tasks.has(task) || !r.value) continue;
+        if (!tasks.has(task)) continue;
+        // A tombstone: the chunks of a superseded checkpoint (not held while reading on).
+        if (!r.value) {
+          if (at >= 0) chunks.delete(key);
+          continue;
+        }
         if (at < 0) manifests.set(task, JSON.parse(r.value.toString('utf8')) as Manifest);
         else chunks.set(key, { id: r.headers[CHECKPOINT_HEADER] ?? '', value: r.value });
       }
@@ -87,7 +117,7 @@ export async function readCheckpoints(
   for (const [task, m] of manifests) {
     const parts: Buffer[] = [];
     for (let i = 0; i < m.chunks; i++) {
-      const c = chunks.get(`${task}@${m.slot}#${i}`);
+      const c = chunks.get(chunkKey(task, writtenCheckpoint(m).ref, i));
       if (!c || c.id !== m.id) {
         logger.warn('checkpoint incomplete in the changelog; the task starts without it', { task, checkpoint: m.id, missingChunk: i });
         parts.length = 0;

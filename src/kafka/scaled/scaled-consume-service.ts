@@ -18,7 +18,7 @@ import { MessagePacker, type PackedMessages } from '../message-pack';
 import type { Metrics } from '../metrics';
 import { ServiceLifecycle } from '../service-lifecycle';
 import { WriteBehind, type CommitOffsets } from '../write-behind';
-import { packCheckpoint, readCheckpoints } from './changelog';
+import { packCheckpoint, readCheckpoints, writtenCheckpoint } from './changelog';
 import { FeedRecordError, packFeedItem, packFeedMark, parseFeedRecord } from './feed-records';
 import { ClientTask, FlowTask } from './tasks';
 
@@ -249,7 +249,7 @@ export class ScaledConsumeService extends ServiceLifecycle<ScaledSummary> {
           if (!found) continue;
           t.restore(found.checkpoint);
           t.nextOffset = found.manifest.offset;
-          t.slot = found.manifest.slot ^ 1;
+          t.written = [writtenCheckpoint(found.manifest)];
           this.count.restores(1, { stage: t.kind });
           this.log.info('task restored', { task: t.key, offset: found.manifest.offset, bytes: found.manifest.bytes, seconds: Math.round(r.seconds * 1000) / 1000 });
         }
@@ -444,9 +444,10 @@ export class ScaledConsumeService extends ServiceLifecycle<ScaledSummary> {
       if (!c) continue;
       // Older ones of the same task are superseded (their offsets were committed, or are passed).
       for (const [k, other] of this.pendingCheckpoints) if (other.task === c.task && other.offset <= c.offset) this.pendingCheckpoints.delete(k);
-      // Slots alternate over what is written (not over what was taken: a superseded one is not).
-      packCheckpoint(packer, this.internal.state, c.task.partition % this.partitions, c.task.key, c.task.slot, c.bytes, c.offset);
-      c.task.slot ^= 1;
+      // The one before the last is named by no manifest once this one is written: tombstoned with it.
+      const w = c.task.written;
+      const m = packCheckpoint(packer, this.internal.state, c.task.partition % this.partitions, c.task.key, c.bytes, c.offset, w.length >= 2 ? [w[0]] : []);
+      c.task.written = [...w.slice(-1), writtenCheckpoint(m)];
     }
     if (packer.count > 0) await this.sink!.send(packer.finish());
     if (owned.length === 0) return;

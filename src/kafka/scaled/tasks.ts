@@ -7,6 +7,7 @@ import type { PortReuseEvent, StreamItem, TcpReuseEvent } from '../../model/even
 import { ClientStage, type ClientFeedEvent, type ClientStageEvent, type ClientStageOptions } from '../../stages/client-stage';
 import { FlowStage, type FlowStageOptions } from '../../stages/flow-stage';
 import { US_PER_S } from '../../util/options';
+import type { WrittenCheckpoint } from './changelog';
 
 export type TaskKind = 'flow' | 'client';
 
@@ -16,8 +17,8 @@ abstract class Task {
   /** Messages processed since the last checkpoint. */
   dirty = false;
   lastCheckpointMs = Date.now();
-  /** Which of the two checkpoint slots the next checkpoint goes to (changelog.ts). */
-  slot = 0;
+  /** The task's last two checkpoints in the changelog, oldest first (the next one tombstones the first: changelog.ts). */
+  written: WrittenCheckpoint[] = [];
   /** The partition's high watermark as last reported by the broker (-1: not known). */
   highWatermark = -1;
   /** `--until-end`: flushed and checkpointed, nothing more to do. */

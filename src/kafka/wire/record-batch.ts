@@ -53,7 +53,7 @@ function writeRecords(w: Writer, messages: readonly OutgoingMessage[], baseTimes
       w.raw(m.key);
     }
     w.varint(valueBytes[i]);
-    w.raw(m.value);
+    if (m.value !== null) w.raw(m.value);
     const h = m.headers;
     if (!h) w.varint(0);
     else {
@@ -89,10 +89,10 @@ export async function encodeRecordBatch(messages: readonly OutgoingMessage[], st
     const t = m.timestampMs;
     if (t > maxTimestamp) maxTimestamp = t;
     const k = m.key === null ? -1 : byteLength(m.key);
-    const v = byteLength(m.value);
+    const v = m.value === null ? -1 : byteLength(m.value);
     keyBytes[i] = k;
     valueBytes[i] = v;
-    const body = 1 + varintSize(t - baseTimestamp) + varintSize(i) + (k < 0 ? 1 : varintSize(k) + k) + varintSize(v) + v + headersSize(m.headers);
+    const body = 1 + varintSize(t - baseTimestamp) + varintSize(i) + (k < 0 ? 1 : varintSize(k) + k) + (v < 0 ? 1 : varintSize(v) + v) + headersSize(m.headers);
     bodySizes[i] = body;
     recordsSize += varintSize(body) + body;
   }
