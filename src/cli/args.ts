@@ -24,6 +24,9 @@ Usage:
                                             (tcpreuse consume --help)
   tcpreuse replay <capture> --topic <t>     publish a capture to Kafka as packet messages
                                             (tcpreuse replay --help)
+  tcpreuse repartition --topic <t> --app-id <a>
+                                            re-key packets by address pair for consume --app-id
+                                            (tcpreuse repartition --help)
   tcpreuse help | --help                    this text
   tcpreuse --version
 

@@ -4,13 +4,14 @@ import type { Compression } from '../kafka/codecs';
 import type { OutputFormat } from '../kafka/event-records';
 import { ConnectionHealth } from '../kafka/connection-health';
 import { createKafkaClient } from '../kafka/kafka-client';
-import { Metrics, serveMetrics } from '../kafka/metrics';
+import { Metrics } from '../kafka/metrics';
 import { DEFAULT_MAX_FUTURE_S, type InputFormat } from '../ingest/input-decoder';
 import type { PcapTimestampSource } from '../ingest/pcap-record';
 import { SEVERITIES, type Severity } from '../model/events';
 import { createLogger, type LogLevel } from '../util/logger';
 import { UsageError } from './args';
 import { ANALYZE_SETTINGS, COMPRESSIONS, CONNECTION_SETTINGS, connectionOf, INPUT_FORMATS, OUTPUT_FORMATS, REGISTRY_SETTINGS, registryOf } from './kafka-settings';
+import { runService } from './run-service';
 import { resolveSettings, settingsHelp, type Setting } from './settings';
 
 const SETTINGS: readonly Setting[] = [
@@ -73,8 +74,6 @@ Examples:
 Signals: SIGINT/SIGTERM/SIGHUP stop gracefully (stop fetching, flush, commit, leave the group).
 Exit status: 0 stopped or input consumed, 1 Kafka failure, 2 usage error.`;
 
-const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-
 export async function consumeCommand(argv: string[]): Promise<number> {
   const { values: v, help } = resolveSettings('consume', SETTINGS, argv);
   if (help) {
@@ -134,35 +133,5 @@ export async function consumeCommand(argv: string[]): Promise<number> {
         metrics,
       )
     : new ConsumeService(options, client, log, metrics);
-  let server: Awaited<ReturnType<typeof serveMetrics>> | undefined;
-  if (v.metrics) {
-    server = await serveMetrics(metrics, () => service.healthStatus(), v.metricsPort as number);
-    log.info('metrics endpoint', { url: `http://0.0.0.0:${server.port}/metrics`, health: `http://0.0.0.0:${server.port}/healthz` });
-  }
-  const onSignal = (sig: NodeJS.Signals): void => service.stop(sig);
-  // SIGHUP too (a closed terminal, a supervisor's stop): Node's default would end the process
-  // without leaving the group, and the restarted one would wait out the session timeout.
-  for (const sig of STOP_SIGNALS) process.on(sig, onSignal);
-  try {
-    const { consumingS = null, ...summary } = (await service.run()) as { consumingS?: number | null; packets: number };
-    // With --until-end: how long the consuming itself took, and the rate it ran at.
-    const rate = consumingS === null ? {} : { consumingS: Math.round(consumingS * 1000) / 1000, packetsPerS: Math.round(summary.packets / Math.max(consumingS, 0.001)) };
-    // CPU seconds of the whole process (every thread): what the scaling bench adds up per packet.
-    const cpu = process.cpuUsage();
-    log.info('stopped', { ...summary, ...rate, cpuS: Math.round((cpu.user + cpu.system) / 1000) / 1000 });
-    // Everything is written and committed: a client library's leftover reconnect timer (seen after
-    // a broker restart) must not keep the process alive.
-    setTimeout(() => process.exit(0), 5000).unref();
-    return 0;
-  } catch (err) {
-    log.error('consumer failed', { error: err as Error });
-    process.stderr.write(`tcpreuse: consume failed: ${(err as Error).message}\n`);
-    // A fatal error ends the process (a supervisor restarts it), even if a client library still
-    // holds a timer or socket open: it must not live on as a member of the group that does nothing.
-    setTimeout(() => process.exit(1), 2000).unref();
-    return 1;
-  } finally {
-    for (const sig of STOP_SIGNALS) process.off(sig, onSignal);
-    server?.server.close();
-  }
+  return runService(service, metrics, { log, metricsPort: v.metrics ? (v.metricsPort as number) : null, name: 'consume' });
 }

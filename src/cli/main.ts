@@ -175,13 +175,14 @@ function runOn(cmd: CliCommand, signal: AbortSignal | undefined): Promise<void> 
 }
 
 /**
- * consume and replay are long-running Kafka commands with their own settings (flags, env, file).
+ * consume, repartition and replay are long-running Kafka commands with their own settings (flags, env, file).
  * Loaded on demand: kafkajs, the compression codecs and Avro cost `analyze` a tenth of a second
  * of start-up it has no use for.
  */
 async function kafkaCommand(name: string, argv: string[]): Promise<number> {
   try {
     if (name === 'consume') return await (require('./consume-command') as typeof import('./consume-command')).consumeCommand(argv);
+    if (name === 'repartition') return await (require('./repartition-command') as typeof import('./repartition-command')).repartitionCommand(argv);
     return await (require('./replay-command') as typeof import('./replay-command')).replayCommand(argv);
   } catch (err) {
     if (err instanceof UsageError || err instanceof OptionError) {
@@ -193,7 +194,7 @@ async function kafkaCommand(name: string, argv: string[]): Promise<number> {
 }
 
 async function main(argv: string[]): Promise<number> {
-  if (argv[0] === 'consume' || argv[0] === 'replay') return kafkaCommand(argv[0], argv.slice(1));
+  if (argv[0] === 'consume' || argv[0] === 'replay' || argv[0] === 'repartition') return kafkaCommand(argv[0], argv.slice(1));
   let cmd: CliCommand;
   try {
     cmd = parseCli(argv);
