@@ -124,6 +124,16 @@ export class ScaledConsumeService extends ServiceLifecycle<ScaledSummary> {
     metrics.gauge('remembered_tuples', '4-tuples remembered for reuse detection by this instance\'s tasks.', () => [{ labels: {}, value: [...this.flowTasks.values()].reduce((n, t) => n + t.stage.detector.remembered, 0) }]);
     metrics.gauge('checkpoint_age_seconds', 'Age of the oldest task checkpoint.', () => [{ labels: {}, value: this.oldestCheckpointAgeS() }]);
     metrics.gauge('checkpoint_bytes', 'Size of the last checkpoint written.', () => [{ labels: {}, value: this.lastCheckpointBytes }]);
+    // Per stage: the flow stage's input is the sensors' topics, the client stage's the clients topic.
+    const lag = (tasks: Iterable<FlowTask | ClientTask>): number => {
+      let n = 0;
+      for (const t of tasks) if (t.highWatermark >= 0) n += Math.max(0, t.highWatermark - Math.max(t.nextOffset, 0));
+      return n;
+    };
+    metrics.gauge('lag_messages', 'Messages of this instance\'s partitions not processed yet (the broker\'s end offset minus the task\'s position), by stage.', () => [
+      { labels: { stage: 'flow' }, value: lag(this.flowTasks.values()) },
+      { labels: { stage: 'client' }, value: lag(this.clientTasks.values()) },
+    ]);
     metrics.gauge('client_feed_waiting', 'Client-stage items waiting for the flow stages\' watermarks.', () => [{ labels: {}, value: [...this.clientTasks.values()].reduce((n, t) => n + t.stage.merge.buffered, 0) }]);
   }
 
