@@ -1,6 +1,6 @@
 import type { Subscription } from 'rxjs';
 import type { FlowTracker } from '../flow/flow-tracker';
-import { InputDecoder, InputError, type InputFormat } from '../ingest/input-decoder';
+import { InputDecoder, type InputFormat } from '../ingest/input-decoder';
 import type { PcapRecordOptions } from '../ingest/pcap-record';
 import type { Severity, TcpReuseEvent } from '../model/events';
 import type { PacketRecord } from '../model/packet-record';
@@ -10,7 +10,7 @@ import { US_PER_S } from '../util/options';
 import { PushSource } from '../util/push-source';
 import type { BatchContext, ConsumedBatch, KafkaClient, TopicPartition } from './client';
 import type { Compression } from './codecs';
-import { oneLine, packDeadLetter, prepareDeadLetterTopic } from './dead-letter';
+import { DeadLetters, prepareDeadLetterTopic } from './dead-letter';
 import type { OutputFormat, OutputTopics } from './event-records';
 import { EventOutput } from './event-output';
 import { SchemaRegistryClient, type RegistrySettings } from './schema-registry';
@@ -129,8 +129,7 @@ export class ConsumeService extends ServiceLifecycle<ConsumeSummary> {
     (err) => this.fail(err),
   );
   private current: PendingMessage | null = null;
-  /** The dead-letter topic's max.message.bytes (dead letters are cut to fit it). */
-  private dlqMaxBytes = 1024 * 1024;
+  private readonly deadLetters: DeadLetters;
   private drainTask: Promise<void> | null = null;
   /** When the oldest batch not yet analysed arrived (ms), 0 when none: processing latency. */
   private undrainedSince = 0;
@@ -177,6 +176,7 @@ export class ConsumeService extends ServiceLifecycle<ConsumeSummary> {
     const retainS = options.rebuildWindowS ?? options.analyze.reuse?.windowS ?? 14400;
     this.pins = new StatePins(retainS * US_PER_S);
     this.output = new EventOutput(metrics, options);
+    this.deadLetters = new DeadLetters(() => this.writer.outbox, options.dlqTopic, options.inputFormat, (n, l) => this.count.dlq(n, l), log);
     this.count = {
       messages: metrics.counter('messages_in_total', 'Kafka messages consumed, by topic.'),
       packets: metrics.counter('packets_in_total', 'Packets decoded from the consumed messages.'),
@@ -236,7 +236,7 @@ export class ConsumeService extends ServiceLifecycle<ConsumeSummary> {
     const partitions = Math.max(1, (await this.admin!.endOffsets(this.options.topics[0])).size);
     const { flows, alerts, packets } = this.options.outputTopics;
     const topics = [...new Set([flows, alerts, packets].filter((t): t is string => t !== null))];
-    this.dlqMaxBytes = await prepareDeadLetterTopic(this.admin!, this.options.topics[0], this.options.dlqTopic, partitions);
+    this.deadLetters.maxBytes = await prepareDeadLetterTopic(this.admin!, this.options.topics[0], this.options.dlqTopic, partitions);
     await this.admin!.ensureTopics(topics.filter((t) => t !== this.options.dlqTopic).map((topic) => ({ topic, partitions })));
     if (this.registry && this.options.outputFormat === 'avro') await this.output.useRegistry(this.registry, topics);
   }
@@ -335,14 +335,7 @@ export class ConsumeService extends ServiceLifecycle<ConsumeSummary> {
           this.count.rereadSkipped(1);
           continue;
         }
-        let packets: PacketRecord[] = [];
-        try {
-          packets = this.decoder.decode(msg);
-        } catch (err) {
-          if (!(err instanceof InputError)) throw err;
-          this.deadLetter(batch, msg, err);
-        }
-        taken.push({ partitionKey: key, offset, packets, next: 0 });
+        taken.push({ partitionKey: key, offset, packets: this.deadLetters.decode(this.decoder, batch, msg), next: 0 });
       }
       this.count.messages(batch.messages.length, { topic: batch.topic });
       const end = batch.messages.length ? Number(batch.messages[batch.messages.length - 1].offset) + 1 : 0;
@@ -376,12 +369,6 @@ export class ConsumeService extends ServiceLifecycle<ConsumeSummary> {
       this.undrainedSince = 0;
     });
     return this.drainTask;
-  }
-
-  private deadLetter(batch: ConsumedBatch, msg: ConsumedBatch['messages'][number], err: InputError): void {
-    this.count.dlq(1, { format: this.options.inputFormat });
-    this.log.warn('message sent to the dead-letter topic', { topic: batch.topic, partition: batch.partition, offset: msg.offset, error: oneLine(err.message) });
-    packDeadLetter(this.writer.outbox, this.options.dlqTopic, batch, msg, err, this.options.inputFormat, this.dlqMaxBytes);
   }
 
   /**

@@ -1,4 +1,6 @@
-import type { InputError } from '../ingest/input-decoder';
+import { InputError, type InputDecoder } from '../ingest/input-decoder';
+import type { PacketRecord } from '../model/packet-record';
+import type { Logger } from '../util/logger';
 import type { Admin, ConsumedBatch } from './client';
 import type { MessagePacker } from './message-pack';
 
@@ -65,4 +67,35 @@ export async function prepareDeadLetterTopic(admin: Admin, inputTopic: string, d
   await admin.ensureTopics([{ topic: dlqTopic, partitions, ...(inputMax ? { configs: { 'max.message.bytes': inputMax } } : {}) }]);
   const dlqMax = Number(await admin.topicConfig(dlqTopic, 'max.message.bytes').catch(() => null));
   return Number.isFinite(dlqMax) && dlqMax > 0 ? dlqMax : 1024 * 1024;
+}
+
+/** Where a consumer sends the messages its decoder refuses, counted and logged. */
+export class DeadLetters {
+  /** The dead-letter topic's max.message.bytes (see prepareDeadLetterTopic). */
+  maxBytes = 1024 * 1024;
+
+  constructor(
+    private readonly outbox: () => MessagePacker,
+    private readonly topic: string,
+    private readonly format: string,
+    private readonly counted: (n: number, labels: Record<string, string>) => void,
+    private readonly log: Logger,
+  ) {}
+
+  /** The packets of `msg`; none when it is not valid input, and then it is dead-lettered. */
+  decode(decoder: InputDecoder, batch: ConsumedBatch, msg: ConsumedBatch['messages'][number]): PacketRecord[] {
+    try {
+      return decoder.decode(msg);
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      this.send(batch, msg, err);
+      return [];
+    }
+  }
+
+  send(batch: ConsumedBatch, msg: ConsumedBatch['messages'][number], err: InputError): void {
+    this.counted(1, { format: this.format });
+    this.log.warn('message sent to the dead-letter topic', { topic: batch.topic, partition: batch.partition, offset: msg.offset, error: oneLine(err.message) });
+    packDeadLetter(this.outbox(), this.topic, batch, msg, err, this.format, this.maxBytes);
+  }
 }

@@ -9,12 +9,12 @@
  */
 import { encodeBatch } from '../avro/packet-schemas';
 import { AVRO_SHAPE_HEADER } from '../ingest/avro-packets';
-import { InputDecoder, InputError } from '../ingest/input-decoder';
+import { InputDecoder } from '../ingest/input-decoder';
 import type { PacketRecord } from '../model/packet-record';
 import type { Logger } from '../util/logger';
 import type { BatchContext, ConsumedBatch, KafkaClient, TopicPartition } from './client';
 import type { ConsumeOptions } from './consume-service';
-import { oneLine, packDeadLetter, prepareDeadLetterTopic } from './dead-letter';
+import { DeadLetters, prepareDeadLetterTopic } from './dead-letter';
 import type { Metrics } from './metrics';
 import { addressPairKey, partitionOf } from './replay';
 import { SchemaRegistryClient } from './schema-registry';
@@ -50,7 +50,7 @@ export class RepartitionService extends ServiceLifecycle<RepartitionSummary> {
   private readonly registry: SchemaRegistryClient | undefined;
   private readonly output: string;
   private partitions = 0;
-  private dlqMaxBytes = 1024 * 1024;
+  private readonly deadLetters: DeadLetters;
   private readonly buckets = new Map<number, PacketRecord[]>();
   private readonly writer = new WriteBehind(
     async (out, tally) => {
@@ -73,6 +73,7 @@ export class RepartitionService extends ServiceLifecycle<RepartitionSummary> {
     this.decoder = new InputDecoder({ format: options.inputFormat, pcapRecord: options.pcapRecord, maxFutureS: options.maxFutureS, registry: this.registry });
     this.output = repartitionTopic(options.appId);
     const c = (name: string, help: string): ((n?: number, l?: Record<string, string>) => void) => metrics.counter(name, help);
+    this.deadLetters = new DeadLetters(() => this.writer.outbox, options.dlqTopic, options.inputFormat, (n, l) => this.count.dlq(n, l), log);
     this.count = {
       messages: c('messages_in_total', 'Kafka messages consumed, by topic.'),
       packets: c('packets_in_total', 'Packets decoded from the consumed messages.'),
@@ -87,7 +88,7 @@ export class RepartitionService extends ServiceLifecycle<RepartitionSummary> {
     for (const topic of o.topics) largest = Math.max(largest, (await this.admin!.endOffsets(topic)).size);
     await this.admin!.ensureTopics([{ topic: this.output, partitions: o.partitions ?? largest, configs: { 'retention.ms': '-1' } }]);
     this.partitions = (await this.admin!.endOffsets(this.output)).size;
-    this.dlqMaxBytes = await prepareDeadLetterTopic(this.admin!, o.topics[0], o.dlqTopic, largest);
+    this.deadLetters.maxBytes = await prepareDeadLetterTopic(this.admin!, o.topics[0], o.dlqTopic, largest);
     await this.startConsuming(
       { compression: o.compression, groupId: repartitionGroup(o.appId), topics: o.topics, fromBeginning: o.fromBeginning, sessionTimeoutMs: o.sessionTimeoutMs, tickMs: TICK_MS },
       { topics: o.topics, output: this.output, partitions: this.partitions, format: o.inputFormat },
@@ -131,16 +132,9 @@ export class RepartitionService extends ServiceLifecycle<RepartitionSummary> {
       if (this.stopping || !ctx.isRunning() || batch.messages.length === 0) return;
       let packets = 0;
       for (const msg of batch.messages) {
-        try {
-          for (const p of this.decoder.decode(msg)) {
-            this.add(p);
-            packets++;
-          }
-        } catch (err) {
-          if (!(err instanceof InputError)) throw err;
-          this.count.dlq(1, { format: this.options.inputFormat });
-          this.log.warn('message sent to the dead-letter topic', { topic: batch.topic, partition: batch.partition, offset: msg.offset, error: oneLine(err.message) });
-          packDeadLetter(this.writer.outbox, this.options.dlqTopic, batch, msg, err, this.options.inputFormat, this.dlqMaxBytes);
+        for (const p of this.deadLetters.decode(this.decoder, batch, msg)) {
+          this.add(p);
+          packets++;
         }
       }
       // Every message of the batch is in the outbox: its offset can be committed once they are written.

@@ -5,13 +5,13 @@
  * to the changelog and restored from it wherever the partition goes. An input offset is committed
  * only when a checkpoint covering it and every record made before it are acknowledged.
  */
-import { InputDecoder, InputError } from '../../ingest/input-decoder';
+import { InputDecoder } from '../../ingest/input-decoder';
 import type { TcpReuseEvent } from '../../model/events';
 import type { ClientFeedEvent } from '../../stages/client-stage';
 import type { Logger } from '../../util/logger';
 import type { BatchContext, ConsumedBatch, KafkaClient, KafkaConnection, TopicPartition } from '../client';
 import type { ConsumeOptions } from '../consume-service';
-import { oneLine, packDeadLetter, prepareDeadLetterTopic } from '../dead-letter';
+import { DeadLetters, prepareDeadLetterTopic } from '../dead-letter';
 import { EventOutput } from '../event-output';
 import { SchemaRegistryClient } from '../schema-registry';
 import { MessagePacker, type PackedMessages } from '../message-pack';
@@ -87,8 +87,7 @@ export class ScaledConsumeService extends ServiceLifecycle<ScaledSummary> {
   private lastCheckpointBytes = 0;
   /** Checkpoints taken whose events are still being written (see checkpoint), by `task@offset`. */
   private readonly pendingCheckpoints = new Map<string, { task: FlowTask | ClientTask; bytes: Buffer; offset: number }>();
-  /** The dead-letter topic's max.message.bytes (dead letters are cut to fit it). */
-  private dlqMaxBytes = 1024 * 1024;
+  private readonly deadLetters: DeadLetters;
 
   constructor(
     private readonly options: ScaledConsumeOptions,
@@ -114,6 +113,7 @@ export class ScaledConsumeService extends ServiceLifecycle<ScaledSummary> {
       rereadSkipped: c('reread_skipped_total', 'Messages fetched again that the task had already processed (skipped).'),
       badFeed: c('bad_feed_records_total', 'Records of the clients topic that are not a flow task\'s (skipped).'),
     };
+    this.deadLetters = new DeadLetters(() => this.writer.outbox, options.dlqTopic, options.inputFormat, (n, l) => this.count.dlq(n, l), log);
     this.restoreSeconds = c('restore_seconds_total', 'Seconds spent reading checkpoints from the changelog.');
     this.restoreBytes = c('restore_bytes_total', 'Changelog bytes read to restore tasks.');
     metrics.gauge('tasks', 'Tasks this instance owns, by stage.', () => [
@@ -186,7 +186,7 @@ export class ScaledConsumeService extends ServiceLifecycle<ScaledSummary> {
     }
     const { flows, alerts, packets } = this.options.outputTopics;
     const outputs = [...new Set([flows, alerts, packets].filter((t): t is string => t !== null && t !== this.options.dlqTopic))];
-    this.dlqMaxBytes = await prepareDeadLetterTopic(this.admin!, this.options.topics[0], this.options.dlqTopic, this.partitions);
+    this.deadLetters.maxBytes = await prepareDeadLetterTopic(this.admin!, this.options.topics[0], this.options.dlqTopic, this.partitions);
     const replicationFactor = this.options.internalReplication;
     await this.admin!.ensureTopics([
       ...outputs.map((topic) => ({ topic, partitions: this.partitions })),
@@ -347,16 +347,9 @@ export class ScaledConsumeService extends ServiceLifecycle<ScaledSummary> {
   private flowBatch(task: FlowTask, batch: ConsumedBatch): void {
     let packets = 0;
     for (const msg of this.unprocessed(task, batch)) {
-      try {
-        for (const p of this.decoder.decode(msg)) {
-          task.stage.push(p);
-          packets++;
-        }
-      } catch (err) {
-        if (!(err instanceof InputError)) throw err;
-        this.count.dlq(1, { format: this.options.inputFormat });
-        this.log.warn('message sent to the dead-letter topic', { topic: batch.topic, partition: batch.partition, offset: msg.offset, error: oneLine(err.message) });
-        packDeadLetter(this.writer.outbox, this.options.dlqTopic, batch, msg, err, this.options.inputFormat, this.dlqMaxBytes);
+      for (const p of this.deadLetters.decode(this.decoder, batch, msg)) {
+        task.stage.push(p);
+        packets++;
       }
     }
     this.count.messages(batch.messages.length, { topic: batch.topic });
