@@ -247,16 +247,9 @@ export class ConsumeService extends ServiceLifecycle<ConsumeSummary> {
   }
 
   /** Graceful stop: no new batches, drain what is releasable, flush, commit, disconnect. */
-  stop(reason: string): void {
-    if (this.stopping) return;
-    this.stopping = true;
-    this.log.info('stopping', { reason });
-    if (!this.source) return; // still starting: run() notices and returns
-    this.enqueue(async () => {
-      await this.drainAndFlush(false);
-      await this.writer.settle();
-      this.finished?.(reason);
-    });
+  protected async finalWork(): Promise<void> {
+    await this.drainAndFlush(false);
+    await this.writer.settle();
   }
 
   private startPipeline(): void {

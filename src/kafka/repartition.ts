@@ -95,15 +95,8 @@ export class RepartitionService extends ServiceLifecycle<RepartitionSummary> {
     );
   }
 
-  stop(reason: string): void {
-    if (this.stopping) return;
-    this.stopping = true;
-    this.log.info('stopping', { reason });
-    if (!this.source) return;
-    this.enqueue(async () => {
-      await this.writer.settle();
-      this.finished?.(reason);
-    });
+  protected finalWork(): Promise<void> {
+    return this.writer.settle();
   }
 
   protected summary(reason: string): RepartitionSummary {

@@ -93,6 +93,21 @@ export abstract class ServiceLifecycle<Summary> {
     this.fail(new Error(`Kafka unreachable for ${Math.round((Date.now() - r.since) / 1000)} s, past the limit of ${Math.round(r.giveUpAfterMs / 1000)} s (--broker-timeout): ${r.current}`));
   }
 
+  /** Graceful stop: the service's last work (everything written and committed), then run() ends with `reason`. */
+  stop(reason: string): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.log.info('stopping', { reason });
+    if (!this.source) return; // still starting: run() notices and returns
+    this.enqueue(async () => {
+      await this.finalWork();
+      this.finished?.(reason);
+    });
+  }
+
+  /** What stop() does before the service ends: write and commit everything taken. */
+  protected abstract finalWork(): Promise<void>;
+
   /** Runs until stop() (graceful), the end of input, or a fatal error (rejects). */
   async run(): Promise<Summary> {
     const done = new Promise<string>((resolve, reject) => {

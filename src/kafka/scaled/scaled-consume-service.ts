@@ -144,18 +144,11 @@ export class ScaledConsumeService extends ServiceLifecycle<ScaledSummary> {
     await this.startConsuming({ ...o, groupId: o.appId, topics: [...o.topics, this.internal.clients], tickMs: TICK_MS }, { topics: o.topics, appId: o.appId, format: o.inputFormat, scaled: true });
   }
 
-  /** Graceful stop: every task checkpointed, everything written and committed, then the group left. */
-  stop(reason: string): void {
-    if (this.stopping) return;
-    this.stopping = true;
-    this.log.info('stopping', { reason });
-    if (!this.source) return;
-    this.enqueue(async () => {
-      // While rejoining, the tasks' checkpoints are written already and may be someone else's now.
-      if (!this.rejoining) this.checkpointAll(true);
-      await this.writer.settle();
-      this.finished?.(reason);
-    });
+  /** Graceful stop: every task checkpointed, everything written and committed (then the group is left). */
+  protected async finalWork(): Promise<void> {
+    // While rejoining, the tasks' checkpoints are written already and may be someone else's now.
+    if (!this.rejoining) this.checkpointAll(true);
+    await this.writer.settle();
   }
 
   protected summary(reason: string): ScaledSummary {
