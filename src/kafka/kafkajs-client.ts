@@ -20,6 +20,9 @@ const LEVEL_OF: Record<number, 'debug' | 'info' | 'warn' | 'error'> = {
  * it retries (coordinator loading, leader moving); what is fatal reaches us as an error and is
  * logged by the service, so kafkajs's ERRORs are warnings here.
  */
+/** kafkajs's texts of NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE and UNKNOWN_TOPIC_OR_PARTITION. */
+const TRANSIENT_PARTITION_ERROR = /not the leader for that topic-partition|no leader for this topic-partition|does not host this topic-partition/;
+
 function logCreator(logger: Logger, reachability: ConnectionHealth | undefined) {
   return () =>
     ({ level, log }: LogEntry) => {
@@ -30,6 +33,9 @@ function logCreator(logger: Logger, reachability: ConnectionHealth | undefined) 
       if (reachability && (lvl === 'warn' || lvl === 'info') && ConnectionHealth.isTrouble(`${String(message)} ${String(fields.error ?? '')}`)) {
         if (!reachability.failed(`${String(message)}${fields.error ? `: ${String(fields.error)}` : ''}`)) lvl = 'debug';
       }
+      // A partition just created or whose leader moves answers these for a moment; the request is
+      // retried (by kafkajs or retryRetriable), and if that gives up, the caller's error says so.
+      if (String(message).startsWith('Response ') && TRANSIENT_PARTITION_ERROR.test(String(fields.error ?? ''))) lvl = 'debug';
       // Our producer keeps kafkajs's retry limit on purpose: a dead broker must end in an error, not hang.
       if (String(message).startsWith('Limiting retries for the idempotent producer')) lvl = 'debug';
       logger[lvl](String(message), { component: 'kafkajs', ...fields });
