@@ -15,14 +15,14 @@ const LEVEL_OF: Record<number, 'debug' | 'info' | 'warn' | 'error'> = {
   [KafkaLogLevel.DEBUG]: 'debug',
 };
 
+/** kafkajs's texts of NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE and UNKNOWN_TOPIC_OR_PARTITION. */
+const TRANSIENT_PARTITION_ERROR = /not the leader for that topic-partition|no leader for this topic-partition|does not host this topic-partition/;
+
 /**
  * kafkajs logs through our structured logger. It logs every failed request at ERROR, also those
  * it retries (coordinator loading, leader moving); what is fatal reaches us as an error and is
  * logged by the service, so kafkajs's ERRORs are warnings here.
  */
-/** kafkajs's texts of NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE and UNKNOWN_TOPIC_OR_PARTITION. */
-const TRANSIENT_PARTITION_ERROR = /not the leader for that topic-partition|no leader for this topic-partition|does not host this topic-partition/;
-
 function logCreator(logger: Logger, reachability: ConnectionHealth | undefined) {
   return () =>
     ({ level, log }: LogEntry) => {

@@ -3,11 +3,14 @@ import type { Admin, BatchContext, ConsumedBatch, KafkaClient, Sink, Source, Top
 import type { Compression } from './codecs';
 import { disconnectAll } from './shutdown';
 
+/** How long a rejoin waits for beforeGroupJoin (kafkajs's rebalance timeout is 60 s). */
+const JOIN_WORK_LIMIT_MS = 30_000;
+
 /**
- * What both consumers (`consume`, and `consume --app-id`) do around their own work: wait for the
- * input topics, start, run one task at a time (batches, ticks and the stop all queue on one
- * promise chain, so state is never touched by two at once), end on stop, end of input or a fatal
- * error, and always disconnect, so a failed process does not stay in the group.
+ * What the Kafka services (`consume`, `consume --app-id`, `repartition`) do around their own
+ * work: wait for the input topics, start, run one task at a time (batches, ticks and the stop all
+ * queue on one promise chain, so state is never touched by two at once), end on stop, end of
+ * input or a fatal error, and always disconnect, so a failed process does not stay in the group.
  */
 export abstract class ServiceLifecycle<Summary> {
   protected source: Source | null = null;
@@ -60,6 +63,18 @@ export abstract class ServiceLifecycle<Summary> {
     return Promise.resolve();
   }
 
+  /**
+   * beforeGroupJoin, for at most JOIN_WORK_LIMIT_MS: a member that does not rejoin within the
+   * rebalance timeout is put out of the group, which would cost more than the work left undone.
+   */
+  private async beforeGroupJoinBounded(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), JOIN_WORK_LIMIT_MS)));
+    const timedOut = await Promise.race([this.beforeGroupJoin().then(() => false), late]);
+    clearTimeout(timer);
+    if (timedOut) this.log.warn('writes and checkpoints before the rebalance not done in time; rejoining anyway (the new owners may redo some input)', { limitS: JOIN_WORK_LIMIT_MS / 1000 });
+  }
+
   /** The producer (in its thread), then the group consumer: batches start coming, and ticks. */
   protected async startConsuming(
     o: { compression: Compression; groupId: string; topics: readonly string[]; fromBeginning: boolean; sessionTimeoutMs?: number; tickMs: number },
@@ -71,7 +86,7 @@ export abstract class ServiceLifecycle<Summary> {
     this.source.onAssignment((a) => this.onAssignment(a));
     this.source.onCrash((err) => this.fail(err));
     this.source.onEmptyBatch((b) => this.onEmptyBatch(b));
-    this.source.beforeJoin(() => this.beforeGroupJoin());
+    this.source.beforeJoin(() => this.beforeGroupJoinBounded());
     await this.source.connect();
     await this.source.run((batch, ctx) => this.onBatch(batch, ctx));
     this.health = { ok: true, status: 'consuming' };

@@ -48,8 +48,6 @@ export interface ScaledSummary {
 const TICK_MS = 250;
 /** How often a task that fetches nothing asks the broker whether its partition is at its end. */
 const END_CHECK_MS = 1000;
-/** How long a rejoin waits for the checkpoints before it (kafkajs's rebalance timeout is 60 s). */
-const JOIN_HOOK_LIMIT_MS = 30_000;
 /** Records the write-behind may hold before a batch waits for it (memory bound). */
 const WRITE_BACKLOG = 100_000;
 
@@ -303,19 +301,13 @@ export class ScaledConsumeService extends ServiceLifecycle<ScaledSummary> {
   protected override async beforeGroupJoin(): Promise<void> {
     const started = Date.now();
     let tasks = 0;
-    const done = this.enqueue(async () => {
+    await this.enqueue(async () => {
       this.rejoining = true;
       tasks = [...this.flowTasks.values(), ...this.clientTasks.values()].filter((t) => t.dirty).length;
       this.checkpointAll(false);
       await this.writer.settle();
     });
-    // Bounded: a member that does not rejoin within the rebalance timeout is put out of the group.
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), JOIN_HOOK_LIMIT_MS)));
-    const timedOut = await Promise.race([done.then(() => false), late]);
-    clearTimeout(timer);
-    if (timedOut) this.log.warn('checkpoints before the rebalance not written in time; rejoining anyway (the new owners may redo some input)', { limitS: JOIN_HOOK_LIMIT_MS / 1000 });
-    else if (tasks > 0) this.log.info('tasks checkpointed before the group rebalances', { tasks, ms: Date.now() - started });
+    if (tasks > 0) this.log.info('tasks checkpointed before the group rebalances', { tasks, ms: Date.now() - started });
   }
 
   /**
