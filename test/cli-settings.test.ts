@@ -72,6 +72,10 @@ describe('consume and replay on the command line (no broker needed)', () => {
     [['consume', '--topic', 'good,b@d'], /--topic must be a Kafka topic name .*comma-separated/],
     [['consume', '--topic', 't', '--dlq-topic', '..'], /--dlq-topic must be a Kafka topic name/],
     [['replay', 'x.pcap', '--topic', 'x'.repeat(250)], /--topic must be a Kafka topic name/],
+    // Transactions are the scaled consumer's and the wire producer's, and must outlast a checkpoint interval.
+    [['consume', '--topic', 't', '--exactly-once'], /--exactly-once needs --app-id/],
+    [['consume', '--topic', 't', '--app-id', 'a', '--exactly-once', '--producer', 'kafkajs'], /--exactly-once writes with the wire producer/],
+    [['consume', '--topic', 't', '--app-id', 'a', '--exactly-once', '--checkpoint-interval', '8'], /--transaction-timeout 10 is too short for --checkpoint-interval 8/],
   ])('%j: exit 2 with one line', (args, re) => {
     const r = run(...args);
     expect(r.status).toBe(2);

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { ConsumeService, type ConsumeOptions } from '../kafka/consume-service';
 import { ScaledConsumeService } from '../kafka/scaled/scaled-consume-service';
 import type { Compression } from '../kafka/codecs';
@@ -10,7 +11,7 @@ import type { PcapTimestampSource } from '../ingest/pcap-record';
 import { SEVERITIES, type Severity } from '../model/events';
 import { createLogger, type LogLevel } from '../util/logger';
 import { UsageError } from './args';
-import { ANALYZE_SETTINGS, COMPRESSIONS, CONNECTION_SETTINGS, connectionOf, INPUT_FORMATS, OUTPUT_FORMATS, REGISTRY_SETTINGS, registryOf } from './kafka-settings';
+import { ANALYZE_SETTINGS, COMPRESSIONS, CONNECTION_SETTINGS, connectionOf, INPUT_FORMATS, OUTPUT_FORMATS, REGISTRY_SETTINGS, registryOf, TRANSACTION_SETTINGS, transactionOf } from './kafka-settings';
 import { runService } from './run-service';
 import { resolveSettings, settingsHelp, type Setting } from './settings';
 
@@ -39,6 +40,7 @@ const SETTINGS: readonly Setting[] = [
   { name: 'app-id', kind: 'string', help: 'run scaled (docs/scale-out.md): state per partition, checkpointed to <app-id>.state; names the group and internal topics; run N instances with one app id' },
   { name: 'checkpoint-interval', kind: 'number', min: 0.05, default: 5, help: 'scaled: seconds of processing between two checkpoints of a busy partition (what a restart re-reads)' },
   { name: 'internal-replication', kind: 'integer', min: 1, help: 'scaled: replication factor of the internal topics (default: the broker\'s)' },
+  ...TRANSACTION_SETTINGS,
   ...CONNECTION_SETTINGS,
   ...REGISTRY_SETTINGS,
 ];
@@ -55,6 +57,8 @@ with headers naming their source topic, partition, offset and the error.
 Delivery is at-least-once: an input offset is committed only after every event it produced was
 acknowledged by the broker (acks=all, idempotent producer) and no open or remembered flow still
 depends on it. After a crash the consumer replays from there; duplicates are possible, losses are not.
+With --app-id (scaled) and --exactly-once, output, checkpoints and offsets commit together in Kafka
+transactions: readers with isolation.level=read_committed see every event once, crashes or not.
 
 Every option can also come from the environment (TCPREUSE_<NAME>, e.g. TCPREUSE_BROKERS) or a JSON
 file (--config file.json, keys in camelCase, e.g. {"brokers": ["k1:9092"], "timeWait": 240});
@@ -70,6 +74,8 @@ Examples:
   tcpreuse consume --topic replayed --until-end --output-format avro --compression zstd
   tcpreuse consume --topic sensor.packets --schema-registry http://registry:8081 --output-format avro
       (Avro in and out in the Confluent wire format; the output schema registered as <topic>-value)
+  tcpreuse consume --topic sensor.packets --app-id tap1 --exactly-once --transactional-id tap1.node-a
+      (one of N instances sharing the work; each instance its own --transactional-id)
 
 Signals: SIGINT/SIGTERM/SIGHUP stop gracefully (stop fetching, flush, commit, leave the group).
 Exit status: 0 stopped or input consumed, 1 Kafka failure, 2 usage error.`;
@@ -119,6 +125,8 @@ export async function consumeCommand(argv: string[]): Promise<number> {
   const metrics = new Metrics();
   const client = createKafkaClient(connection, log, new ConnectionHealth(connection.connectionTimeoutMs));
   const appId = v.appId as string | null;
+  if (v.exactlyOnce && !appId) throw new UsageError('--exactly-once needs --app-id (transactions are for the scaled consumer; docs/scale-out.md)');
+  const exactlyOnce = v.exactlyOnce && appId ? transactionOf(v, `${appId}.${hostname()}`, v.checkpointInterval as number) : undefined;
   const service = appId
     ? new ScaledConsumeService(
         {
@@ -127,6 +135,7 @@ export async function consumeCommand(argv: string[]): Promise<number> {
           checkpointIntervalMs: (v.checkpointInterval as number) * 1000,
           internalReplication: (v.internalReplication as number | null) ?? undefined,
           connection,
+          exactlyOnce,
         },
         client,
         log,
@@ -135,3 +144,4 @@ export async function consumeCommand(argv: string[]): Promise<number> {
     : new ConsumeService(options, client, log, metrics);
   return runService(service, metrics, { log, metricsPort: v.metrics ? (v.metricsPort as number) : null, name: 'consume' });
 }
+

@@ -87,3 +87,23 @@ export function connectionOf(v: Record<string, SettingValue>): KafkaConnection {
     connectionTimeoutMs: (v.brokerTimeout as number) * 1000,
   };
 }
+
+/** --exactly-once and its transactional id (consume --app-id and repartition). */
+export const TRANSACTION_SETTINGS: readonly Setting[] = [
+  { name: 'exactly-once', kind: 'boolean', default: false, help: 'output, checkpoints and input offsets commit together in Kafka transactions: read the outputs with isolation.level=read_committed and a crash neither loses nor repeats anything (docs/scale-out.md)' },
+  { name: 'transactional-id', kind: 'string', help: '--exactly-once: this instance\'s transactional id, kept across its restarts and unlike every other instance\'s (default: <app-id>.<host name>, repartition <app-id>.repartition.<host name>; set it when several instances share a host)' },
+  { name: 'transaction-timeout', kind: 'number', min: 1, default: 10, help: '--exactly-once: seconds the broker lets a transaction stay open; a killed instance\'s open transaction holds read_committed readers back this long unless it restarts with its transactional id' },
+];
+
+/**
+ * --exactly-once's transaction settings, checked: the wire producer writes transactions, and a
+ * transaction must be able to last `lastsS` (a checkpoint interval) well within the timeout.
+ */
+export function transactionOf(v: Record<string, SettingValue>, defaultId: string, lastsS: number): { transactionalId: string; transactionTimeoutMs: number } {
+  if (v.producer === 'kafkajs') throw new UsageError('--exactly-once writes with the wire producer: drop --producer kafkajs');
+  const timeoutS = v.transactionTimeout as number;
+  if (timeoutS < 2 * lastsS) {
+    throw new UsageError(`--transaction-timeout ${timeoutS} is too short for --checkpoint-interval ${lastsS}: a transaction lasts one interval, so give it at least ${2 * lastsS} s`);
+  }
+  return { transactionalId: (v.transactionalId as string | null) ?? defaultId, transactionTimeoutMs: Math.round(timeoutS * 1000) };
+}

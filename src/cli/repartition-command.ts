@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { InputFormat } from '../ingest/input-decoder';
 import { DEFAULT_MAX_FUTURE_S } from '../ingest/input-decoder';
 import type { PcapTimestampSource } from '../ingest/pcap-record';
@@ -8,7 +9,7 @@ import { Metrics } from '../kafka/metrics';
 import { RepartitionService } from '../kafka/repartition';
 import { createLogger, type LogLevel } from '../util/logger';
 import { UsageError } from './args';
-import { COMPRESSIONS, CONNECTION_SETTINGS, connectionOf, INPUT_FORMATS, REGISTRY_SETTINGS, registryOf } from './kafka-settings';
+import { COMPRESSIONS, CONNECTION_SETTINGS, connectionOf, INPUT_FORMATS, REGISTRY_SETTINGS, registryOf, TRANSACTION_SETTINGS, transactionOf } from './kafka-settings';
 import { runService } from './run-service';
 import { resolveSettings, settingsHelp, type Setting } from './settings';
 
@@ -28,6 +29,7 @@ const SETTINGS: readonly Setting[] = [
   { name: 'session-timeout-ms', kind: 'integer', min: 1000, default: 30000, help: 'consumer group session timeout' },
   { name: 'metrics-port', kind: 'integer', default: 9465, help: 'HTTP port of /metrics and /healthz; 0 picks one, --no-metrics disables' },
   { name: 'metrics', kind: 'boolean', default: true, help: 'serve /metrics and /healthz' },
+  ...TRANSACTION_SETTINGS,
   ...CONNECTION_SETTINGS,
   ...REGISTRY_SETTINGS,
 ];
@@ -44,8 +46,10 @@ sensor and address pair hash to, as avro batches, in the order each input partit
 Packets of one pair must come through one input partition (keying by sensor does that).
 
 Delivery is at-least-once: an input offset is committed once the packets of every message before
-it are acknowledged; after a crash the packets since the last commit are written again. Run as
-many instances as the input has partitions; they share the work through the group.
+it are acknowledged; after a crash the packets since the last commit are written again. With
+--exactly-once each write and the offsets it covers are one Kafka transaction (the consumer reads
+the repartition topic read_committed): nothing is written twice. Run as many instances as the
+input has partitions; they share the work through the group.
 
 Options (also from TCPREUSE_<NAME> or --config file.json, as for consume):
   --config <file>                 JSON config file (or TCPREUSE_CONFIG)
@@ -85,6 +89,8 @@ export async function repartitionCommand(argv: string[]): Promise<number> {
       untilEnd: v.untilEnd as boolean,
       sessionTimeoutMs: v.sessionTimeoutMs as number,
       registry: registryOf(v),
+      // A transaction lasts one write (well under a second).
+      exactlyOnce: v.exactlyOnce ? transactionOf(v, `${v.appId as string}.repartition.${hostname()}`, 0) : undefined,
     },
     client,
     log,

@@ -41,6 +41,11 @@ export interface ConsumedBatch extends TopicPartition {
   readonly messages: readonly ConsumedMessage[];
   /** The partition's high watermark when the batch was fetched: the offset after the last message. */
   readonly highWatermark: string;
+  /**
+   * Where the partition's next fetch starts: past the last message, and past transaction markers
+   * and aborted records after it (not delivered). Absent: after the last message.
+   */
+  readonly nextOffset?: string;
 }
 
 export interface BatchContext {
@@ -98,6 +103,8 @@ export interface Source {
    * for whoever gets them next (the rebalance waits for it).
    */
   beforeJoin(hook: () => Promise<void>): void;
+  /** This member's generation and id in the group since its last join (null before one): a transactional offset commit names them. */
+  membership(): { generationId: number; memberId: string } | null;
   disconnect(): Promise<void>;
 }
 
@@ -105,6 +112,16 @@ export interface SinkOptions {
   readonly compression: Compression;
   /** Run the producer in a worker thread (its CPU off the caller's thread). @default false */
   readonly thread?: boolean;
+  /** Write in transactions with this transactional id (wire producer, this thread): the sink is a TransactionalSink. */
+  readonly transaction?: { readonly transactionalId: string; readonly transactionTimeoutMs: number };
+}
+
+/** A sink whose writes become visible at commitTransaction, together with the group's offsets (--exactly-once). */
+export interface TransactionalSink extends Sink {
+  /** `member`: the consumer group member the offsets are committed for (null only without offsets). */
+  commitTransaction(offsets: readonly (TopicPartition & { offset: string })[], member: { groupId: string; generationId: number; memberId: string } | null): Promise<void>;
+  /** Aborts the open transaction: nothing written since the last commit is ever seen by read_committed readers. */
+  abortTransaction(): Promise<void>;
 }
 
 export interface Sink {

@@ -4,7 +4,7 @@ import type { Logger } from '../util/logger';
 import type { Admin, ConsumedBatch, KafkaClient, KafkaConnection, OutgoingMessage, Sink, SinkOptions, Source, SourceOptions, TopicPartition } from './client';
 import { COMPRESSION_TYPE, registerCodecs } from './codecs';
 import { ConnectionHealth } from './connection-health';
-import { beforeEachJoin } from './kafkajs-rejoin-hook';
+import { beforeEachJoin, groupMembership } from './kafkajs-rejoin-hook';
 import { messagesOf } from './message-pack';
 import { MAX_BATCH_BYTES, produceSlices } from './produce-slices';
 
@@ -136,6 +136,7 @@ class KafkajsSource implements Source {
           topic: batch.topic,
           partition: batch.partition,
           highWatermark: batch.highWatermark,
+          nextOffset: String(BigInt(batch.lastOffset()) + 1n),
           messages: batch.messages.map((m) => ({
             offset: m.offset,
             key: m.key,
@@ -191,6 +192,10 @@ class KafkajsSource implements Source {
 
   beforeJoin(hook: () => Promise<void>): void {
     this.joinHooks.push(beforeEachJoin(this.options.groupId, hook));
+  }
+
+  membership(): { generationId: number; memberId: string } | null {
+    return groupMembership(this.options.groupId);
   }
 
   async disconnect(): Promise<void> {

@@ -15,10 +15,14 @@
 
 interface ConsumerGroupInternals {
   readonly groupId: string;
+  readonly generationId: number | null;
+  readonly memberId: string | null;
   joinAndSync(): Promise<void>;
 }
 
 const hooks = new Map<string, Set<() => Promise<void>>>();
+/** Each group's generation and member id after this process's last join (a transactional offset commit names them). */
+const memberships = new Map<string, { generationId: number; memberId: string }>();
 let installed = false;
 
 function install(): void {
@@ -29,9 +33,16 @@ function install(): void {
   if (typeof joinAndSync !== 'function') throw new Error('kafkajs has no ConsumerGroup.joinAndSync: this kafkajs version is not supported (src/kafka/kafkajs-rejoin-hook.ts)');
   ConsumerGroup.prototype.joinAndSync = async function (this: ConsumerGroupInternals): Promise<void> {
     for (const hook of [...(hooks.get(this.groupId) ?? [])]) await hook();
-    return joinAndSync.call(this);
+    memberships.delete(this.groupId);
+    await joinAndSync.call(this);
+    if (this.generationId !== null && this.memberId) memberships.set(this.groupId, { generationId: this.generationId, memberId: this.memberId });
   };
   installed = true;
+}
+
+/** The generation and member id of this process's consumer of `groupId` since its last join (null before one, or during one). */
+export function groupMembership(groupId: string): { generationId: number; memberId: string } | null {
+  return memberships.get(groupId) ?? null;
 }
 
 /** Runs `hook` (awaited) before every join of group `groupId` by a consumer of this process; returns the unregister function. */

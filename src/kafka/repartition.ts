@@ -5,21 +5,23 @@
  * decodes every message, and writes its packets to `<app-id>.packets-repartition`: each packet
  * to the partition its sensor and address pair hash to, batched per target partition, in the
  * order it came. An input offset is committed once the packets of every message before it are
- * acknowledged (at-least-once: after a crash the packets since the last commit come again).
+ * acknowledged (at-least-once: after a crash the packets since the last commit come again), or,
+ * with `exactlyOnce`, in the transaction that writes them (each write a transaction).
  */
 import { encodeBatch } from '../avro/packet-schemas';
 import { AVRO_SHAPE_HEADER } from '../ingest/avro-packets';
 import { InputDecoder } from '../ingest/input-decoder';
 import type { PacketRecord } from '../model/packet-record';
 import type { Logger } from '../util/logger';
-import type { BatchContext, ConsumedBatch, KafkaClient, TopicPartition } from './client';
+import type { BatchContext, ConsumedBatch, KafkaClient, TopicPartition, TransactionalSink } from './client';
 import type { ConsumeOptions } from './consume-service';
 import { DeadLetters, prepareDeadLetterTopic } from './dead-letter';
 import type { Metrics } from './metrics';
 import { addressPairKey, partitionOf } from './replay';
 import { SchemaRegistryClient } from './schema-registry';
 import { ServiceLifecycle } from './service-lifecycle';
-import { WriteBehind } from './write-behind';
+import { WriteBehind, type CommitOffsets } from './write-behind';
+import { StaleMemberError } from './wire/transactional-producer';
 
 export interface RepartitionOptions extends Pick<ConsumeOptions, 'topics' | 'fromBeginning' | 'inputFormat' | 'pcapRecord' | 'maxFutureS' | 'compression' | 'dlqTopic' | 'untilEnd' | 'sessionTimeoutMs' | 'registry'> {
   /** Names the group (`<appId>.repartition`) and the output topic (`<appId>.packets-repartition`). */
@@ -28,6 +30,8 @@ export interface RepartitionOptions extends Pick<ConsumeOptions, 'topics' | 'fro
   readonly partitions?: number;
   /** Packets per output message. @default 500 */
   readonly batchSize?: number;
+  /** Each write and the input offsets it covers in one Kafka transaction (the outbox holds whole messages' packets at every write). */
+  readonly exactlyOnce?: { readonly transactionalId: string; readonly transactionTimeoutMs: number };
 }
 
 export interface RepartitionSummary {
@@ -57,7 +61,7 @@ export class RepartitionService extends ServiceLifecycle<RepartitionSummary> {
       await this.sink!.send(out);
       this.count.out(tally.get('packets') ?? 0);
     },
-    (offsets) => this.source!.commit(offsets),
+    (offsets) => this.commit(offsets),
     (err) => this.fail(err),
   );
   private readonly count: Record<'messages' | 'packets' | 'out' | 'dlq', (n?: number, l?: Record<string, string>) => void>;
@@ -90,9 +94,26 @@ export class RepartitionService extends ServiceLifecycle<RepartitionSummary> {
     this.partitions = (await this.admin!.endOffsets(this.output)).size;
     this.deadLetters.maxBytes = await prepareDeadLetterTopic(this.admin!, o.topics[0], o.dlqTopic, largest);
     await this.startConsuming(
-      { compression: o.compression, groupId: repartitionGroup(o.appId), topics: o.topics, fromBeginning: o.fromBeginning, sessionTimeoutMs: o.sessionTimeoutMs, tickMs: TICK_MS },
-      { topics: o.topics, output: this.output, partitions: this.partitions, format: o.inputFormat },
+      { compression: o.compression, groupId: repartitionGroup(o.appId), topics: o.topics, fromBeginning: o.fromBeginning, sessionTimeoutMs: o.sessionTimeoutMs, tickMs: TICK_MS, transaction: o.exactlyOnce },
+      { topics: o.topics, output: this.output, partitions: this.partitions, format: o.inputFormat, ...(o.exactlyOnce ? { transactionalId: o.exactlyOnce.transactionalId } : {}) },
     );
+  }
+
+  /** The offsets the write just acknowledged covers: committed, or (exactly-once) its transaction committed with them. */
+  private async commit(offsets: CommitOffsets): Promise<void> {
+    if (!this.options.exactlyOnce) return this.source!.commit(offsets);
+    const member = this.source!.membership();
+    if (!member) throw new Error('no consumer group membership to commit offsets for (not joined)');
+    const sink = this.sink as TransactionalSink;
+    try {
+      await sink.commitTransaction(offsets, { groupId: repartitionGroup(this.options.appId), ...member });
+    } catch (err) {
+      if (!(err instanceof StaleMemberError)) throw err;
+      // The group has moved on from this member: what it read since its last commit is someone else's to write.
+      await sink.abortTransaction();
+      this.writer.discard();
+      this.log.warn('transaction refused: the group has moved on from this member; aborted (the partitions\' next owners write it)', { error: err.message });
+    }
   }
 
   protected finalWork(): Promise<void> {

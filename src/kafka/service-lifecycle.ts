@@ -1,5 +1,5 @@
 import type { Logger } from '../util/logger';
-import type { Admin, BatchContext, ConsumedBatch, KafkaClient, Sink, Source, TopicPartition } from './client';
+import type { Admin, BatchContext, ConsumedBatch, KafkaClient, Sink, SinkOptions, Source, TopicPartition } from './client';
 import type { Compression } from './codecs';
 import { disconnectAll } from './shutdown';
 
@@ -77,10 +77,10 @@ export abstract class ServiceLifecycle<Summary> {
 
   /** The producer (in its thread), then the group consumer: batches start coming, and ticks. */
   protected async startConsuming(
-    o: { compression: Compression; groupId: string; topics: readonly string[]; fromBeginning: boolean; sessionTimeoutMs?: number; tickMs: number },
+    o: { compression: Compression; groupId: string; topics: readonly string[]; fromBeginning: boolean; sessionTimeoutMs?: number; tickMs: number; transaction?: SinkOptions['transaction'] },
     logFields: Record<string, unknown>,
   ): Promise<void> {
-    this.sink = this.client.sink({ compression: o.compression, thread: true });
+    this.sink = this.client.sink({ compression: o.compression, thread: true, transaction: o.transaction });
     await this.sink.connect();
     this.source = this.client.source({ groupId: o.groupId, topics: o.topics, fromBeginning: o.fromBeginning, sessionTimeoutMs: o.sessionTimeoutMs });
     this.source.onAssignment((a) => this.onAssignment(a));

@@ -13,10 +13,16 @@ export type CommitOffsets = (TopicPartition & { offset: string })[];
  * `handOver` sends the outbox at once, even with a write in flight, for a burst that should not
  * wait (every lingering flow closing at the end of input). Sends reach `send` in order, and the
  * sinks write them in that order (the producer thread and the wire producer take one at a time).
+ *
+ * `cutAtMarks` (transactions): a mark with offsets cuts the outbox there, and its commit covers
+ * exactly the records appended before it; records appended after it wait for that commit (they
+ * belong to the next transaction).
  */
 export class WriteBehind {
   private packer = new MessagePacker();
   private offsets = new Map<string, TopicPartition & { offset: string }>();
+  /** cutAtMarks: outboxes closed by a mark, each with the offsets to commit once it is written. */
+  private readonly cuts: { packer: MessagePacker; offsets: CommitOffsets }[] = [];
   /** Records sent and not yet acknowledged. */
   private inFlight = 0;
   /** Sends not yet settled, in the order they were made. */
@@ -28,6 +34,7 @@ export class WriteBehind {
     private readonly send: (out: PackedMessages, tally: ReadonlyMap<string, number>) => Promise<void>,
     private readonly commit: (offsets: CommitOffsets) => Promise<void>,
     private readonly onError: (err: Error) => void,
+    private readonly cutAtMarks = false,
   ) {}
 
   /** Where records go; they are written with the next `mark`'s write (or `handOver`). */
@@ -37,26 +44,47 @@ export class WriteBehind {
 
   /** Records appended and not yet acknowledged. */
   get backlog(): number {
-    return this.packer.count + this.inFlight;
+    let n = this.packer.count + this.inFlight;
+    for (const c of this.cuts) n += c.packer.count;
+    return n;
   }
 
-  /** Everything appended so far is to be written, then `offsets` committed (newest per partition wins). */
-  mark(offsets: CommitOffsets): void {
+  /**
+   * Everything appended so far is to be written, then `offsets` committed (newest per partition
+   * wins). `commitPoint` (cutAtMarks): commit there even without offsets (a transaction must end).
+   */
+  mark(offsets: CommitOffsets, commitPoint = false): void {
     if (this.error) throw this.error;
-    for (const o of offsets) this.offsets.set(`${o.topic}\u0000${o.partition}`, o);
-    if (this.packer.count === 0 && this.offsets.size === 0) return;
+    if (this.cutAtMarks && (offsets.length > 0 || commitPoint)) {
+      this.cuts.push({ packer: this.packer, offsets: [...offsets] });
+      this.packer = new MessagePacker(this.nextSize(this.packer));
+    } else for (const o of offsets) this.offsets.set(`${o.topic}\u0000${o.partition}`, o);
+    if (this.packer.count === 0 && this.offsets.size === 0 && this.cuts.length === 0) return;
     this.loop ??= this.run();
   }
 
   /** Sends what the outbox holds now, without waiting for the write in flight. */
   handOver(): void {
     if (this.error) throw this.error;
+    // With cuts waiting, what the outbox holds comes after their commits.
+    if (this.cuts.length > 0) return;
     const taken = this.packer;
     if (taken.count === 0) return;
-    // The next outbox starts half as large again as this one was filled: writes under load are
-    // alike, and one just larger than its buffer would copy all of it to grow (a profile found
-    // that copy in 1.3% of the consumer's time when sized at exactly the last fill).
-    this.packer = new MessagePacker(Math.min(Math.max(taken.writer.at * 1.5, 64 * 1024), 64 * 1024 * 1024));
+    this.packer = new MessagePacker(this.nextSize(taken));
+    this.sendPacker(taken);
+  }
+
+  /**
+   * The next outbox starts half as large again as this one was filled: writes under load are
+   * alike, and one just larger than its buffer would copy all of it to grow (a profile found
+   * that copy in 1.3% of the consumer's time when sized at exactly the last fill).
+   */
+  private nextSize(taken: MessagePacker): number {
+    return Math.min(Math.max(taken.writer.at * 1.5, 64 * 1024), 64 * 1024 * 1024);
+  }
+
+  private sendPacker(taken: MessagePacker): void {
+    if (taken.count === 0) return;
     this.inFlight += taken.count;
     const sent: Promise<void> = this.send(taken.finish(), taken.tally).then(
       () => {
@@ -84,12 +112,16 @@ export class WriteBehind {
 
   private async run(): Promise<void> {
     try {
-      while (this.packer.count > 0 || this.offsets.size > 0) {
-        const offsets = [...this.offsets.values()];
-        this.offsets = new Map();
-        this.handOver();
+      while (this.packer.count > 0 || this.offsets.size > 0 || this.cuts.length > 0) {
+        const cut = this.cuts.shift();
+        const offsets = cut ? cut.offsets : [...this.offsets.values()];
+        if (cut) this.sendPacker(cut.packer);
+        else {
+          this.offsets = new Map();
+          this.handOver();
+        }
         await Promise.all([...this.sends]); // every send made before these offsets were taken
-        if (offsets.length > 0) await this.commit(offsets);
+        if (cut || offsets.length > 0) await this.commit(offsets);
       }
     } catch (err) {
       this.failWith(err as Error);
@@ -98,11 +130,19 @@ export class WriteBehind {
     }
   }
 
+  /** Forgets every record and offset not sent yet (their transaction is aborted; the state that made them is dropped). */
+  discard(): void {
+    this.packer = new MessagePacker();
+    this.offsets.clear();
+    this.cuts.length = 0;
+  }
+
   private failWith(err: Error): void {
     if (this.error) return;
     this.error = err;
     this.packer = new MessagePacker();
     this.offsets.clear();
+    this.cuts.length = 0;
     this.onError(err);
   }
 }

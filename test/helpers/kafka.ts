@@ -129,7 +129,8 @@ export async function cli(args: string[], env: Record<string, string> = {}): Pro
  * Every record of `topic` now, read partition by partition with the wire partition reader (no
  * consumer group: far faster than kafkajs for the hundreds of thousands of events a scale test writes).
  */
-export async function readTopicDirect(topic: string, brokers = BROKERS!): Promise<{ partition: number; key: string | null; value: Buffer }[]> {
+/** Every record of `topic`; `readCommitted`: only what committed transactions wrote (isolation.level=read_committed). */
+export async function readTopicDirect(topic: string, brokers = BROKERS!, readCommitted = false): Promise<{ partition: number; key: string | null; value: Buffer }[]> {
   const { PartitionReader } = await import('../../src/kafka/wire/partition-reader');
   const { createLogger } = await import('../../src/util/logger');
   const admin = kafka(brokers).admin();
@@ -142,7 +143,7 @@ export async function readTopicDirect(topic: string, brokers = BROKERS!): Promis
     for (const partition of partitions) {
       await reader.read(topic, partition, (records) => {
         for (const r of records) out.push({ partition, key: r.key?.toString() ?? null, value: r.value ?? Buffer.alloc(0) });
-      });
+      }, { readCommitted });
     }
   } finally {
     reader.close();

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { repeatCapture } from '../../bench/capture-copies';
 import type { TcpReuseEvent } from '../../src/model/events';
-import { cli, describeKafka, killChildren, metricsPortOf, metricTotal, readTopicDirect, runCli, uniqueName } from '../helpers/kafka';
+import { cli, describeKafka, killChildren, metricsPortOf, metricTotal, readTopicDirect, runCli, uniqueName, type CliRun } from '../helpers/kafka';
 import { rng } from '../helpers/rng';
 import { analyzeCapture, capturePath } from '../helpers/run';
 import { expectEquivalent, multiset, once } from '../helpers/scaled-analysis';
@@ -42,8 +42,8 @@ describeKafka('scaled consumer through rebalances and kills (real broker)', () =
     'consume', '--topic', topic, '--app-id', `${id}.app`, '--until-end', '--metrics-port', '0', '--flows-topic', `${id}.flows`, '--alerts-topic', `${id}.alerts`,
     '--dlq-topic', `${id}.dlq`, '--checkpoint-interval', String(checkpointS), '--session-timeout-ms', String(sessionMs), '--log-level', 'info',
   ];
-  const start = async (id: string, checkpointS?: number, sessionMs?: number): Promise<{ run: ReturnType<typeof runCli>; port: number }> => {
-    const run = runCli(args(id, checkpointS, sessionMs));
+  const start = async (id: string, checkpointS?: number, sessionMs?: number, extra: string[] = []): Promise<{ run: ReturnType<typeof runCli>; port: number }> => {
+    const run = runCli([...args(id, checkpointS, sessionMs), ...extra]);
     return { run, port: await metricsPortOf(run.stderr) };
   };
   /** Packets the group has processed (what every live instance says; a killed one's count is lost with it). */
@@ -55,8 +55,54 @@ describeKafka('scaled consumer through rebalances and kills (real broker)', () =
       await sleep(100);
     }
   };
-  const outputs = async (id: string): Promise<TcpReuseEvent[]> =>
-    [...(await readTopicDirect(`${id}.flows`)), ...(await readTopicDirect(`${id}.alerts`))].map((m) => JSON.parse(m.value.toString()) as TcpReuseEvent);
+  const outputs = async (id: string, readCommitted = false): Promise<TcpReuseEvent[]> =>
+    [...(await readTopicDirect(`${id}.flows`, undefined, readCommitted)), ...(await readTopicDirect(`${id}.alerts`, undefined, readCommitted))].map((m) => JSON.parse(m.value.toString()) as TcpReuseEvent);
+  type Instance = Awaited<ReturnType<typeof start>>;
+  const exitedCleanly = (results: CliRun[]): void => {
+    for (const res of results) expect({ code: res.code, tail: res.code === 0 ? '' : res.stderr.slice(-3000) }).toEqual({ code: 0, tail: '' });
+  };
+  /**
+   * SIGKILLs the busiest instance (one still joining the group owns nothing a kill could lose; on
+   * a tie, a seeded pick) at five seeded moments, starting `restart(slot)` in its place each time;
+   * then waits for every instance to end.
+   */
+  const killBusiestFiveTimes = async (live: Instance[], seed: number, restart: (slot: number) => Promise<Instance>): Promise<CliRun[]> => {
+    const r = rng(seed);
+    let processedBefore = 0;
+    for (let k = 0; k < 5; k++) {
+      const target = packets * (0.1 + 0.15 * k) + r(packets / 20);
+      await waitFor(`kill ${k + 1}`, async () => processedBefore + (await progress(live.map((x) => x.port))) > target, 240_000);
+      const counts = await Promise.all(live.map((x) => metricTotal(x.port, 'packets_in_total')));
+      const busiest = Math.max(...counts);
+      const candidates = counts.map((c, i) => (c === busiest ? i : -1)).filter((i) => i >= 0);
+      const victim = candidates[r(candidates.length)];
+      processedBefore += counts[victim];
+      live[victim].run.child.kill('SIGKILL');
+      live[victim] = await restart(victim);
+    }
+    return Promise.all(live.map((x) => x.run.done));
+  };
+  /**
+   * SIGSTOPs the busiest instance for `stopMs` once the group has processed each of `shares` of the
+   * input (an instance that has consumed everything exits, and its metrics with it: a moment the
+   * input reached meanwhile is passed, not waited for forever); then waits for every instance to end.
+   */
+  const stallBusiest = async (live: Instance[], shares: number[], stopMs: number): Promise<{ stalls: number; results: CliRun[] }> => {
+    let exited = 0;
+    for (const x of live) void x.run.done.then(() => exited++);
+    let stalls = 0;
+    for (const share of shares) {
+      await waitFor(`${share * 100}%`, async () => exited > 0 || (await progress(live.map((x) => x.port))) > packets * share, 240_000);
+      if (exited > 0) break;
+      stalls++;
+      const counts = await Promise.all(live.map((x) => metricTotal(x.port, 'packets_in_total')));
+      const victim = live[counts.indexOf(Math.max(...counts))];
+      victim.run.child.kill('SIGSTOP');
+      await sleep(stopMs);
+      victim.run.child.kill('SIGCONT');
+    }
+    return { stalls, results: await Promise.all(live.map((x) => x.run.done)) };
+  };
 
   test('instances joining and one leaving mid-stream: nothing lost, nothing twice', async () => {
     const id = `${base}.rb`;
@@ -82,27 +128,9 @@ describeKafka('scaled consumer through rebalances and kills (real broker)', () =
 
   test('SIGKILL of an instance at five seeded moments, each restarted: every reuse and cycle still there', async () => {
     const id = `${base}.k9`;
-    const r = rng(9);
     // Checkpoints 3 s apart: a kill loses work since the last one, which its successor redoes.
-    const live = [await start(id, 3), await start(id, 3), await start(id, 3)];
-    const killedRuns: Promise<unknown>[] = [];
-    let processedBefore = 0;
-    for (let k = 0; k < 5; k++) {
-      const target = packets * (0.1 + 0.15 * k) + r(packets / 20);
-      await waitFor(`kill ${k + 1}`, async () => processedBefore + (await progress(live.map((x) => x.port))) > target, 240_000);
-      // The busiest instance (an instance still joining the group owns nothing a kill could lose);
-      // on a tie, a seeded pick.
-      const counts = await Promise.all(live.map((x) => metricTotal(x.port, 'packets_in_total')));
-      const busiest = Math.max(...counts);
-      const candidates = counts.map((c, i) => (c === busiest ? i : -1)).filter((i) => i >= 0);
-      const victim = candidates[r(candidates.length)];
-      processedBefore += counts[victim];
-      live[victim].run.child.kill('SIGKILL');
-      killedRuns.push(live[victim].run.done);
-      live[victim] = await start(id, 3);
-    }
-    const results = await Promise.all(live.map((x) => x.run.done));
-    for (const res of results) expect({ code: res.code, tail: res.code === 0 ? '' : res.stderr.slice(-3000) }).toEqual({ code: 0, tail: '' });
+    const results = await killBusiestFiveTimes([await start(id, 3), await start(id, 3), await start(id, 3)], 9, () => start(id, 3));
+    exitedCleanly(results);
     const got = await outputs(id);
     const unique = once(got);
     // Every reference reuse, cycle and connection at least once (with its gap, severity, how the old one ended …).
@@ -115,28 +143,44 @@ describeKafka('scaled consumer through rebalances and kills (real broker)', () =
     expect(got.length - unique.length).toBeGreaterThan(0); // the kills did cost redone work, and it was redone
   }, 900_000);
 
+  test('--exactly-once: SIGKILL of an instance at five seeded moments, each restarted with its transactional id: read committed, the output equals analyze --json, nothing twice', async () => {
+    const id = `${base}.eos`;
+    // Each instance keeps its transactional id across its restarts (its open transaction is aborted when it comes back).
+    const eos = (slot: number): Promise<Instance> => start(id, 1, 6000, ['--exactly-once', '--transactional-id', `${id}.tx${slot}`]);
+    exitedCleanly(await killBusiestFiveTimes([await eos(0), await eos(1), await eos(2)], 17, eos));
+    const got = await outputs(id, true);
+    const keys = got.map((e) => JSON.stringify(e));
+    // What the killed instances wrote after their last commit is there for a read_uncommitted reader, aborted.
+    const uncommitted = (await outputs(id, false)).length;
+    process.stderr.write(`scaled --exactly-once SIGKILL test: ${got.length} events committed, ${keys.length - new Set(keys).size} repeats; ${uncommitted - got.length} aborted records\n`);
+    expect(keys.length - new Set(keys).size).toBe(0);
+    expectEquivalent(got, want);
+  }, 900_000);
+
+  test('--exactly-once: the busiest instance stopped (SIGSTOP) past its session timeout twice (a zombie): its transaction refused and aborted, it rejoins; read committed, equal, nothing twice', async () => {
+    const id = `${base}.zombie`;
+    // A transaction timeout well past the stall: a stall past it gets the producer fenced (exit 1, see docs/scale-out.md).
+    const eos = (slot: number): Promise<Instance> => start(id, 1, 6000, ['--exactly-once', '--transactional-id', `${id}.tx${slot}`, '--transaction-timeout', '30']);
+    // Past the 6 s session timeout: the group gives the stalled one's partitions to the other, which
+    // restores them from the last committed checkpoints; the stalled one wakes with work it cannot commit.
+    const { stalls, results } = await stallBusiest([await eos(0), await eos(1)], [0.25, 0.6], 9000);
+    expect(stalls).toBe(2);
+    exitedCleanly(results);
+    const refused = results.reduce((n, res) => n + (res.stderr.match(/transaction refused: the group has moved on/g)?.length ?? 0), 0);
+    const got = await outputs(id, true);
+    const keys = got.map((e) => JSON.stringify(e));
+    process.stderr.write(`scaled --exactly-once SIGSTOP test: ${got.length} events committed, ${keys.length - new Set(keys).size} repeats; ${refused} transactions refused\n`);
+    expect(refused).toBeGreaterThan(0); // the stalled member did try to commit what was no longer its
+    expect(keys.length - new Set(keys).size).toBe(0);
+    expectEquivalent(got, want);
+  }, 600_000);
+
   test('the busiest instance stopped (SIGSTOP) for 5 s at three moments: the output equals analyze --json, nothing twice', async () => {
     const id = `${base}.stop`;
-    const live = [await start(id, 0.5, 15000), await start(id, 0.5, 15000)];
-    // An instance that has consumed everything exits (--until-end) and its metrics go with it: a
-    // moment the input reached meanwhile (on a loaded machine) is passed, not waited for forever.
-    let exited = 0;
-    for (const x of live) void x.run.done.then(() => exited++);
-    let stalls = 0;
-    for (const share of [0.2, 0.45, 0.7]) {
-      await waitFor(`${share * 100}%`, async () => exited > 0 || (await progress(live.map((x) => x.port))) > packets * share, 240_000);
-      if (exited > 0) break;
-      stalls++;
-      const counts = await Promise.all(live.map((x) => metricTotal(x.port, 'packets_in_total')));
-      const victim = live[counts.indexOf(Math.max(...counts))];
-      // A stall of the process itself (a GC pause, CPU starvation): nothing may be judged idle or reordered by it.
-      victim.run.child.kill('SIGSTOP');
-      await sleep(5000);
-      victim.run.child.kill('SIGCONT');
-    }
-    const results = await Promise.all(live.map((x) => x.run.done));
+    // A stall of the process itself (a GC pause, CPU starvation): nothing may be judged idle or reordered by it.
+    const { stalls, results } = await stallBusiest([await start(id, 0.5, 15000), await start(id, 0.5, 15000)], [0.2, 0.45, 0.7], 5000);
     expect(stalls).toBeGreaterThanOrEqual(2);
-    for (const res of results) expect({ code: res.code, tail: res.code === 0 ? '' : res.stderr.slice(-3000) }).toEqual({ code: 0, tail: '' });
+    exitedCleanly(results);
     const events = await outputs(id);
     const keys = events.map((e) => JSON.stringify(e));
     expect(keys.length - new Set(keys).size).toBe(0);

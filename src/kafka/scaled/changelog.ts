@@ -87,6 +87,8 @@ export async function readCheckpoints(
   topic: string,
   partition: number,
   tasks: ReadonlySet<string>,
+  /** --exactly-once: only committed checkpoints, once the transactions before the read have ended (waiting up to this long). */
+  committedWithinMs?: number,
 ): Promise<{ restored: Map<string, Restored>; bytes: number; seconds: number }> {
   const started = performance.now();
   const manifests = new Map<string, Manifest>();
@@ -108,7 +110,7 @@ export async function readCheckpoints(
         if (at < 0) manifests.set(task, JSON.parse(r.value.toString('utf8')) as Manifest);
         else chunks.set(key, { id: r.headers[CHECKPOINT_HEADER] ?? '', value: r.value });
       }
-    });
+    }, committedWithinMs === undefined ? {} : { readCommitted: true, waitStableMs: committedWithinMs });
     bytes = read.bytes;
   } finally {
     reader.close();

@@ -1,37 +1,91 @@
 /**
  * Records of the clients topic (`<app-id>.clients-repartition`): what the flow tasks send the
- * client tasks. An item is a flow.open (opened by a handshake) or a port.reuse as its JSON, keyed
- * by `sensor|client address` so one client's connections meet in one partition, with the sending
- * task and its sequence number in headers. A mark goes to every partition: the sender's low
- * watermark, whether its input is at its end for now (idle), and whether it has ended for good
- * (final: `--until-end` flushed it).
+ * client tasks. Items (a flow.open opened by a handshake, or a port.reuse, each with the sending
+ * task's sequence number) go to the partition `sensor|client address` hashes to, so that one
+ * client's connections meet in one partition; a flow task gathers what one batch of its input
+ * gives each partition into one record (FeedBatches): a value `[[seq,event],…]` in JSON, the
+ * sending task in a header. Records of one item each, keyed by `sensor|client address` with the
+ * sequence number in a header, are what earlier versions wrote; they are still read. A mark goes to
+ * every partition: the sender's low watermark, whether its input is at its end for now (idle), and
+ * whether it has ended for good (final: `--until-end` flushed it).
+ *
+ * One record per batch and partition instead of one per item: the client tasks' kafkajs decodes a
+ * record (and its headers) into objects, and the producer frames each; with items one by one the
+ * feed cost more than the events themselves.
  */
 import { writeEventJson } from '../../model/event-json';
 import type { ClientFeedEvent } from '../../stages/client-stage';
+import { ByteWriter } from '../../util/byte-writer';
 import type { ConsumedMessage } from '../client';
 import type { MessagePacker } from '../message-pack';
+import { keyPartition } from '../wire/murmur2';
 
-export const FEED_HEADERS = { from: 'tcpreuse-from', seq: 'tcpreuse-seq', mark: 'tcpreuse-mark', idle: 'tcpreuse-idle', final: 'tcpreuse-final' } as const;
+export const FEED_HEADERS = { from: 'tcpreuse-from', seq: 'tcpreuse-seq', items: 'tcpreuse-items', mark: 'tcpreuse-mark', idle: 'tcpreuse-idle', final: 'tcpreuse-final' } as const;
 
-export type FeedRecord =
-  | { readonly kind: 'item'; readonly from: string; readonly seq: number; readonly event: ClientFeedEvent }
-  | { readonly kind: 'mark'; readonly from: string; readonly ts: number; readonly idle: boolean; readonly final: boolean };
+export interface FeedItem {
+  readonly seq: number;
+  readonly event: ClientFeedEvent;
+}
+
+export type FeedRecord = { readonly kind: 'items'; readonly from: string; readonly items: readonly FeedItem[] } | { readonly kind: 'mark'; readonly from: string; readonly ts: number; readonly idle: boolean; readonly final: boolean };
 
 export class FeedRecordError extends Error {
   override name = 'FeedRecordError';
 }
 
-export function packFeedItem(packer: MessagePacker, topic: string, from: string, seq: number, e: ClientFeedEvent): void {
-  packer.begin(topic, undefined, Math.floor(e.ts / 1000), true);
-  packer.field(`${e.sensor}|${e.client.ip}`);
-  writeEventJson(packer.open(), e);
-  packer.close();
-  packer.writer.u16(2);
-  packer.field(FEED_HEADERS.from);
-  packer.field(from);
-  packer.field(FEED_HEADERS.seq);
-  packer.field(String(seq));
-  packer.label('feed');
+/** A record's value grows to about this before the next item starts another (well under the broker's 1 MB limit). */
+const RECORD_BYTES = 256 * 1024;
+
+interface Gathered {
+  readonly partition: number;
+  readonly w: ByteWriter;
+  items: number;
+  readonly ts: number;
+}
+
+/** One flow task's items not written yet, per clients partition. */
+export class FeedBatches {
+  private readonly open = new Map<number, Gathered>();
+  /** Records filled up, in the order they were started. */
+  private readonly full: Gathered[] = [];
+  private readonly key = new ByteWriter(256);
+
+  constructor(private readonly partitions: number) {}
+
+  get pending(): boolean {
+    return this.open.size > 0 || this.full.length > 0;
+  }
+
+  add(seq: number, e: ClientFeedEvent): void {
+    const k = this.key;
+    k.at = 0;
+    k.text(`${e.sensor}|${e.client.ip}`);
+    const partition = keyPartition(k.buf, this.partitions, k.at);
+    let b = this.open.get(partition);
+    if (b && b.w.at >= RECORD_BYTES) {
+      this.full.push(b);
+      b = undefined;
+    }
+    if (!b) this.open.set(partition, (b = { partition, w: new ByteWriter(4096), items: 0, ts: e.ts }));
+    b.w.text(b.items === 0 ? `[[${seq},` : `,[${seq},`);
+    writeEventJson(b.w, e);
+    b.w.u8(0x5d); // ]
+    b.items++;
+  }
+
+  /** Writes one record per partition with items, to `topic`, from task `from`. */
+  writeTo(packer: MessagePacker, topic: string, from: string): void {
+    // A partition's full records before its open one: its items stay in sequence order.
+    for (const b of [...this.full, ...this.open.values()]) {
+      b.w.u8(0x5d); // ]
+      packer.begin(topic, b.partition, Math.floor(b.ts / 1000), false);
+      packer.field(b.w.buf.subarray(0, b.w.at));
+      packer.headers({ [FEED_HEADERS.from]: from, [FEED_HEADERS.items]: String(b.items) });
+      packer.label('feed');
+    }
+    this.open.clear();
+    this.full.length = 0;
+  }
 }
 
 export function packFeedMark(packer: MessagePacker, topic: string, partition: number, from: string, ts: number, idle: boolean, final: boolean): void {
@@ -39,6 +93,17 @@ export function packFeedMark(packer: MessagePacker, topic: string, partition: nu
   packer.field('');
   packer.headers({ [FEED_HEADERS.from]: from, [FEED_HEADERS.mark]: String(ts), [FEED_HEADERS.idle]: idle ? '1' : '0', [FEED_HEADERS.final]: final ? '1' : '0' });
   packer.label('mark');
+}
+
+function feedEvent(value: unknown, offset: string): ClientFeedEvent {
+  const type = (value as { type?: unknown } | null)?.type;
+  if (type !== 'flow.open' && type !== 'port.reuse') throw new FeedRecordError(`offset ${offset}: a ${String(type)} is not for the client stage`);
+  return value as ClientFeedEvent;
+}
+
+function sequence(value: unknown, offset: string): number {
+  if (!Number.isSafeInteger(value) || (value as number) < 0) throw new FeedRecordError(`offset ${offset}: no sequence number`);
+  return value as number;
 }
 
 export function parseFeedRecord(m: ConsumedMessage): FeedRecord {
@@ -50,14 +115,21 @@ export function parseFeedRecord(m: ConsumedMessage): FeedRecord {
     if (Number.isNaN(ts)) throw new FeedRecordError(`offset ${m.offset}: mark ${JSON.stringify(mark)} is not a time`);
     return { kind: 'mark', from, ts, idle: m.headers[FEED_HEADERS.idle] === '1', final: m.headers[FEED_HEADERS.final] === '1' };
   }
-  const seq = Number(m.headers[FEED_HEADERS.seq]);
-  if (!Number.isSafeInteger(seq) || seq < 0) throw new FeedRecordError(`offset ${m.offset}: no sequence number`);
-  let event: ClientFeedEvent;
+  let value: unknown;
   try {
-    event = JSON.parse(m.value?.toString('utf8') ?? '') as ClientFeedEvent;
+    value = JSON.parse(m.value?.toString('utf8') ?? '');
   } catch {
-    throw new FeedRecordError(`offset ${m.offset}: the value is not an event's JSON`);
+    throw new FeedRecordError(`offset ${m.offset}: the value is not JSON`);
   }
-  if (event.type !== 'flow.open' && event.type !== 'port.reuse') throw new FeedRecordError(`offset ${m.offset}: a ${String((event as { type?: unknown }).type)} is not for the client stage`);
-  return { kind: 'item', from, seq, event };
+  // One item per record, its sequence number in a header (as earlier versions wrote them).
+  if (m.headers[FEED_HEADERS.items] === undefined) return { kind: 'items', from, items: [{ seq: sequence(Number(m.headers[FEED_HEADERS.seq]), m.offset), event: feedEvent(value, m.offset) }] };
+  if (!Array.isArray(value)) throw new FeedRecordError(`offset ${m.offset}: the value is not a list of items`);
+  return {
+    kind: 'items',
+    from,
+    items: value.map((item: unknown) => {
+      if (!Array.isArray(item) || item.length !== 2) throw new FeedRecordError(`offset ${m.offset}: an item is not [sequence number, event]`);
+      return { seq: sequence(item[0], m.offset), event: feedEvent(item[1], m.offset) };
+    }),
+  };
 }

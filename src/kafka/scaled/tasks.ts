@@ -4,10 +4,11 @@
  * stage doing the analysis.
  */
 import type { PortReuseEvent, StreamItem, TcpReuseEvent } from '../../model/events';
-import { ClientStage, type ClientFeedEvent, type ClientStageEvent, type ClientStageOptions } from '../../stages/client-stage';
+import { ClientStage, type ClientStageEvent, type ClientStageOptions } from '../../stages/client-stage';
 import { FlowStage, type FlowStageOptions } from '../../stages/flow-stage';
 import { US_PER_S } from '../../util/options';
 import type { WrittenCheckpoint } from './changelog';
+import { FeedBatches } from './feed-records';
 
 export type TaskKind = 'flow' | 'client';
 
@@ -48,6 +49,8 @@ abstract class Task {
 export class FlowTask extends Task {
   readonly kind = 'flow';
   stage: FlowStage;
+  /** What the stage gave the client stage and the service has not written yet (see feed-records.ts). */
+  readonly feed: FeedBatches;
   /** The last mark sent to the clients topic. */
   sentMark = { ts: -Infinity, idle: false, final: false };
 
@@ -56,9 +59,11 @@ export class FlowTask extends Task {
     partition: number,
     private readonly options: FlowStageOptions,
     private readonly onEvent: (e: TcpReuseEvent) => void,
-    private readonly onFeed: (from: string, seq: number, e: ClientFeedEvent) => void,
+    /** Partitions of the clients topic. */
+    clientPartitions: number,
   ) {
     super(topic, partition);
+    this.feed = new FeedBatches(clientPartitions);
     this.stage = this.newStage();
   }
 
@@ -77,11 +82,10 @@ export class FlowTask extends Task {
   }
 
   private newStage(): FlowStage {
-    const key = this.key;
     const emit = (e: StreamItem | PortReuseEvent): void => {
       if (e.type !== 'watermark' && e.type !== 'flow.interleave') this.onEvent(e as TcpReuseEvent);
     };
-    return new FlowStage(this.options, emit, (seq, e) => this.onFeed(key, seq, e));
+    return new FlowStage(this.options, emit, (seq, e) => this.feed.add(seq, e));
   }
 }
 

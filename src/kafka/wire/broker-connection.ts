@@ -19,6 +19,8 @@ interface Pending {
   readonly resolve: (r: Reader) => void;
   readonly reject: (e: Error) => void;
   readonly timer: NodeJS.Timeout;
+  /** A flexible version: the response header carries tagged fields. */
+  readonly flexible: boolean;
 }
 
 export interface ConnectionSettings {
@@ -71,8 +73,11 @@ export class BrokerConnection {
     });
   }
 
-  /** Sends a request; resolves with a reader positioned after the response header. */
-  request(apiKey: number, version: number, body: readonly Buffer[]): Promise<Reader> {
+  /**
+   * Sends a request; resolves with a reader positioned after the response header. `flexible`: a
+   * flexible version of the API (request header v2; the response header's tagged fields skipped).
+   */
+  request(apiKey: number, version: number, body: readonly Buffer[], flexible = false): Promise<Reader> {
     if (!this.socket || this.failure) return Promise.reject(this.failure ?? new BrokerConnectionError(`not connected to ${this.host}:${this.port}`));
     const socket = this.socket;
     const correlationId = (this.nextCorrelationId = (this.nextCorrelationId + 1) | 0);
@@ -81,10 +86,10 @@ export class BrokerConnection {
         () => this.fail(new BrokerConnectionError(`request (api ${apiKey}) to ${this.host}:${this.port} timed out after ${this.settings.requestTimeoutMs} ms`)),
         this.settings.requestTimeoutMs,
       );
-      this.pending.push({ correlationId, resolve, reject, timer });
+      this.pending.push({ correlationId, resolve, reject, timer, flexible });
       // One writev for the frame: the record batches are not copied into a request buffer.
       socket.cork();
-      for (const part of requestFrame(apiKey, version, correlationId, this.settings.clientId, body)) socket.write(part);
+      for (const part of requestFrame(apiKey, version, correlationId, this.settings.clientId, body, flexible)) socket.write(part);
       socket.uncork();
     });
   }
@@ -130,6 +135,7 @@ export class BrokerConnection {
       return;
     }
     clearTimeout(p.timer);
+    if (p.flexible) r.skipTags();
     p.resolve(r);
   }
 }

@@ -112,6 +112,12 @@ export class BrokerPool {
     return this.connectionTo(leader);
   }
 
+  /** The connection to a broker a response named (a coordinator), remembered for connectionTo. */
+  connectionAt(broker: BrokerAddress): Promise<BrokerLink> {
+    this.brokers.set(broker.nodeId, broker);
+    return this.open(broker.host, broker.port);
+  }
+
   async connectionTo(nodeId: number): Promise<BrokerLink> {
     const address = this.brokers.get(nodeId);
     if (!address) throw new BrokerConnectionError(`broker ${nodeId} is not in the metadata`);

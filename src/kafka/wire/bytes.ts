@@ -132,4 +132,45 @@ export class Reader {
     for (let i = 0; i < n; i++) out.push(item(this));
     return out;
   }
+
+  /** Unsigned varint (flexible versions' lengths and tag counts). */
+  uvarint(): number {
+    let v = 0;
+    let scale = 1;
+    for (;;) {
+      const x = this.buf[this.at++];
+      v += (x & 0x7f) * scale;
+      if (x < 0x80) return v;
+      scale *= 0x80;
+    }
+  }
+
+  /** COMPACT_NULLABLE_STRING: uvarint length + 1 (0 for null), UTF-8. */
+  compactString(): string | null {
+    const n = this.uvarint() - 1;
+    if (n < 0) return null;
+    const v = this.buf.toString('utf8', this.at, this.at + n);
+    this.at += n;
+    return v;
+  }
+
+  /** COMPACT_ARRAY: uvarint count + 1; each item followed by its tagged fields (skipped). */
+  compactArray<T>(item: (r: Reader) => T): T[] {
+    const n = this.uvarint() - 1;
+    const out: T[] = [];
+    for (let i = 0; i < n; i++) {
+      out.push(item(this));
+      this.skipTags();
+    }
+    return out;
+  }
+
+  /** A flexible structure's tagged fields: none are read, all are skipped. */
+  skipTags(): void {
+    const n = this.uvarint();
+    for (let i = 0; i < n; i++) {
+      this.uvarint(); // tag
+      this.at += this.uvarint(); // size, then the data
+    }
+  }
 }

@@ -5,7 +5,7 @@
  */
 import type { Logger } from '../../util/logger';
 import type { KafkaConnection } from '../client';
-import { BrokerPool, METADATA_MAX_AGE_MS } from './broker-pool';
+import { BrokerPool, METADATA_MAX_AGE_MS, sleep } from './broker-pool';
 import { errorName, KafkaProtocolError } from './errors';
 import { EARLIEST, fetchRequest, LATEST, listOffsetsRequest, parseFetch, parseListOffsets, READ_COMMITTED, READ_UNCOMMITTED } from './fetch-requests';
 import { readRecordBatches, type ReadRecord } from './record-batch-reader';
@@ -26,6 +26,12 @@ export interface ReadOptions {
   readonly from?: bigint;
   /** Bytes asked for per fetch. @default 8 MiB */
   readonly fetchBytes?: number;
+  /**
+   * With readCommitted: first wait (up to this long) until every transaction that wrote to the
+   * partition before the read started has ended, so that the read's end (the last stable offset)
+   * covers everything written before it; a transaction that stays open longer is an error.
+   */
+  readonly waitStableMs?: number;
 }
 
 export class PartitionReader {
@@ -40,7 +46,7 @@ export class PartitionReader {
     const isolation = options.readCommitted ? READ_COMMITTED : READ_UNCOMMITTED;
     const fetchBytes = options.fetchBytes ?? 8 * 1024 * 1024;
     await this.pool.withRetries('metadata', () => this.pool.refreshMetadata([topic], true));
-    const end = await this.pool.withRetries('end offset', () => this.offsetAt(topic, partition, LATEST, isolation));
+    const end = options.readCommitted && options.waitStableMs !== undefined ? await this.stableEnd(topic, partition, options.waitStableMs) : await this.pool.withRetries('end offset', () => this.offsetAt(topic, partition, LATEST, isolation));
     let offset = options.from ?? (await this.pool.withRetries('start offset', () => this.offsetAt(topic, partition, EARLIEST, isolation)));
     let records = 0;
     let bytes = 0;
@@ -73,6 +79,20 @@ export class PartitionReader {
 
   close(): void {
     this.pool.close();
+  }
+
+  /** The last stable offset once it has reached the end the partition had when this was called. */
+  private async stableEnd(topic: string, partition: number, waitMs: number): Promise<bigint> {
+    const written = await this.pool.withRetries('end offset', () => this.offsetAt(topic, partition, LATEST, READ_UNCOMMITTED));
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const stable = await this.pool.withRetries('last stable offset', () => this.offsetAt(topic, partition, LATEST, READ_COMMITTED));
+      if (stable >= written) return stable;
+      if (Date.now() > deadline) {
+        throw new Error(`${topic}/${partition}: a transaction open since before offset ${written} has not ended in ${Math.round(waitMs / 1000)} s (last stable offset ${stable})`);
+      }
+      await sleep(50);
+    }
   }
 
   private async offsetAt(topic: string, partition: number, timestamp: bigint, isolation: number): Promise<bigint> {

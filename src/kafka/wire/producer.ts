@@ -45,16 +45,18 @@ interface PartitionQueue {
 }
 
 export class WireProducer implements Sink {
-  private readonly pool: BrokerPool;
+  protected readonly pool: BrokerPool;
   private readonly sequences = new Map<string, number>();
-  private producerId = -1n;
-  private producerEpoch = 0;
+  protected producerId = -1n;
+  protected producerEpoch = 0;
+  /** Set by the transactional producer (transactional-producer.ts): produce requests and batches carry it. */
+  protected transactionalId: string | null = null;
   private scratch = Buffer.allocUnsafe(256);
 
   constructor(
     connection: KafkaConnection,
     private readonly options: SinkOptions,
-    private readonly logger: Logger,
+    protected readonly logger: Logger,
     /** How long topic metadata is trusted (ms). @default 300000, as the Java client's metadata.max.age.ms */
     metadataMaxAgeMs = METADATA_MAX_AGE_MS,
     reachability?: ConnectionHealth,
@@ -78,7 +80,7 @@ export class WireProducer implements Sink {
   }
 
   private queue: Promise<unknown> = Promise.resolve();
-  private serially<T>(work: () => Promise<T>): Promise<T> {
+  protected serially<T>(work: () => Promise<T>): Promise<T> {
     const run = this.queue.then(work, work);
     this.queue = run.catch(() => undefined);
     return run;
@@ -92,6 +94,7 @@ export class WireProducer implements Sink {
     for (const m of messages) topics.add(m.topic);
     await this.pool.withRetries('metadata', () => this.pool.refreshMetadata([...topics], true));
     const queues = this.partitionQueues(messages);
+    await this.beforeProduce(queues.values());
     let lastProgress = Date.now();
     let backoff = 50;
     while (queues.size > 0) {
@@ -144,6 +147,9 @@ export class WireProducer implements Sink {
     }
   }
 
+  /** Before the first batch of a send goes out, with the partitions it writes (a transaction adds them). */
+  protected async beforeProduce(_partitions: Iterable<{ readonly topic: string; readonly partition: number }>): Promise<void> {}
+
   /** Closes the connections once the sends already called are done. */
   disconnect(): Promise<void> {
     return this.serially(async () => this.pool.close());
@@ -195,11 +201,11 @@ export class WireProducer implements Sink {
         const sequence = this.sequences.get(id) ?? 0;
         const slice = q.slices[0];
         this.sequences.set(id, nextSequence(sequence, slice.length)); // taken before encoding yields
-        q.encoded = await encodeRecordBatch(slice, { producerId: this.producerId, producerEpoch: this.producerEpoch, baseSequence: sequence }, this.options.compression);
+        q.encoded = await encodeRecordBatch(slice, { producerId: this.producerId, producerEpoch: this.producerEpoch, baseSequence: sequence, transactional: this.transactionalId !== null }, this.options.compression);
       }
       batches.push({ topic: q.topic, partition: q.partition, records: q.encoded });
     }
-    const results = parseProduce(await conn.request(API.produce, versions.produce!, produceRequest(-1, REQUEST_TIMEOUT_MS, batches)), versions.produce!);
+    const results = parseProduce(await conn.request(API.produce, versions.produce!, produceRequest(-1, REQUEST_TIMEOUT_MS, batches, this.transactionalId)), versions.produce!);
     const byId = new Map(queues.map((q) => [`${q.topic}\u0000${q.partition}`, q]));
     const done: PartitionQueue[] = [];
     let retry = false;
@@ -211,7 +217,7 @@ export class WireProducer implements Sink {
       else if (RETRIABLE.has(r.errorCode)) {
         retry = true;
         this.logger.debug('partition write will be retried', { topic: r.topic, partition: r.partition, error: errorName(r.errorCode) });
-      } else if (SEQUENCE_LOST.has(r.errorCode)) {
+      } else if (SEQUENCE_LOST.has(r.errorCode) && this.transactionalId === null) {
         resetProducer = true;
         this.logger.warn('the broker lost this producer\'s sequence; continuing with a new producer id (batches in flight may be written twice)', { topic: r.topic, partition: r.partition, error: errorName(r.errorCode) });
       } else {
@@ -229,7 +235,8 @@ export class WireProducer implements Sink {
     for (const q of pending) q.encoded = null;
   }
 
-  private async initProducerId(): Promise<void> {
+  /** A producer id (and epoch) from the broker: idempotence only here; the transactional producer gets its id's. */
+  protected async initProducerId(): Promise<void> {
     const { conn, versions } = await this.pool.anyConnection();
     const r = parseInitProducerId(await conn.request(API.initProducerId, versions.initProducerId!, [initProducerIdRequest()]));
     if (r.errorCode !== 0) throw new KafkaProtocolError(`could not get a producer id: ${errorName(r.errorCode)}`, r.errorCode);

@@ -14,6 +14,8 @@ export interface ProducerStamp {
   readonly producerId: bigint;
   readonly producerEpoch: number;
   readonly baseSequence: number;
+  /** Part of a transaction (read_committed readers see it once the transaction commits). */
+  readonly transactional?: boolean;
 }
 
 /** baseOffset … recordCount: the fixed part of a batch. */
@@ -110,7 +112,7 @@ export async function encodeRecordBatch(messages: readonly OutgoingMessage[], st
   w.int32(-1); // partitionLeaderEpoch: unknown to a producer
   w.int8(2); // magic
   w.uint32(0); // crc, filled in below
-  w.int16(COMPRESSION_CODEC[compression]); // attributes: codec, CreateTime, not transactional
+  w.int16(COMPRESSION_CODEC[compression] | (stamp.transactional ? 0x10 : 0)); // attributes: codec, CreateTime, transactional or not
   w.int32(n - 1); // lastOffsetDelta
   w.int64n(baseTimestamp);
   w.int64n(maxTimestamp);

@@ -19,16 +19,20 @@ export const SUPPORTED: Record<keyof typeof API, readonly [number, number]> = {
   initProducerId: [0, 1],
 };
 
-/** Size-prefixed request: header v1 (api key, version, correlation id, client id) then `body`. */
-export function requestFrame(apiKey: number, version: number, correlationId: number, clientId: string, body: readonly Buffer[]): Buffer[] {
+/**
+ * Size-prefixed request: header v1 (api key, version, correlation id, client id) then `body`;
+ * `flexible` versions take header v2, which adds (empty) tagged fields.
+ */
+export function requestFrame(apiKey: number, version: number, correlationId: number, clientId: string, body: readonly Buffer[], flexible = false): Buffer[] {
   let bodySize = 0;
   for (const b of body) bodySize += b.length;
-  const head = new Writer(Buffer.allocUnsafe(4 + 8 + stringSize(clientId)));
+  const head = new Writer(Buffer.allocUnsafe(4 + 8 + stringSize(clientId) + (flexible ? 1 : 0)));
   head.int32(head.buf.length - 4 + bodySize);
   head.int16(apiKey);
   head.int16(version);
   head.int32(correlationId);
   head.string(clientId);
+  if (flexible) head.int8(0); // no tagged fields
   return [head.buf, ...body];
 }
 
@@ -97,10 +101,11 @@ export function parseMetadata(r: Reader, version: number): { brokers: BrokerAddr
   return { brokers, topics };
 }
 
-export function initProducerIdRequest(): Buffer {
-  const w = new Writer(Buffer.allocUnsafe(6));
-  w.string(null); // transactional_id: idempotence only
-  w.int32(60000); // transaction_timeout_ms (unused without a transactional id)
+/** Without a transactional id: idempotence only (the timeout is then unused). */
+export function initProducerIdRequest(transactionalId: string | null = null, transactionTimeoutMs = 60000): Buffer {
+  const w = new Writer(Buffer.allocUnsafe(stringSize(transactionalId) + 4));
+  w.string(transactionalId);
+  w.int32(transactionTimeoutMs);
   return w.buf;
 }
 
@@ -119,7 +124,7 @@ export interface PartitionRecords {
  * A produce request's body as buffers: the small framing around each partition's record batch
  * is written separately so the (large) batches go to the socket as they are, uncopied.
  */
-export function produceRequest(acks: number, timeoutMs: number, batches: readonly PartitionRecords[]): Buffer[] {
+export function produceRequest(acks: number, timeoutMs: number, batches: readonly PartitionRecords[], transactionalId: string | null = null): Buffer[] {
   const byTopic = new Map<string, PartitionRecords[]>();
   for (const b of batches) {
     const list = byTopic.get(b.topic);
@@ -127,8 +132,8 @@ export function produceRequest(acks: number, timeoutMs: number, batches: readonl
     else byTopic.set(b.topic, [b]);
   }
   const out: Buffer[] = [];
-  let w = new Writer(Buffer.allocUnsafe(2 + 2 + 4 + 4));
-  w.string(null); // transactional_id
+  let w = new Writer(Buffer.allocUnsafe(stringSize(transactionalId) + 2 + 4 + 4));
+  w.string(transactionalId);
   w.int16(acks);
   w.int32(timeoutMs);
   w.int32(byTopic.size);
