@@ -75,7 +75,9 @@ export interface InstanceRun {
 /** One `tcpreuse consume --until-end` process: its packets and CPU seconds, from its stop line. */
 export function runInstance(brokers: string, args: string[]): Promise<InstanceRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'consume', ...args, '--until-end', '--no-metrics', '--log-level', 'info'], { env: { ...process.env, TCPREUSE_BROKERS: brokers }, stdio: ['ignore', 'ignore', 'pipe'] });
+    // BENCH_CPU_PROF=dir: every instance writes a CPU profile of each of its threads there (node --cpu-prof).
+    const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
+    const child = spawn(process.execPath, [...prof, CLI, 'consume', ...args, '--until-end', '--no-metrics', '--log-level', 'info'], { env: { ...process.env, TCPREUSE_BROKERS: brokers }, stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-20000)));
     child.on('close', (code) => {

@@ -4,8 +4,11 @@ import { ReuseStatsWindows, type ReuseStatsOptions } from '../stats/reuse-stats-
 import { readClientStageState, writeClientStageState } from '../state/client-stage-state';
 import { UpstreamMerge } from './upstream-merge';
 
-/** What the flow stage sends the client stage: connections opened by a handshake, and reuses. */
-export type ClientFeedEvent = FlowOpenEvent | PortReuseEvent;
+/**
+ * What the flow stage sends the client stage: connections opened by a handshake, and reuses; of
+ * each only what port cycles, pressure and statistics read (the clients topic carries no more).
+ */
+export type ClientFeedEvent = Pick<FlowOpenEvent, 'type' | 'ts' | 'sensor' | 'client' | 'server' | 'openedBy'> | Pick<PortReuseEvent, 'type' | 'ts' | 'sensor' | 'client' | 'server' | 'severity'>;
 export type ClientStageEvent = PortCycleEvent | PortPressureEvent | ReuseStatsEvent;
 
 export interface ClientStageOptions {

@@ -3,43 +3,37 @@
  * client tasks. Items (a flow.open opened by a handshake, or a port.reuse, each with the sending
  * task's sequence number) go to the partition `sensor|client address` hashes to, so that one
  * client's connections meet in one partition; a flow task gathers what one batch of its input
- * gives each partition into one record (FeedBatches): a value `[[seq,event],…]` in JSON, the
- * sending task in a header. Records of one item each, keyed by `sensor|client address` with the
- * sequence number in a header, are what earlier versions wrote; they are still read. A mark goes to
- * every partition: the sender's low watermark, whether its input is at its end for now (idle), and
- * whether it has ended for good (final: `--until-end` flushed it).
+ * gives each partition into one record (FeedBatches), its value binary (feed-codec.ts), the
+ * sending task and the item count in headers. Earlier versions wrote JSON: a list
+ * `[[seq,event],…]`, or one item per record keyed by `sensor|client address` with the sequence
+ * number in a header; both are still read. A mark goes to every partition: the sender's low
+ * watermark, whether its input is at its end for now (idle), and whether it has ended for good
+ * (final: `--until-end` flushed it).
  *
  * One record per batch and partition instead of one per item: the client tasks' kafkajs decodes a
  * record (and its headers) into objects, and the producer frames each; with items one by one the
  * feed cost more than the events themselves.
  */
-import { writeEventJson } from '../../model/event-json';
 import type { ClientFeedEvent } from '../../stages/client-stage';
 import { ByteWriter } from '../../util/byte-writer';
 import type { ConsumedMessage } from '../client';
 import type { MessagePacker } from '../message-pack';
 import { keyPartition } from '../wire/murmur2';
+import { FeedItemWriter, FeedRecordError, readFeedItems, type FeedItem } from './feed-codec';
 
-export const FEED_HEADERS = { from: 'tcpreuse-from', seq: 'tcpreuse-seq', items: 'tcpreuse-items', mark: 'tcpreuse-mark', idle: 'tcpreuse-idle', final: 'tcpreuse-final' } as const;
+export { FeedRecordError, type FeedItem };
 
-export interface FeedItem {
-  readonly seq: number;
-  readonly event: ClientFeedEvent;
-}
+export const FEED_HEADERS = { from: 'tcpreuse-from', seq: 'tcpreuse-seq', items: 'tcpreuse-items', format: 'tcpreuse-feed', mark: 'tcpreuse-mark', idle: 'tcpreuse-idle', final: 'tcpreuse-final' } as const;
+const BINARY = 'bin1';
 
 export type FeedRecord = { readonly kind: 'items'; readonly from: string; readonly items: readonly FeedItem[] } | { readonly kind: 'mark'; readonly from: string; readonly ts: number; readonly idle: boolean; readonly final: boolean };
-
-export class FeedRecordError extends Error {
-  override name = 'FeedRecordError';
-}
 
 /** A record's value grows to about this before the next item starts another (well under the broker's 1 MB limit). */
 const RECORD_BYTES = 256 * 1024;
 
 interface Gathered {
   readonly partition: number;
-  readonly w: ByteWriter;
-  items: number;
+  readonly items: FeedItemWriter;
   readonly ts: number;
 }
 
@@ -62,25 +56,21 @@ export class FeedBatches {
     k.text(`${e.sensor}|${e.client.ip}`);
     const partition = keyPartition(k.buf, this.partitions, k.at);
     let b = this.open.get(partition);
-    if (b && b.w.at >= RECORD_BYTES) {
+    if (b && b.items.w.at >= RECORD_BYTES) {
       this.full.push(b);
       b = undefined;
     }
-    if (!b) this.open.set(partition, (b = { partition, w: new ByteWriter(4096), items: 0, ts: e.ts }));
-    b.w.text(b.items === 0 ? `[[${seq},` : `,[${seq},`);
-    writeEventJson(b.w, e);
-    b.w.u8(0x5d); // ]
-    b.items++;
+    if (!b) this.open.set(partition, (b = { partition, items: new FeedItemWriter(), ts: e.ts }));
+    b.items.add(seq, e);
   }
 
   /** Writes one record per partition with items, to `topic`, from task `from`. */
   writeTo(packer: MessagePacker, topic: string, from: string): void {
     // A partition's full records before its open one: its items stay in sequence order.
     for (const b of [...this.full, ...this.open.values()]) {
-      b.w.u8(0x5d); // ]
       packer.begin(topic, b.partition, Math.floor(b.ts / 1000), false);
-      packer.field(b.w.buf.subarray(0, b.w.at));
-      packer.headers({ [FEED_HEADERS.from]: from, [FEED_HEADERS.items]: String(b.items) });
+      packer.field(b.items.bytes());
+      packer.headers({ [FEED_HEADERS.from]: from, [FEED_HEADERS.items]: String(b.items.items), [FEED_HEADERS.format]: BINARY });
       packer.label('feed');
     }
     this.open.clear();
@@ -114,6 +104,13 @@ export function parseFeedRecord(m: ConsumedMessage): FeedRecord {
     const ts = Number(mark);
     if (Number.isNaN(ts)) throw new FeedRecordError(`offset ${m.offset}: mark ${JSON.stringify(mark)} is not a time`);
     return { kind: 'mark', from, ts, idle: m.headers[FEED_HEADERS.idle] === '1', final: m.headers[FEED_HEADERS.final] === '1' };
+  }
+  if (m.headers[FEED_HEADERS.format] !== undefined) {
+    if (m.headers[FEED_HEADERS.format] !== BINARY) throw new FeedRecordError(`offset ${m.offset}: feed format ${m.headers[FEED_HEADERS.format]}, this build reads ${BINARY}`);
+    if (!m.value) throw new FeedRecordError(`offset ${m.offset}: no value`);
+    const items = readFeedItems(m.value, m.offset);
+    if (String(items.length) !== m.headers[FEED_HEADERS.items]) throw new FeedRecordError(`offset ${m.offset}: ${items.length} items, the header says ${m.headers[FEED_HEADERS.items]}`);
+    return { kind: 'items', from, items };
   }
   let value: unknown;
   try {
