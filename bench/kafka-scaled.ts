@@ -5,6 +5,7 @@
  * alternating, BENCH_ROUNDS times, medians). Reports aggregate and
  * per-instance packets/s (start to the last instance's exit) and CPU µs per packet (every
  * instance's process CPU, repartitioning through the clients topic and checkpointing included),
+ * each N-instance line after its control (N single-instance consumers at once, each reading everything),
  * and the cores 1 M packets/s would take at that cost, then one instance at-least-once beside
  * one with --exactly-once (transactions), twice. The broker's own CPU is not in it.
  */
@@ -14,12 +15,13 @@ import { SyntheticPackets } from './synthetic-packets';
 
 const PARTITIONS = 12;
 
+/** `instances` processes at once: scaled ones sharing an app id, or single-instance ones each in a group of its own (each reads the whole topic). */
 async function measure(brokers: string, topic: string, instances: number, scaled: boolean, exactlyOnce = false): Promise<{ wallS: number; packets: number; cpuS: number; perInstance: number[] }> {
   const id = `bench.${randomBytes(4).toString('hex')}`;
-  const args = ['--topic', topic, '--flows-topic', `${id}.flows`, '--alerts-topic', `${id}.alerts`, ...(scaled ? ['--app-id', id] : ['--group', id])];
+  const args = (i: number): string[] => ['--topic', topic, '--flows-topic', `${id}.flows`, '--alerts-topic', `${id}.alerts`, ...(scaled ? ['--app-id', id] : ['--group', `${id}.${i}`])];
   const eos = (i: number): string[] => (exactlyOnce ? ['--exactly-once', '--transactional-id', `${id}.tx${i}`] : []);
   const t = process.hrtime.bigint();
-  const runs = await Promise.all(Array.from({ length: instances }, (_, i) => runInstance(brokers, [...args, ...eos(i)])));
+  const runs = await Promise.all(Array.from({ length: instances }, (_, i) => runInstance(brokers, [...args(i), ...eos(i)])));
   const wallS = Number(process.hrtime.bigint() - t) / 1e9;
   return { wallS, packets: runs.reduce((n, r) => n + r.packets, 0), cpuS: runs.reduce((n, r) => n + r.cpuS, 0), perInstance: runs.map((r) => r.packets) };
 }
@@ -43,12 +45,13 @@ async function main(): Promise<void> {
       scaledOnes.push(await measure(brokers, topic, 1, true));
     }
     const singleUs = median(singles.map(usPerPacket));
-    const line = (label: string, r: Run, instances: number): void => {
+    const line = (label: string, r: Run, instances: number, control?: Run): void => {
       const rate = r.packets / r.wallS;
       const us = usPerPacket(r);
+      const against = control ? `, ${(us / usPerPacket(control)).toFixed(2)}x its control` : '';
       console.log(
         `  ${label.padEnd(28)} ${(rate / 1e3).toFixed(0).padStart(5)} k packets/s aggregate, ${(rate / instances / 1e3).toFixed(0).padStart(5)} k per instance, ` +
-          `${us.toFixed(2)} µs CPU/packet (${(us / singleUs).toFixed(2)}x single), ${us.toFixed(1)} cores for 1 M packets/s; packets per instance ${r.perInstance.join(' / ')}`,
+          `${us.toFixed(2)} µs CPU/packet (${(us / singleUs).toFixed(2)}x single${against}), ${us.toFixed(1)} cores for 1 M packets/s; packets per instance ${r.perInstance.join(' / ')}`,
       );
     };
     for (let round = 0; round < rounds; round++) {
@@ -56,7 +59,15 @@ async function main(): Promise<void> {
       line('scaled, 1 instance', scaledOnes[round], 1);
     }
     console.log(`  scaled CPU per packet against single-instance, medians of ${rounds} alternating rounds: ${(median(scaledOnes.map(usPerPacket)) / singleUs).toFixed(2)}x (target 1.3x)`);
-    for (const n of [2, 3]) line(`scaled, ${n} instances`, await measure(brokers, topic, n, true), n);
+    // Several processes on this machine's two cores (which also run the broker) cost more CPU per
+    // packet whatever they run: as many single-instance consumers at once, each reading the whole
+    // topic in a group of its own, are the control (in one group, a consumer that joins first
+    // reads partitions the later ones read again after the rebalance: not the same work).
+    for (const n of [2, 3]) {
+      const control = await measure(brokers, topic, n, false);
+      line(`single, ${n} instances (control)`, control, n);
+      line(`scaled, ${n} instances`, await measure(brokers, topic, n, true), n, control);
+    }
     // The cost of transactions: the same run at-least-once and exactly-once, side by side (twice, alternating).
     const pair: [string, Run][] = [];
     for (let round = 0; round < 2; round++) {
