@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigResourceTypes, Kafka, logLevel as KafkaLogLevel, Partitioners, type Admin as KafkajsAdmin, type Consumer, type KafkaConfig, type LogEntry, type Message, type PartitionMetadata, type SASLOptions } from 'kafkajs';
 import type { Logger } from '../util/logger';
-import type { Admin, ConsumedBatch, KafkaClient, KafkaConnection, OutgoingMessage, Sink, SinkOptions, Source, SourceOptions, TopicPartition } from './client';
+import type { Admin, BatchContext, ConsumedBatch, KafkaClient, KafkaConnection, OutgoingMessage, Sink, SinkOptions, Source, SourceOptions, TopicPartition } from './client';
 import { COMPRESSION_TYPE, registerCodecs } from './codecs';
 import { ConnectionHealth } from './connection-health';
 import { beforeEachJoin, groupMembership } from './kafkajs-rejoin-hook';
@@ -79,12 +79,17 @@ function headersOf(h: Record<string, unknown> | undefined): Record<string, strin
   return out;
 }
 
+/** The heartbeat errors after which kafkajs rejoins the group (its isRebalancing, not exported). */
+const REBALANCING = new Set(['REBALANCE_IN_PROGRESS', 'NOT_COORDINATOR_FOR_GROUP', 'ILLEGAL_GENERATION']);
+
 class KafkajsSource implements Source {
   private readonly consumer: Consumer;
   private assignmentListeners: ((a: TopicPartition[]) => void)[] = [];
   private crashListeners: ((e: Error) => void)[] = [];
   private emptyBatchListeners: ((b: TopicPartition & { nextOffset: string; highWatermark: string }) => void)[] = [];
   private readonly joinHooks: (() => void)[] = [];
+  /** A heartbeat said the group rebalances; kafkajs rejoins only once the whole fetch is handled. */
+  private rebalanceHeard = false;
 
   constructor(
     kafka: Kafka,
@@ -94,6 +99,9 @@ class KafkajsSource implements Source {
     this.consumer = kafka.consumer({
       groupId: options.groupId,
       sessionTimeout: options.sessionTimeoutMs ?? 30000,
+      // A member learns of a rebalance from a heartbeat: at kafkajs's 3 s, a joining instance
+      // waited seconds while the others went on with the work it came to share.
+      heartbeatInterval: 1000,
       maxBytesPerPartition: options.maxBytesPerPartition ?? 4 * 1024 * 1024,
       maxBytes: 64 * 1024 * 1024,
       maxWaitTimeInMs: 200,
@@ -102,6 +110,7 @@ class KafkajsSource implements Source {
     // A fetch answered (every maxWaitTimeInMs at the latest, with or without messages) or a join: the cluster works.
     if (reachability) this.consumer.on(this.consumer.events.FETCH, () => reachability.ok());
     this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
+      this.rebalanceHeard = false;
       reachability?.ok();
       const a: TopicPartition[] = [];
       for (const [topic, parts] of Object.entries(e.payload.memberAssignment)) for (const partition of parts) a.push({ topic, partition });
@@ -125,7 +134,7 @@ class KafkajsSource implements Source {
     await this.consumer.subscribe({ topics: [...this.options.topics], fromBeginning: this.options.fromBeginning });
   }
 
-  run(onBatch: (batch: ConsumedBatch, ctx: { heartbeat(): Promise<void>; isRunning(): boolean }) => Promise<void>): Promise<void> {
+  run(onBatch: (batch: ConsumedBatch, ctx: BatchContext) => Promise<void>): Promise<void> {
     return this.consumer.run({
       autoCommit: false,
       // We resolve every message we take, so the next fetch moves on; committing is ours alone.
@@ -153,9 +162,15 @@ class KafkajsSource implements Source {
         await onBatch(b, {
           heartbeat: async () => {
             resolveAll();
-            await heartbeat();
+            try {
+              await heartbeat();
+            } catch (err) {
+              if (REBALANCING.has((err as { type?: string }).type ?? '')) this.rebalanceHeard = true;
+              throw err;
+            }
           },
           isRunning: () => isRunning() && !isStale(),
+          rebalancing: () => this.rebalanceHeard,
         });
         resolveAll();
       },
