@@ -178,7 +178,7 @@ class KafkajsSource implements Source {
   }
 
   async commit(offsets: readonly (TopicPartition & { offset: string })[]): Promise<void> {
-    if (offsets.length > 0) await this.consumer.commitOffsets(offsets.map((o) => ({ ...o })));
+    if (offsets.length > 0) await this.consumer.commitOffsets(offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })));
   }
 
   seek(p: TopicPartition, offset: string): void {

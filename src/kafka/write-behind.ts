@@ -1,7 +1,8 @@
 import type { TopicPartition } from './client';
 import { MessagePacker, type PackedMessages } from './message-pack';
 
-export type CommitOffsets = (TopicPartition & { offset: string })[];
+/** Offsets to commit; `checkpoint` names the checkpoint a scaled task's offset is covered by (passed through). */
+export type CommitOffsets = (TopicPartition & { offset: string; checkpoint?: number })[];
 
 /**
  * Writes the consumer's output behind its processing: the batch handler appends records to

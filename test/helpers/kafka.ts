@@ -127,9 +127,11 @@ export async function cli(args: string[], env: Record<string, string> = {}): Pro
 
 /**
  * Every record of `topic` now, read partition by partition with the wire partition reader (no
- * consumer group: far faster than kafkajs for the hundreds of thousands of events a scale test writes).
+ * consumer group: far faster than kafkajs for the hundreds of thousands of events a scale test
+ * writes). `readCommitted`: only what committed transactions wrote (isolation.level=read_committed),
+ * once every transaction has ended: a commit's markers reach the partitions after EndTxn has
+ * answered, so a read right after the last instance exits could stop short of its last transaction.
  */
-/** Every record of `topic`; `readCommitted`: only what committed transactions wrote (isolation.level=read_committed). */
 export async function readTopicDirect(topic: string, brokers = BROKERS!, readCommitted = false): Promise<{ partition: number; key: string | null; value: Buffer }[]> {
   const { PartitionReader } = await import('../../src/kafka/wire/partition-reader');
   const { createLogger } = await import('../../src/util/logger');
@@ -143,7 +145,7 @@ export async function readTopicDirect(topic: string, brokers = BROKERS!, readCom
     for (const partition of partitions) {
       await reader.read(topic, partition, (records) => {
         for (const r of records) out.push({ partition, key: r.key?.toString() ?? null, value: r.value ?? Buffer.alloc(0) });
-      }, { readCommitted });
+      }, readCommitted ? { readCommitted, waitStableMs: 60_000 } : {});
     }
   } finally {
     reader.close();

@@ -74,6 +74,8 @@ export class ScaledConsumeService extends ServiceLifecycle<ScaledSummary> {
   private readonly writer: WriteBehind;
   /** When the last transaction was committed (--exactly-once). */
   private lastTransactionMs = Date.now();
+  /** Exactly-once: transactions the group refused (their tasks dropped, to be restored by whoever owns them next). */
+  private refusedTransactions = 0;
   private lastEndCheck = 0;
   private restoring = 0;
   /**
@@ -88,7 +90,15 @@ export class ScaledConsumeService extends ServiceLifecycle<ScaledSummary> {
   private readonly restoreBytes: (n?: number, l?: Record<string, string>) => void;
   private lastCheckpointBytes = 0;
   /** Checkpoints taken whose events are still being written (see checkpoint), by `task@offset`. */
-  private readonly pendingCheckpoints = new Map<string, { task: FlowTask | ClientTask; bytes: Buffer; offset: number }>();
+  private readonly pendingCheckpoints = new Map<string, { task: FlowTask | ClientTask; bytes: Buffer; offset: number; serial: number }>();
+  /**
+   * Numbers every checkpointTasks call: its offsets carry it, so a commit writes the checkpoints
+   * taken at its own mark. Keyed by offset alone, a task checkpointed twice at one offset (a flush
+   * at the end of input changes the state without a message) had its later state written with the
+   * earlier mark's records: committed without the flush's output, which a refused next
+   * transaction then lost for good (the exactly-once zombie trial's missing flow.close events).
+   */
+  private checkpointSerial = 0;
   private readonly deadLetters: DeadLetters;
 
   constructor(
@@ -280,7 +290,7 @@ export class ScaledConsumeService extends ServiceLifecycle<ScaledSummary> {
     await this.enqueue(async () => {
       // Once a rebalance is heard of, the rest of the fetch waits for its partitions' owners (who
       // read it again from the committed offsets): the rejoin then waits for no more than a batch.
-      if (this.stopping || this.rejoining || !ctx.isRunning()) return;
+      if (this.stopping || this.rejoining || !ctx.isRunning() || ctx.rebalancing()) return;
       const key = keyOf(batch);
       const flow = this.flowTasks.get(key);
       const client = this.clientTasks.get(key);
@@ -421,15 +431,16 @@ export class ScaledConsumeService extends ServiceLifecycle<ScaledSummary> {
     const chosen = new Set(tasks);
     if (this.options.exactlyOnce) for (const t of this.allTasks()) if (t.dirty) chosen.add(t);
     const offsets: CommitOffsets = [];
+    const serial = ++this.checkpointSerial;
     for (const task of chosen) {
       if (task.nextOffset < 0) continue; // nothing processed, nothing restored: nothing to cover
       const bytes = task.checkpoint();
-      this.pendingCheckpoints.set(`${task.key}@${task.nextOffset}`, { task, bytes, offset: task.nextOffset });
+      this.pendingCheckpoints.set(`${task.key}#${serial}`, { task, bytes, offset: task.nextOffset, serial });
       task.dirty = false;
       task.lastCheckpointMs = Date.now();
       this.lastCheckpointBytes = bytes.length;
       this.count.checkpoints(1, { stage: task.kind });
-      offsets.push({ topic: task.topic, partition: task.partition, offset: String(task.nextOffset) });
+      offsets.push({ topic: task.topic, partition: task.partition, offset: String(task.nextOffset), checkpoint: serial });
     }
     this.writer.mark(offsets, this.options.exactlyOnce !== undefined && offsets.length > 0);
   }
@@ -458,11 +469,10 @@ export class ScaledConsumeService extends ServiceLifecycle<ScaledSummary> {
     for (const c of this.pendingCheckpoints.values()) size += c.bytes.length + 1024;
     const packer = new MessagePacker(size);
     for (const o of owned) {
-      const key = `${keyOf(o)}@${o.offset}`;
-      const c = this.pendingCheckpoints.get(key);
+      const c = this.pendingCheckpoints.get(`${keyOf(o)}#${o.checkpoint}`);
       if (!c) continue;
       // Older ones of the same task are superseded (their offsets were committed, or are passed).
-      for (const [k, other] of this.pendingCheckpoints) if (other.task === c.task && other.offset <= c.offset) this.pendingCheckpoints.delete(k);
+      for (const [k, other] of this.pendingCheckpoints) if (other.task === c.task && other.serial <= c.serial) this.pendingCheckpoints.delete(k);
       // The one before the last is named by no manifest once this one is written: tombstoned with it.
       const w = c.task.written;
       const m = packCheckpoint(packer, this.internal.state, c.task.partition % this.partitions, c.task.key, c.bytes, c.offset, w.length >= 2 ? [w[0]] : []);
@@ -498,6 +508,7 @@ export class ScaledConsumeService extends ServiceLifecycle<ScaledSummary> {
       const dropped = this.flowTasks.size + this.clientTasks.size;
       this.flowTasks.clear();
       this.clientTasks.clear();
+      this.refusedTransactions++;
       this.count.commitFailures(1);
       this.log.warn('transaction refused: the group has moved on from this member; aborted, tasks dropped (the next assignment restores them from the changelog)', { error: err.message, tasks: dropped });
     }
@@ -564,8 +575,15 @@ export class ScaledConsumeService extends ServiceLifecycle<ScaledSummary> {
     }
     const tasks = [...this.flowTasks.values(), ...this.clientTasks.values()];
     if (tasks.length > 0 && tasks.every((t) => t.finished)) {
+      const refused = this.refusedTransactions;
       this.stopping = true;
       await this.writer.settle();
+      // The last transaction refused (the group rebalanced as it committed): its work is undone and
+      // its tasks dropped, so the instance is not finished; it goes on with its next assignment.
+      if (this.refusedTransactions !== refused) {
+        this.stopping = false;
+        return;
+      }
       this.log.info('input consumed to its end', { messages: this.metrics.total('messages_in_total') });
       this.finished?.('end of input');
     }
