@@ -56,11 +56,6 @@ export interface BatchContext {
   heartbeat(): Promise<void>;
   /** False once the consumer is stopping or the batch is stale (rebalance). */
   isRunning(): boolean;
-  /**
-   * True once a heartbeat has learnt that the group is rebalancing, until the rejoin: the rest of
-   * what was fetched is the new owners' to read again from the committed offsets.
-   */
-  rebalancing(): boolean;
 }
 
 export interface OutgoingMessage {

@@ -79,17 +79,12 @@ function headersOf(h: Record<string, unknown> | undefined): Record<string, strin
   return out;
 }
 
-/** The heartbeat errors after which kafkajs rejoins the group (its isRebalancing, not exported). */
-const REBALANCING = new Set(['REBALANCE_IN_PROGRESS', 'NOT_COORDINATOR_FOR_GROUP', 'ILLEGAL_GENERATION']);
-
 class KafkajsSource implements Source {
   private readonly consumer: Consumer;
   private assignmentListeners: ((a: TopicPartition[]) => void)[] = [];
   private crashListeners: ((e: Error) => void)[] = [];
   private emptyBatchListeners: ((b: TopicPartition & { nextOffset: string; highWatermark: string }) => void)[] = [];
   private readonly joinHooks: (() => void)[] = [];
-  /** A heartbeat said the group rebalances; kafkajs rejoins only once the whole fetch is handled. */
-  private rebalanceHeard = false;
 
   constructor(
     kafka: Kafka,
@@ -110,7 +105,6 @@ class KafkajsSource implements Source {
     // A fetch answered (every maxWaitTimeInMs at the latest, with or without messages) or a join: the cluster works.
     if (reachability) this.consumer.on(this.consumer.events.FETCH, () => reachability.ok());
     this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
-      this.rebalanceHeard = false;
       reachability?.ok();
       const a: TopicPartition[] = [];
       for (const [topic, parts] of Object.entries(e.payload.memberAssignment)) for (const partition of parts) a.push({ topic, partition });
@@ -162,15 +156,9 @@ class KafkajsSource implements Source {
         await onBatch(b, {
           heartbeat: async () => {
             resolveAll();
-            try {
-              await heartbeat();
-            } catch (err) {
-              if (REBALANCING.has((err as { type?: string }).type ?? '')) this.rebalanceHeard = true;
-              throw err;
-            }
+            await heartbeat();
           },
           isRunning: () => isRunning() && !isStale(),
-          rebalancing: () => this.rebalanceHeard,
         });
         resolveAll();
       },

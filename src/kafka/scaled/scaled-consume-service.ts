@@ -288,9 +288,7 @@ export class ScaledConsumeService extends ServiceLifecycle<ScaledSummary> {
     // Writer schemas an input batch names that are not known yet, fetched before decoding (which is synchronous).
     if (batch.topic !== this.internal.clients) await this.registryInput()?.prepare(batch.messages.map((m) => m.value));
     await this.enqueue(async () => {
-      // Once a rebalance is heard of, the rest of the fetch waits for its partitions' owners (who
-      // read it again from the committed offsets): the rejoin then waits for no more than a batch.
-      if (this.stopping || this.rejoining || !ctx.isRunning() || ctx.rebalancing()) return;
+      if (this.stopping || this.rejoining || !ctx.isRunning()) return;
       const key = keyOf(batch);
       const flow = this.flowTasks.get(key);
       const client = this.clientTasks.get(key);
